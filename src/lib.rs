@@ -1,0 +1,23 @@
+//! mapvault: make sure a JavaScript build never ships its source maps.
+//!
+//! The library behind the `mapvault` binary. Data flows one way:
+//! `cli → config → command (seal / verify / unseal) → {walk, inspect → scan, vault} → report`.
+//! [`scan`] is pure detection; [`vault`] owns every byte written outside the dist; the commands
+//! return reports and [`report`] renders them.
+
+pub mod app;
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod inspect;
+pub mod parallel;
+pub mod relpath;
+pub mod report;
+pub mod sanitize;
+pub mod scan;
+pub mod seal;
+pub mod unseal;
+pub mod vault;
+pub mod verify;
+pub mod walk;

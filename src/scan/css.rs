@@ -1,0 +1,115 @@
+//! Finding `/*# sourceMappingURL=… */` (and `/*@ … */`) comments in CSS.
+//!
+//! CSS has only block comments. A small tokenizer skips strings (`"…"`, `'…'` with escapes;
+//! an unescaped newline ends a bad string, as in CSS Syntax §4.3.5) and unquoted `url(…)`,
+//! inside which `/*` does not start a comment, so text in them is never taken for a reference.
+
+use memchr::memmem;
+
+use super::js::{RefComment, assign_lines};
+use super::pattern::{NEEDLE, match_source_map_url};
+
+/// Every reference comment in `src`, in order.
+pub fn scan(src: &[u8]) -> Vec<RefComment> {
+    if memmem::find(src, NEEDLE).is_none() {
+        return Vec::new();
+    }
+    let mut refs = Vec::new();
+    let n = src.len();
+    let mut i = 0;
+    while i < n {
+        match src[i] {
+            b'/' if src.get(i + 1) == Some(&b'*') => {
+                let start = i;
+                let (inner_end, end) = match memmem::find(&src[i + 2..], b"*/") {
+                    Some(p) => (i + 2 + p, i + 2 + p + 2),
+                    None => (n, n),
+                };
+                let inner = i + 2..inner_end;
+                if let Some(u) = match_source_map_url(&src[inner.clone()]) {
+                    refs.push(RefComment {
+                        span: start..end,
+                        url: inner.start + u.start..inner.start + u.end,
+                        line: 0,
+                        block: true,
+                    });
+                }
+                i = end;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < n {
+                    match src[i] {
+                        b'\\' => i += 2,
+                        b'\n' | b'\r' | 0x0c => break,
+                        c if c == q => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'(' if is_url_call(src, i) => {
+                // Unquoted url( … ): runs to the next `)`; quoted forms are handled as strings.
+                let mut j = i + 1;
+                while j < n && matches!(src[j], b' ' | b'\t' | b'\n' | b'\r' | 0x0c) {
+                    j += 1;
+                }
+                if j < n && (src[j] == b'"' || src[j] == b'\'') {
+                    i += 1;
+                } else {
+                    while j < n && src[j] != b')' {
+                        j += if src[j] == b'\\' { 2 } else { 1 };
+                    }
+                    i = j + 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    assign_lines(src, &mut refs);
+    refs
+}
+
+fn is_url_call(src: &[u8], paren: usize) -> bool {
+    paren >= 3 && src[paren - 3..paren].eq_ignore_ascii_case(b"url")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(s: &str) -> Vec<&str> {
+        scan(s.as_bytes()).into_iter().map(|r| &s[r.url]).collect()
+    }
+
+    #[test]
+    fn finds_block_references() {
+        assert_eq!(
+            urls("a{b:c}\n/*# sourceMappingURL=a.css.map */\n"),
+            vec!["a.css.map"]
+        );
+        assert_eq!(urls("a{}/*@ sourceMappingURL=b.map*/"), vec!["b.map"]);
+        assert_eq!(
+            urls("/*# sourceMappingURL=data:application/json;base64,e30= */"),
+            vec!["data:application/json;base64,e30="]
+        );
+    }
+
+    #[test]
+    fn ignores_strings_urls_and_line_comments() {
+        assert!(urls(r#"a{content:"/*# sourceMappingURL=x.map */"}"#).is_empty());
+        assert!(urls("a{background:url(/*# sourceMappingURL=x.map */)}").is_empty());
+        assert!(urls("//# sourceMappingURL=x.map\n").is_empty());
+        assert!(urls("/* see sourceMappingURL= docs */").is_empty());
+    }
+
+    #[test]
+    fn unterminated_comment_runs_to_the_end() {
+        let s = "a{}/*# sourceMappingURL=x.map ";
+        let r = scan(s.as_bytes());
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].span, 3..s.len());
+    }
+}

@@ -1,0 +1,139 @@
+//! Decoding `data:` URIs found in reference comments (inline source maps).
+//!
+//! Follows the WHATWG data-URL processing model closely enough for source maps: the body is
+//! percent-decoded first, then, if the media type ends in `;base64`, decoded with forgiving
+//! base64 (ASCII white space removed, padding optional). Works on bytes; never panics.
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// A decoded `data:` URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataUri {
+    /// Media type with parameters as written (e.g. `application/json;charset=utf-8`).
+    pub media_type: String,
+    pub base64: bool,
+    pub data: Vec<u8>,
+}
+
+/// Why a `data:` URI could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataUriError {
+    #[error("not a data: URI")]
+    NotData,
+    #[error("data: URI has no comma")]
+    NoComma,
+    #[error("invalid base64 in data: URI: {0}")]
+    Base64(String),
+}
+
+/// True when `url` starts with `data:` (ASCII case-insensitive).
+pub fn is_data_uri(url: &[u8]) -> bool {
+    url.len() >= 5 && url[..5].eq_ignore_ascii_case(b"data:")
+}
+
+const FORGIVING: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Decode a `data:` URI.
+pub fn decode(url: &[u8]) -> Result<DataUri, DataUriError> {
+    if !is_data_uri(url) {
+        return Err(DataUriError::NotData);
+    }
+    let rest = &url[5..];
+    let comma = memchr::memchr(b',', rest).ok_or(DataUriError::NoComma)?;
+    let header = String::from_utf8_lossy(&rest[..comma]).into_owned();
+    let body: Vec<u8> = percent_encoding::percent_decode(&rest[comma + 1..]).collect();
+    let trimmed = header.trim_end_matches([' ', '\t']);
+    let is_b64 = trimmed.len() >= 7 && trimmed[trimmed.len() - 7..].eq_ignore_ascii_case(";base64");
+    let media_type = if is_b64 {
+        trimmed[..trimmed.len() - 7].to_string()
+    } else {
+        header.clone()
+    };
+    let data = if is_b64 {
+        let clean: Vec<u8> = body
+            .into_iter()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        FORGIVING
+            .decode(&clean)
+            .or_else(|_| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(clean.trim_ascii_end_eq())
+            })
+            .map_err(|e| DataUriError::Base64(e.to_string()))?
+    } else {
+        body
+    };
+    Ok(DataUri {
+        media_type,
+        base64: is_b64,
+        data,
+    })
+}
+
+/// Re-encode `data` the way the most common generators write it, so an inline comment can be
+/// rebuilt from the vaulted map instead of being stored twice. Returns `None` unless `original`
+/// (the URL as it was in the file) is exactly `prefix + STANDARD.encode(data)`.
+pub fn canonical_prefix(original: &[u8], data: &[u8]) -> Option<usize> {
+    let comma = memchr::memchr(b',', original)?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    (original[comma + 1..] == *encoded.as_bytes()).then_some(comma + 1)
+}
+
+trait TrimPad {
+    fn trim_ascii_end_eq(&self) -> &[u8];
+}
+impl TrimPad for Vec<u8> {
+    fn trim_ascii_end_eq(&self) -> &[u8] {
+        let mut end = self.len();
+        while end > 0 && self[end - 1] == b'=' {
+            end -= 1;
+        }
+        &self[..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_the_common_forms() {
+        let d = decode(b"data:application/json;base64,eyJ2ZXJzaW9uIjozfQ==").expect("decodes");
+        assert_eq!(d.data, br#"{"version":3}"#);
+        assert_eq!(d.media_type, "application/json");
+        let d = decode(b"data:application/json;charset=utf-8;base64,eyJ2ZXJzaW9uIjozfQ")
+            .expect("no pad");
+        assert_eq!(d.data, br#"{"version":3}"#);
+        let d = decode(b"data:application/json,%7B%22version%22%3A3%7D").expect("percent");
+        assert_eq!(d.data, br#"{"version":3}"#);
+        assert!(!d.base64);
+        let d = decode(b"DATA:;BASE64,e30").expect("case");
+        assert_eq!(d.data, b"{}");
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        assert_eq!(decode(b"http://x"), Err(DataUriError::NotData));
+        assert_eq!(decode(b"data:abc"), Err(DataUriError::NoComma));
+        assert!(matches!(
+            decode(b"data:;base64,!!!!"),
+            Err(DataUriError::Base64(_))
+        ));
+        let _ = decode(b"data:\xff\xfe;base64,%ff%");
+    }
+
+    #[test]
+    fn canonical_prefix_only_when_reencoding_is_exact() {
+        let url = b"data:application/json;base64,eyJ2ZXJzaW9uIjozfQ==";
+        let d = decode(url).expect("decodes");
+        assert_eq!(canonical_prefix(url, &d.data), Some(29));
+        let url = b"data:application/json;base64,eyJ2ZXJzaW9uIjozfQ";
+        assert_eq!(canonical_prefix(url, &d.data), None);
+    }
+}

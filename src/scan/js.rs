@@ -1,0 +1,482 @@
+//! Finding `sourceMappingURL` comments in JavaScript and TypeScript — only real comments, never
+//! text inside a string, template or regular-expression literal.
+//!
+//! Three tiers, cheapest first, each giving the same answer where it applies:
+//! 1. **No needle**: `memmem` finds no `sourceMappingURL` at all (most files) — nothing to do.
+//! 2. **Trailing region**: every occurrence sits in the file's trailing run of lines that are
+//!    blank or start with `//` and contain none of `"`, `'`, `` ` `` or `*/`. In a valid program
+//!    such lines are real comments: a string, template, regex or block comment open before them
+//!    would have to be closed after them, and closing needs one of exactly those characters (this
+//!    is the reasoning behind ECMA-426's "extraction without parsing"). That covers the common
+//!    bundle ending in `//# sourceMappingURL=…` with no parse at all.
+//! 3. **Parse** with `oxc_parser` and take its comment list. When oxc reports any diagnostic, the
+//!    file is not UTF-8, or it nests too deeply to parse on the stack we can give it, the comment
+//!    list is untrusted and [`super::jslex`] takes over; the result says which tier ran and why.
+
+use std::cell::{Cell, RefCell};
+use std::ops::Range;
+
+use memchr::memmem;
+use oxc_allocator::Allocator;
+use oxc_parser::Parser;
+use oxc_span::SourceType;
+
+use super::jslex;
+use super::pattern::{NEEDLE, js_space_len, line_of, line_terminator_len, match_source_map_url};
+
+/// Which grammar a file is parsed with, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `.js`: module first, then script.
+    Js,
+    /// `.mjs`: module only.
+    Module,
+    /// `.cjs`: script only.
+    Script,
+    Jsx,
+    Ts,
+    Tsx,
+    Dts,
+}
+
+/// A reference comment: its whole span (delimiters included, line terminator excluded), where
+/// the URL is, and its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefComment {
+    pub span: Range<usize>,
+    pub url: Range<usize>,
+    pub line: u64,
+    pub block: bool,
+}
+
+/// Why the lexical fallback ran instead of the parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    NotUtf8,
+    TooDeep { estimate: usize },
+    Diagnostic(String),
+    ParserCrashed,
+}
+
+impl std::fmt::Display for Fallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fallback::NotUtf8 => write!(f, "not valid UTF-8"),
+            Fallback::TooDeep { estimate } => {
+                write!(f, "nesting too deep to parse safely (estimate {estimate})")
+            }
+            Fallback::Diagnostic(d) => write!(f, "parser reported: {d}"),
+            Fallback::ParserCrashed => write!(f, "parser crashed"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    NoNeedle,
+    Trailing,
+    Parsed,
+    Lexical(Fallback),
+}
+
+#[derive(Debug, Clone)]
+pub struct JsScan {
+    pub refs: Vec<RefComment>,
+    pub method: Method,
+}
+
+/// Bytes of stack allowed per unit of [`jslex::LexOutput::depth_estimate`]. Measured on oxc
+/// 0.146: the worst construct found (`class{m(){` chains) takes ~4.5 KiB per level; brackets
+/// 1.6–1.9 KiB; unary and arrow chains 0.1–1 KiB.
+const STACK_PER_LEVEL: usize = 8 * 1024;
+/// The largest stack a parse thread may reserve (virtual memory; only touched pages count).
+const MAX_PARSE_STACK: usize = 1 << 30;
+/// A parse thread never gets less than this.
+const MIN_PARSE_STACK: usize = 16 << 20;
+
+thread_local! {
+    /// Stack size of the current thread when mapvault's own pool created it (0 = unknown).
+    static KNOWN_STACK: Cell<usize> = const { Cell::new(0) };
+    /// One allocator per thread, reset between files.
+    static ALLOCATOR: RefCell<Allocator> = RefCell::new(Allocator::default());
+}
+
+/// Tell the scanner the current thread has `bytes` of stack (called by the worker pool's start
+/// handler), so small parses can run in place instead of on a new thread.
+pub fn set_thread_stack_size(bytes: usize) {
+    KNOWN_STACK.with(|k| k.set(bytes));
+}
+
+/// Find every `sourceMappingURL` reference comment in `src`.
+pub fn scan(src: &[u8], flavor: Flavor) -> JsScan {
+    let finder = memmem::Finder::new(NEEDLE);
+    let mut hits = finder.find_iter(src).peekable();
+    let Some(first) = hits.peek().copied() else {
+        return JsScan {
+            refs: Vec::new(),
+            method: Method::NoNeedle,
+        };
+    };
+    if !matches!(flavor, Flavor::Jsx | Flavor::Tsx) {
+        let region = trailing_region_start(src);
+        if first >= region {
+            return JsScan {
+                refs: refs_in_trailing_region(src, region),
+                method: Method::Trailing,
+            };
+        }
+    }
+    scan_slow(src, flavor)
+}
+
+/// The parse (or lexical fallback) tier on its own; public for tests and benchmarks that compare
+/// it with the fast path.
+pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
+    let Ok(text) = std::str::from_utf8(src) else {
+        return lexical(src, Fallback::NotUtf8);
+    };
+    let lexed = jslex::lex(src);
+    let need = lexed.depth_estimate.saturating_mul(STACK_PER_LEVEL);
+    if need > MAX_PARSE_STACK {
+        let estimate = lexed.depth_estimate;
+        return from_lexed(src, lexed, Fallback::TooDeep { estimate });
+    }
+    let known = KNOWN_STACK.with(Cell::get);
+    // Leave a quarter of a known stack for everything that is already on it.
+    let result = if need < known / 4 * 3 {
+        parse_comments(text, flavor)
+    } else {
+        let size = need
+            .saturating_mul(2)
+            .clamp(MIN_PARSE_STACK, MAX_PARSE_STACK);
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("mapvault-parse".into())
+                .stack_size(size)
+                .spawn_scoped(s, || parse_comments(text, flavor))
+                .map_err(|_| Fallback::ParserCrashed)
+                .and_then(|h| h.join().map_err(|_| Fallback::ParserCrashed)?)
+        })
+    };
+    match result {
+        Ok(comments) => {
+            let mut refs: Vec<RefComment> = comments
+                .into_iter()
+                .filter_map(|(span, block)| reference(src, span, block))
+                .collect();
+            assign_lines(src, &mut refs);
+            JsScan {
+                refs,
+                method: Method::Parsed,
+            }
+        }
+        Err(why) => from_lexed(src, lexed, why),
+    }
+}
+
+fn lexical(src: &[u8], why: Fallback) -> JsScan {
+    from_lexed(src, jslex::lex(src), why)
+}
+
+fn from_lexed(src: &[u8], lexed: jslex::LexOutput, why: Fallback) -> JsScan {
+    let mut refs: Vec<RefComment> = lexed
+        .comments
+        .into_iter()
+        .filter_map(|c| reference(src, c.span, c.block))
+        .collect();
+    assign_lines(src, &mut refs);
+    JsScan {
+        refs,
+        method: Method::Lexical(why),
+    }
+}
+
+/// Parse with oxc; `Err` when the comment list cannot be trusted.
+fn parse_comments(text: &str, flavor: Flavor) -> Result<Vec<(Range<usize>, bool)>, Fallback> {
+    let attempts: &[SourceType] = match flavor {
+        Flavor::Js => &[SourceType::mjs(), SourceType::cjs()],
+        Flavor::Module => &[SourceType::mjs()],
+        Flavor::Script => &[SourceType::cjs()],
+        Flavor::Jsx => &[SourceType::jsx()],
+        Flavor::Ts => &[SourceType::ts()],
+        Flavor::Tsx => &[SourceType::tsx()],
+        Flavor::Dts => &[SourceType::d_ts()],
+    };
+    let mut last = Fallback::ParserCrashed;
+    for &st in attempts {
+        let r = ALLOCATOR.with(|cell| {
+            let mut alloc = match cell.try_borrow_mut() {
+                Ok(a) => a,
+                // Re-entrancy cannot happen, but never panic over it.
+                Err(_) => return Err(Fallback::ParserCrashed),
+            };
+            alloc.reset();
+            let ret = Parser::new(&alloc, text, st).parse();
+            if ret.panicked || !ret.diagnostics.is_empty() {
+                let msg = ret
+                    .diagnostics
+                    .first()
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "unrecoverable syntax error".into());
+                return Err(Fallback::Diagnostic(msg));
+            }
+            Ok(ret
+                .program
+                .comments
+                .iter()
+                .map(|c| (c.span.start as usize..c.span.end as usize, c.is_block()))
+                .collect::<Vec<_>>())
+        });
+        match r {
+            Ok(c) => return Ok(c),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// If the comment at `span` is a reference, describe it.
+fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<RefComment> {
+    let inner = if block {
+        span.start + 2..span.end.checked_sub(2)?.max(span.start + 2)
+    } else {
+        span.start + 2..span.end
+    };
+    let text = src.get(inner.clone())?;
+    // Cheap reject before running the pattern.
+    memmem::find(text, NEEDLE)?;
+    let url = match_source_map_url(text)?;
+    Some(RefComment {
+        line: 0, // filled in by `assign_lines`, one pass for all references
+        url: inner.start + url.start..inner.start + url.end,
+        span,
+        block,
+    })
+}
+
+/// Start offset of the trailing region: the maximal run of final lines that are blank or
+/// `//` comments free of `"`, `'`, `` ` `` and `*/` (see the module docs for why those lines are
+/// comments in any valid program).
+pub fn trailing_region_start(src: &[u8]) -> usize {
+    let mut end = src.len();
+    loop {
+        let start = line_start(src, end);
+        let line = &src[start..end];
+        if !trailing_line_ok(line) {
+            return end_of_line_terminator(src, end);
+        }
+        if start == 0 {
+            return 0;
+        }
+        // Step over the terminator(s) before this line.
+        end = start - 1;
+        if src[end] == b'\n' && end > 0 && src[end - 1] == b'\r' {
+            end -= 1;
+        } else if src[end] != b'\n' && src[end] != b'\r' {
+            end -= 2; // U+2028 / U+2029
+        }
+    }
+}
+
+/// Start of the line that ends at `end` (SIMD search for LF/CR, then for the rare U+2028/9
+/// within that stretch, so a multi-megabyte minified line costs microseconds).
+fn line_start(src: &[u8], end: usize) -> usize {
+    let lo = memchr::memrchr2(b'\n', b'\r', &src[..end]).map_or(0, |p| p + 1);
+    let seg = &src[lo..end];
+    let u1 = memmem::rfind(seg, "\u{2028}".as_bytes());
+    let u2 = memmem::rfind(seg, "\u{2029}".as_bytes());
+    match u1.max(u2) {
+        Some(p) => lo + p + 3,
+        None => lo,
+    }
+}
+
+/// The region starts after the line terminator that follows the offending line.
+fn end_of_line_terminator(src: &[u8], end: usize) -> usize {
+    if end >= src.len() {
+        return src.len();
+    }
+    if src[end] == b'\r' && src.get(end + 1) == Some(&b'\n') {
+        end + 2
+    } else {
+        end + line_terminator_len(src, end).max(1)
+    }
+}
+
+fn trailing_line_ok(line: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        let n = js_space_len(line, i);
+        if n == 0 {
+            break;
+        }
+        i += n;
+    }
+    let rest = &line[i..];
+    if rest.is_empty() {
+        return true;
+    }
+    rest.starts_with(b"//")
+        && !rest.iter().any(|&c| c == b'"' || c == b'\'' || c == b'`')
+        && memmem::find(rest, b"*/").is_none()
+}
+
+/// Fill in 1-based line numbers for references sorted by position, counting each stretch of
+/// the file once.
+pub(crate) fn assign_lines(src: &[u8], refs: &mut [RefComment]) {
+    refs.sort_by_key(|r| r.span.start);
+    let (mut at, mut line) = (0usize, 1u64);
+    for r in refs.iter_mut() {
+        line += line_of(&src[at..r.span.start], r.span.start - at) - 1;
+        // A CRLF split across the boundary would count its CR alone: `at` always sits at a
+        // comment start, never between CR and LF, so it cannot happen.
+        at = r.span.start;
+        r.line = line;
+    }
+}
+
+fn refs_in_trailing_region(src: &[u8], region: usize) -> Vec<RefComment> {
+    let mut refs = Vec::new();
+    let mut i = region;
+    while i < src.len() {
+        let mut j = i;
+        while j < src.len() && line_terminator_len(src, j) == 0 {
+            j += 1;
+        }
+        let line = &src[i..j];
+        let mut k = 0;
+        loop {
+            let n = js_space_len(line, k);
+            if n == 0 {
+                break;
+            }
+            k += n;
+        }
+        if line[k..].starts_with(b"//")
+            && let Some(r) = reference(src, i + k..j, false)
+        {
+            refs.push(r);
+        }
+        i = j + line_terminator_len(src, j).max(1);
+    }
+    assign_lines(src, &mut refs);
+    refs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(src: &str) -> (Vec<String>, Method) {
+        let s = scan(src.as_bytes(), Flavor::Js);
+        (
+            s.refs
+                .iter()
+                .map(|r| String::from_utf8_lossy(&src.as_bytes()[r.url.clone()]).into_owned())
+                .collect(),
+            s.method,
+        )
+    }
+
+    #[test]
+    fn no_needle_is_free() {
+        assert_eq!(urls("var a = 1;\n"), (vec![], Method::NoNeedle));
+    }
+
+    #[test]
+    fn trailing_comment_needs_no_parse() {
+        assert_eq!(
+            urls("a();\n//# sourceMappingURL=a.js.map\n"),
+            (vec!["a.js.map".into()], Method::Trailing)
+        );
+        assert_eq!(
+            urls("a();\r\n//# sourceMappingURL=a.js.map"),
+            (vec!["a.js.map".into()], Method::Trailing)
+        );
+        assert_eq!(
+            urls("//# sourceMappingURL=only.map"),
+            (vec!["only.map".into()], Method::Trailing)
+        );
+        assert_eq!(
+            urls("a();\n//# sourceMappingURL=1.map\n\n//@ sourceMappingURL=2.map\n  \n"),
+            (vec!["1.map".into(), "2.map".into()], Method::Trailing)
+        );
+    }
+
+    #[test]
+    fn string_on_last_line_goes_to_the_parser() {
+        let (u, m) = urls("var s = \"a\\\n//# sourceMappingURL=x\";");
+        assert!(u.is_empty());
+        assert_eq!(m, Method::Parsed);
+        let (u, m) = urls("let a = `\n//# sourceMappingURL=foo.js.map\n// `");
+        assert!(u.is_empty());
+        assert_eq!(m, Method::Parsed);
+    }
+
+    #[test]
+    fn block_comment_closing_later_is_not_trailing() {
+        let (u, m) = urls("foo(); /*\n//# sourceMappingURL=x.map\n// */");
+        assert!(u.is_empty(), "{u:?}");
+        assert_eq!(m, Method::Parsed);
+    }
+
+    #[test]
+    fn mid_file_comments_are_found_by_parsing() {
+        let (u, m) = urls(
+            "a();\n//# sourceMappingURL=one.map\nb();\n/*# sourceMappingURL=two.map */\nc();\n",
+        );
+        assert_eq!(u, vec!["one.map", "two.map"]);
+        assert_eq!(m, Method::Parsed);
+    }
+
+    #[test]
+    fn syntax_errors_fall_back_to_the_lexer_and_say_so() {
+        let (u, m) =
+            urls("a(;\n//# sourceMappingURL=x.map\nvar s = '//# sourceMappingURL=y.map';\n");
+        assert_eq!(u, vec!["x.map"]);
+        assert!(
+            matches!(m, Method::Lexical(Fallback::Diagnostic(_))),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_falls_back() {
+        let src = b"var a='\xff';\n//# sourceMappingURL=x.map\nb()";
+        let s = scan(src, Flavor::Js);
+        assert_eq!(s.refs.len(), 1);
+        assert_eq!(s.method, Method::Lexical(Fallback::NotUtf8));
+    }
+
+    #[test]
+    fn spans_cover_exactly_the_comment() {
+        let src = "a();\r\n  //# sourceMappingURL=a.map  \r\n";
+        let s = scan(src.as_bytes(), Flavor::Js);
+        assert_eq!(&src[s.refs[0].span.clone()], "//# sourceMappingURL=a.map  ");
+        assert_eq!(s.refs[0].line, 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_answer_not_an_abort() {
+        let src = format!(
+            "{}1{}\n//# sourceMappingURL=x.map\nfoo()",
+            "(".repeat(200_000),
+            ")".repeat(200_000)
+        );
+        let s = scan(src.as_bytes(), Flavor::Js);
+        assert_eq!(s.refs.len(), 1);
+        assert!(
+            matches!(s.method, Method::Lexical(Fallback::TooDeep { .. })),
+            "{:?}",
+            s.method
+        );
+        // Moderately deep input still parses, on a bigger stack.
+        let src = format!(
+            "x={}1{}\n//# sourceMappingURL=x.map\nfoo()",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
+        let s = scan(src.as_bytes(), Flavor::Js);
+        assert_eq!(s.method, Method::Parsed);
+    }
+}
