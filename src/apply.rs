@@ -1,0 +1,705 @@
+//! Executing a journal — the only code that changes a dist. Crash-safe by ordering, and every
+//! step idempotent, so recovery after a crash is simply running the same journal again.
+//!
+//! # The ordering argument
+//!
+//! 1. **Plan, then commit the plan.** Seal/unseal compute a [`Journal`] without touching
+//!    anything, then write it to `VAULT/journal.json` (temp file, fsync, rename, fsync dir).
+//!    Until that rename, nothing has changed; after it, the journal describes everything that
+//!    may change.
+//! 2. **Prepare** (parallel): everything that only *adds* bytes — inline maps decoded into
+//!    `maps/`, large removed bytes into `blobs/`, maps copied when they cannot be renamed, new
+//!    copies of rewritten files into temp files. Nothing in the dist is modified or deleted.
+//!    Every object is hash-verified before it gets its name.
+//! 3. **Barrier**: one `syncfs` of the vault's file system (and the dist's, if different). From
+//!    here on, every byte a later step depends on is durable — including the original maps
+//!    about to be renamed into the vault. One barrier replaces an fsync per file.
+//! 4. **Commit** (parallel): single-syscall state changes on the dist — `rename` a map into the
+//!    vault, `unlink` a dist copy whose bytes the vault holds, `rename` a temp over a file, or
+//!    rewrite a short tail in place (`pwrite` + `ftruncate`, recoverable because the journal
+//!    holds both tails and the hash of the untouched prefix). A file is committed only if all of
+//!    its prepare steps succeeded, and only if it is still the file that was planned (inode,
+//!    size, mtime — the file the hash was computed from).
+//! 5. Directories emptied by the moves are removed; a second **barrier** makes the dist durable.
+//! 6. The manifest is replaced atomically, then the journal is deleted.
+//!
+//! A crash anywhere leaves either no journal (nothing changed, or everything done and
+//! recorded) or a journal whose steps, re-run, check the state they find: done → skip,
+//! not done → do, anything else → refuse with an error naming the file. No original byte is ever
+//! deleted before a durable, verified copy exists.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::relpath::RelPath;
+use crate::scan::datauri;
+use crate::vault::Vault;
+use crate::vault::fsutil::{self, hex_digest};
+use crate::vault::journal::{How, Journal, Step};
+use crate::vault::manifest::{Bytes, EditRecord, Stored};
+use crate::walk::Meta;
+
+/// What happened to each step.
+#[derive(Debug)]
+pub struct Applied {
+    /// `Ok(())` or the reason the step failed, parallel to `journal.steps`.
+    pub results: Vec<Result<(), String>>,
+}
+
+impl Applied {
+    pub fn ok(&self, i: usize) -> bool {
+        self.results.get(i).is_some_and(Result::is_ok)
+    }
+    pub fn errors(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.as_str())))
+    }
+}
+
+/// Outcome of a prepare step, handed to its commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prepared {
+    /// Nothing to prepare, or the temp file is ready.
+    Ready,
+    /// The target state is already there (a re-run after a crash).
+    Done,
+}
+
+/// Run every step of `j` against its dist. Never panics; failures are per step.
+pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
+    let dist = j.dist.to_path();
+    let n = j.steps.len();
+    let mut results: Vec<Result<(), String>> = vec![Ok(()); n];
+
+    // Directories first, parents before children (they are planned in that order).
+    for (i, s) in j.steps.iter().enumerate() {
+        if let Step::MakeDir { path, mode, .. } = s {
+            results[i] = make_dir(&dist, path, *mode).map_err(|e| format!("{e:#}"));
+        }
+    }
+
+    // Prepare: only adds bytes.
+    let prepared: Vec<Result<Prepared, String>> = j
+        .steps
+        .par_iter()
+        .map(|s| prepare(vault, &dist, s).map_err(|e| format!("{e:#}")))
+        .collect();
+
+    // Barrier: everything prepared, and every original about to move, is durable.
+    vault.barrier(Some(&dist))?;
+
+    // Files whose preparation failed are not committed at all.
+    let mut blocked = std::collections::HashSet::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if let Err(e) = p {
+            results[i] = Err(e.clone());
+            blocked.insert(j.steps[i].path().clone());
+        }
+    }
+    for (i, r) in results.iter().enumerate() {
+        if r.is_err() {
+            blocked.insert(j.steps[i].path().clone());
+        }
+    }
+
+    let committed: Vec<Option<Result<(), String>>> = j
+        .steps
+        .par_iter()
+        .zip(prepared.par_iter())
+        .map(|(s, p)| {
+            let Ok(p) = p else { return None };
+            if matches!(s, Step::RemoveDir { .. } | Step::MakeDir { .. }) {
+                return None;
+            }
+            if blocked.contains(s.path()) {
+                return Some(Err(
+                    "skipped: an earlier step for this file failed".to_string()
+                ));
+            }
+            Some(commit(vault, &dist, s, *p).map_err(|e| format!("{e:#}")))
+        })
+        .collect();
+    for (i, c) in committed.into_iter().enumerate() {
+        if let Some(r) = c {
+            results[i] = r;
+        }
+    }
+
+    // Emptied directories, deepest first (planned in that order).
+    for (i, s) in j.steps.iter().enumerate() {
+        if let Step::RemoveDir { path } = s {
+            results[i] = remove_dir(&dist, path).map_err(|e| format!("{e:#}"));
+        }
+    }
+
+    vault.barrier(Some(&dist))?;
+    cleanup_temps(j);
+    Ok(Applied { results })
+}
+
+/// Remove temp files a journal may have left in the dist (temps in the vault go with `tmp/`).
+pub fn cleanup_temps(j: &Journal) {
+    for s in &j.steps {
+        let temp = match s {
+            Step::Edit {
+                how: How::Rewrite { temp },
+                ..
+            }
+            | Step::Unedit {
+                how: How::Rewrite { temp },
+                ..
+            } => temp,
+            Step::Restore { temp, .. } => temp,
+            _ => continue,
+        };
+        let p = temp.to_path();
+        if p.as_os_str().is_empty() {
+            continue;
+        }
+        match fs::remove_file(&p) {
+            Ok(()) | Err(_) => {}
+        }
+    }
+}
+
+fn at(dist: &Path, rel: &RelPath) -> Result<PathBuf> {
+    rel.under(dist)
+        .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))
+}
+
+fn lstat(p: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::symlink_metadata(p) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot stat {}", p.display())),
+    }
+}
+
+fn regular(p: &Path, m: &fs::Metadata) -> Result<()> {
+    if m.file_type().is_symlink() {
+        bail!("{} is now a symbolic link; not touching it", p.display());
+    }
+    if !m.is_file() {
+        bail!("{} is no longer a regular file", p.display());
+    }
+    Ok(())
+}
+
+fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
+    match s {
+        Step::StoreInline {
+            path,
+            url_offset,
+            url_len,
+            sha256,
+        } => {
+            let obj = Stored::Map(sha256.clone());
+            if vault.has(&obj, None) {
+                return Ok(Prepared::Done);
+            }
+            let bytes = read_range(&at(dist, path)?, *url_offset, *url_len)?;
+            let d = datauri::decode(&bytes)
+                .with_context(|| format!("{path}: inline map no longer decodes"))?;
+            vault
+                .put_bytes(&obj, &d.data)
+                .with_context(|| format!("{path}: inline map changed since it was planned"))?;
+            Ok(Prepared::Ready)
+        }
+        Step::StoreBlob {
+            path,
+            offset,
+            len,
+            sha256,
+        } => {
+            let obj = Stored::Blob(sha256.clone());
+            if vault.has(&obj, Some(*len)) {
+                return Ok(Prepared::Done);
+            }
+            let bytes = read_range(&at(dist, path)?, *offset, *len)?;
+            vault
+                .put_bytes(&obj, &bytes)
+                .with_context(|| format!("{path}: bytes changed since they were planned"))?;
+            Ok(Prepared::Ready)
+        }
+        Step::CopyIn { path, to, meta } => {
+            if vault.has(to, Some(meta.size)) {
+                return Ok(Prepared::Done);
+            }
+            let p = at(dist, path)?;
+            match lstat(&p)? {
+                Some(m) => regular(&p, &m)?,
+                None => bail!("{path} disappeared before it reached the vault"),
+            }
+            vault.put_file(&p, to)?;
+            Ok(Prepared::Ready)
+        }
+        Step::Edit {
+            path,
+            original_sha256,
+            sealed_sha256,
+            cuts,
+            how: How::Rewrite { temp },
+            meta,
+        } => {
+            let p = at(dist, path)?;
+            let ops: Vec<(u64, u64, &[u8])> = cuts.iter().map(|&(o, l)| (o, l, &[][..])).collect();
+            rewrite_into(
+                &p,
+                &temp.to_path(),
+                meta.mode,
+                Some(meta),
+                &ops,
+                original_sha256,
+                sealed_sha256,
+            )
+        }
+        Step::Restore {
+            path,
+            from,
+            sha256,
+            size,
+            mode,
+            rename,
+            temp,
+            ..
+        } => {
+            let p = at(dist, path)?;
+            if let Some(m) = lstat(&p)? {
+                regular(&p, &m)?;
+                let (h, _) = fsutil::hash_file(&p)?;
+                if &h == sha256 {
+                    return Ok(Prepared::Done);
+                }
+                bail!("{path} exists with other content; not overwriting it");
+            }
+            if !vault.has(from, Some(*size)) {
+                bail!("vault object {} for {path} is missing", from.sha());
+            }
+            if !*rename {
+                let t = temp.to_path();
+                vault.put_file_to(from, &t)?;
+                fs::set_permissions(&t, fs::Permissions::from_mode(*mode))?;
+            }
+            Ok(Prepared::Ready)
+        }
+        Step::Unedit {
+            path,
+            sha256,
+            sealed_sha256,
+            edits,
+            mode,
+            how,
+            ..
+        } => {
+            let p = at(dist, path)?;
+            let m = lstat(&p)?
+                .ok_or_else(|| anyhow!("{path} is missing; cannot put its comments back"))?;
+            regular(&p, &m)?;
+            match how {
+                How::Rewrite { temp } => {
+                    let inserts = unedit_ops(vault, edits)?;
+                    let ops: Vec<(u64, u64, &[u8])> =
+                        inserts.iter().map(|(o, b)| (*o, 0, b.as_slice())).collect();
+                    rewrite_into(
+                        &p,
+                        &temp.to_path(),
+                        *mode,
+                        None,
+                        &ops,
+                        sealed_sha256,
+                        sha256,
+                    )
+                }
+                How::InPlace { .. } => {
+                    let (h, _) = fsutil::hash_file(&p)?;
+                    if &h == sha256 {
+                        Ok(Prepared::Done)
+                    } else if &h == sealed_sha256 {
+                        Ok(Prepared::Ready)
+                    } else {
+                        bail!(
+                            "{path} changed since it was sealed; not restoring it (its manifest entry is kept)"
+                        )
+                    }
+                }
+            }
+        }
+        _ => Ok(Prepared::Ready),
+    }
+}
+
+fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()> {
+    match s {
+        Step::StoreInline { .. } | Step::StoreBlob { .. } | Step::CopyIn { .. } => Ok(()),
+        Step::RenameIn { path, sha256, meta } => {
+            let p = at(dist, path)?;
+            let obj = Stored::Map(sha256.clone());
+            let dest = vault.object_path(&obj);
+            match lstat(&p)? {
+                Some(m) => {
+                    regular(&p, &m)?;
+                    if !Meta::from_std(&m).same_content(meta) {
+                        bail!("{path} changed since it was hashed; left in place");
+                    }
+                    if vault.has(&obj, Some(meta.size)) {
+                        fs::remove_file(&p)
+                            .with_context(|| format!("cannot remove {}", p.display()))?;
+                    } else {
+                        fs::rename(&p, &dest).with_context(|| {
+                            format!("cannot move {} into the vault", p.display())
+                        })?;
+                    }
+                }
+                None if vault.has(&obj, Some(meta.size)) => {}
+                None => bail!("{path} is gone and the vault does not have it"),
+            }
+            fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))
+                .context("cannot make the vaulted map private")?;
+            Ok(())
+        }
+        Step::Unlink { path, object, meta } => {
+            if !vault.has(object, None) {
+                bail!("the vault does not hold {path}'s bytes; not deleting it");
+            }
+            let p = at(dist, path)?;
+            match lstat(&p)? {
+                Some(m) => {
+                    regular(&p, &m)?;
+                    if !Meta::from_std(&m).same_content(meta) {
+                        bail!("{path} changed since it was hashed; left in place");
+                    }
+                    fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))
+                }
+                None => Ok(()),
+            }
+        }
+        Step::Edit {
+            path, meta, how, ..
+        } => {
+            let p = at(dist, path)?;
+            match how {
+                How::InPlace {
+                    start,
+                    from,
+                    to,
+                    prefix_sha256,
+                } => {
+                    let from = B64.decode(from)?;
+                    let to = B64.decode(to)?;
+                    swap_tail(&p, *start, &from, &to, prefix_sha256, Some(meta))
+                }
+                How::Rewrite { temp } => {
+                    if prepared == Prepared::Done {
+                        return Ok(());
+                    }
+                    let m = lstat(&p)?.ok_or_else(|| anyhow!("{path} disappeared"))?;
+                    if !Meta::from_std(&m).same_content(meta) {
+                        bail!("{path} changed since it was planned; left in place");
+                    }
+                    fs::rename(temp.to_path(), &p)
+                        .with_context(|| format!("cannot replace {}", p.display()))
+                }
+            }
+        }
+        Step::Restore {
+            path,
+            from,
+            mode,
+            mtime,
+            mtime_nsec,
+            rename,
+            temp,
+            ..
+        } => {
+            if prepared == Prepared::Done {
+                return Ok(());
+            }
+            let p = at(dist, path)?;
+            let src = if *rename {
+                vault.object_path(from)
+            } else {
+                temp.to_path()
+            };
+            rename_noreplace(&src, &p)
+                .with_context(|| format!("cannot restore {}", p.display()))?;
+            fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
+            fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
+            Ok(())
+        }
+        Step::Unedit {
+            path,
+            sha256,
+            sealed_sha256,
+            edits,
+            mode,
+            mtime,
+            mtime_nsec,
+            how,
+            ..
+        } => {
+            if prepared == Prepared::Done {
+                return Ok(());
+            }
+            let p = at(dist, path)?;
+            match how {
+                How::InPlace {
+                    start,
+                    from,
+                    to,
+                    prefix_sha256,
+                } => {
+                    let from = B64.decode(from)?;
+                    let to = B64.decode(to)?;
+                    swap_tail(&p, *start, &from, &to, prefix_sha256, None)?;
+                }
+                How::Rewrite { temp } => {
+                    fs::rename(temp.to_path(), &p)
+                        .with_context(|| format!("cannot replace {}", p.display()))?;
+                }
+            }
+            let _ = (sha256, sealed_sha256, edits);
+            fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
+            fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
+            Ok(())
+        }
+        Step::RemoveDir { .. } | Step::MakeDir { .. } => Ok(()),
+    }
+}
+
+fn make_dir(dist: &Path, rel: &RelPath, mode: u32) -> Result<()> {
+    let p = at(dist, rel)?;
+    match lstat(&p)? {
+        Some(m) if m.is_dir() && !m.file_type().is_symlink() => {}
+        Some(_) => bail!("{rel} exists and is not a directory"),
+        None => fs::create_dir(&p).with_context(|| format!("cannot create {}", p.display()))?,
+    }
+    fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
+
+fn remove_dir(dist: &Path, rel: &RelPath) -> Result<()> {
+    let p = at(dist, rel)?;
+    match lstat(&p)? {
+        None => Ok(()),
+        Some(m) if m.is_dir() && !m.file_type().is_symlink() => fs::remove_dir(&p)
+            .with_context(|| format!("{rel} is not empty after its maps moved; kept")),
+        Some(_) => bail!("{rel} is no longer a directory"),
+    }
+}
+
+/// Rename without replacing an existing file (a file that appears meanwhile is never clobbered).
+fn rename_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        src,
+        rustix::fs::CWD,
+        dest,
+        rustix::fs::RenameFlags::NOREPLACE,
+    )
+    .map_err(io::Error::from)
+}
+
+fn read_range(p: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+    let mut buf = vec![0u8; usize::try_from(len)?];
+    f.read_exact_at(&mut buf, offset)
+        .with_context(|| format!("cannot read {}", p.display()))?;
+    Ok(buf)
+}
+
+/// Replace the file's bytes from `start` on: `from` (expected now) becomes `to`. Idempotent:
+/// already `to` → nothing; `from` (and, when given, the planned inode/size/mtime) → write; a
+/// half-written tail from an interrupted run → written again once the untouched prefix is
+/// proven by its hash.
+fn swap_tail(
+    p: &Path,
+    start: u64,
+    from: &[u8],
+    to: &[u8],
+    prefix_sha256: &str,
+    meta: Option<&Meta>,
+) -> Result<()> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(p)
+        .with_context(|| format!("cannot open {} for writing", p.display()))?;
+    let m = f.metadata()?;
+    let size = m.len();
+    let tail_is = |want: &[u8]| -> Result<bool> {
+        if size != start + want.len() as u64 {
+            return Ok(false);
+        }
+        let mut buf = vec![0u8; want.len()];
+        f.read_exact_at(&mut buf, start)?;
+        Ok(buf == want)
+    };
+    if tail_is(to)? {
+        return Ok(());
+    }
+    let planned = tail_is(from)? && meta.is_none_or(|want| Meta::from_std(&m).same_content(want));
+    if !planned {
+        // Prove the prefix is untouched before writing over whatever the tail holds now.
+        if size < start || prefix_hash(&f, start)? != prefix_sha256 {
+            bail!(
+                "{} changed since it was planned; left as it is",
+                p.display()
+            );
+        }
+    }
+    f.write_all_at(to, start)?;
+    f.set_len(start + to.len() as u64)?;
+    Ok(())
+}
+
+fn prefix_hash(f: &File, len: u64) -> Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut off = 0u64;
+    while off < len {
+        let k = usize::try_from(len - off)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        f.read_exact_at(&mut buf[..k], off)?;
+        h.update(&buf[..k]);
+        off += k as u64;
+    }
+    Ok(hex_digest(h))
+}
+
+/// Stream `input` to a new file `temp` applying `ops` (`(offset in input, bytes to drop, bytes
+/// to insert)`, sorted), checking the input hashes to `in_sha` and the output to `out_sha`.
+/// When the input already hashes to `out_sha`, the work is done and no temp is kept.
+fn rewrite_into(
+    input: &Path,
+    temp: &Path,
+    mode: u32,
+    meta: Option<&Meta>,
+    ops: &[(u64, u64, &[u8])],
+    in_sha: &str,
+    out_sha: &str,
+) -> Result<Prepared> {
+    let mut src = File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    let out = fsutil::create_with_mode(temp, 0o600)
+        .with_context(|| format!("cannot create {}", temp.display()))?;
+    let mut w = BufWriter::with_capacity(256 * 1024, out);
+    let (mut hin, mut hout) = (Sha256::new(), Sha256::new());
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut pos = 0u64;
+    let mut next = 0usize;
+    let mut skip = 0u64;
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hin.update(&buf[..n]);
+        let mut i = 0usize;
+        while i < n {
+            if skip > 0 {
+                let k = (skip as usize).min(n - i);
+                i += k;
+                pos += k as u64;
+                skip -= k as u64;
+                continue;
+            }
+            if next < ops.len() && ops[next].0 == pos {
+                let (_, drop, ins) = ops[next];
+                w.write_all(ins)?;
+                hout.update(ins);
+                skip = drop;
+                next += 1;
+                continue;
+            }
+            let until = if next < ops.len() {
+                (ops[next].0 - pos) as usize
+            } else {
+                usize::MAX
+            };
+            let k = until.min(n - i);
+            w.write_all(&buf[i..i + k])?;
+            hout.update(&buf[i..i + k]);
+            i += k;
+            pos += k as u64;
+        }
+    }
+    // Inserts at the very end of the input.
+    while next < ops.len() && ops[next].0 == pos && skip == 0 {
+        let (_, drop, ins) = ops[next];
+        w.write_all(ins)?;
+        hout.update(ins);
+        skip = drop;
+        next += 1;
+    }
+    let out = w.into_inner().map_err(|e| e.into_error())?;
+    let (got_in, got_out) = (hex_digest(hin), hex_digest(hout));
+    if got_in == out_sha {
+        drop(out);
+        let _ = fs::remove_file(temp);
+        return Ok(Prepared::Done);
+    }
+    if got_in != in_sha || got_out != out_sha || next != ops.len() || skip != 0 {
+        drop(out);
+        let _ = fs::remove_file(temp);
+        bail!(
+            "{} changed since it was planned; left as it is",
+            input.display()
+        );
+    }
+    // Root can give the copy its original owner; anyone else owns the new file (noted in the
+    // README: a rewrite makes a new inode).
+    if let Some(m) = meta
+        && rustix::process::geteuid().is_root()
+    {
+        std::os::unix::fs::fchown(&out, Some(m.uid), Some(m.gid))?;
+    }
+    out.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    Ok(Prepared::Ready)
+}
+
+/// The bytes an edit removed, rebuilt from the manifest and vault and checked against their
+/// recorded hash.
+pub fn removed_bytes(vault: &Vault, e: &EditRecord) -> Result<Vec<u8>> {
+    let bytes = match &e.removed {
+        Bytes::Text(t) => t.as_bytes().to_vec(),
+        Bytes::Base64(b) => B64
+            .decode(b)
+            .context("removed bytes: invalid base64 in the manifest")?,
+        Bytes::Blob(sha) => vault.get(&Stored::Blob(sha.clone()))?,
+        Bytes::InlineMap { map, prefix } => {
+            let data = vault.get(&Stored::Map(map.clone()))?;
+            let mut v = prefix.as_bytes().to_vec();
+            v.extend_from_slice(B64.encode(data).as_bytes());
+            v
+        }
+    };
+    let sha = fsutil::sha256_hex(&bytes);
+    if sha != e.removed_sha256 || bytes.len() as u64 != e.len {
+        bail!(
+            "cannot rebuild the removed bytes at offset {} (hash mismatch); the manifest or vault was altered",
+            e.offset
+        );
+    }
+    Ok(bytes)
+}
+
+/// Insert operations (in sealed-file coordinates) that undo `edits`.
+pub fn unedit_ops(vault: &Vault, edits: &[EditRecord]) -> Result<Vec<(u64, Vec<u8>)>> {
+    let mut shift = 0u64;
+    let mut out = Vec::with_capacity(edits.len());
+    for e in edits {
+        out.push((e.offset - shift, removed_bytes(vault, e)?));
+        shift += e.len;
+    }
+    Ok(out)
+}

@@ -1,0 +1,189 @@
+//! `VAULT/journal.json`: the plan of a seal or unseal that is under way, written durably before
+//! the first byte changes and removed after the manifest records the result.
+//!
+//! Every step is idempotent and checks the state it finds before acting, so running a journal
+//! again after a crash (SIGKILL, power loss) finishes the job: that is all recovery is. The
+//! ordering argument lives in [`crate::apply`].
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{EditRecord, SealRecord, Stored};
+use crate::relpath::{RawPath, RelPath};
+use crate::walk::Meta;
+
+pub const FORMAT: &str = "mapvault-journal";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Seal,
+    Unseal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Journal {
+    pub format: String,
+    pub version: u32,
+    pub op: Op,
+    pub id: String,
+    /// Canonical absolute path of the dist being changed.
+    pub dist: RawPath,
+    pub steps: Vec<Step>,
+    /// Seal: the record appended to the manifest once the steps are done (files whose steps
+    /// failed are left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<SealRecord>,
+}
+
+/// How an edit is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum How {
+    /// Rewrite only the file's tail in place: bytes `[start..]` go from `from` to `to`
+    /// (base64). Used when the edit is near the end, the inode has one link and is writable.
+    InPlace {
+        start: u64,
+        from: String,
+        to: String,
+        prefix_sha256: String,
+    },
+    /// Write a complete new copy to `temp` (same file system), then rename it over the file.
+    Rewrite { temp: RawPath },
+}
+
+/// One idempotent step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Decode the `data:` URI at `[url_offset, +url_len)` of the (still original) file and store
+    /// it as `maps/<sha256>.map`.
+    StoreInline {
+        path: RelPath,
+        url_offset: u64,
+        url_len: u64,
+        sha256: String,
+    },
+    /// Store bytes `[offset, +len)` of the (still original) file as `blobs/<sha256>`.
+    StoreBlob {
+        path: RelPath,
+        offset: u64,
+        len: u64,
+        sha256: String,
+    },
+    /// Copy a dist file into the vault (when a rename is not possible: another file system, or
+    /// the inode has other links that must not change mode).
+    CopyIn {
+        path: RelPath,
+        to: Stored,
+        meta: Meta,
+    },
+    /// Move a map file into the vault by renaming it (same file system, single link).
+    RenameIn {
+        path: RelPath,
+        sha256: String,
+        meta: Meta,
+    },
+    /// The vault has these bytes: delete the dist copy.
+    Unlink {
+        path: RelPath,
+        object: Stored,
+        meta: Meta,
+    },
+    /// Cut byte ranges out of a file (seal) — `cuts` are `(offset, len)` in the original.
+    Edit {
+        path: RelPath,
+        meta: Meta,
+        original_sha256: String,
+        sealed_sha256: String,
+        cuts: Vec<(u64, u64)>,
+        how: How,
+    },
+    /// Remove a directory seal emptied (deepest first; only if empty).
+    RemoveDir { path: RelPath },
+    /// Recreate a directory seal removed.
+    MakeDir {
+        seal_id: String,
+        path: RelPath,
+        mode: u32,
+    },
+    /// Put a moved file back from the vault (`rename` moves the object out when nothing else
+    /// needs it; otherwise it is copied through `temp`).
+    Restore {
+        seal_id: String,
+        path: RelPath,
+        from: Stored,
+        sha256: String,
+        size: u64,
+        mode: u32,
+        mtime: i64,
+        mtime_nsec: i64,
+        rename: bool,
+        temp: RawPath,
+    },
+    /// Put the removed bytes back into an edited file (unseal).
+    Unedit {
+        seal_id: String,
+        path: RelPath,
+        sha256: String,
+        sealed_sha256: String,
+        edits: Vec<EditRecord>,
+        mode: u32,
+        mtime: i64,
+        mtime_nsec: i64,
+        how: How,
+    },
+}
+
+impl Step {
+    pub fn path(&self) -> &RelPath {
+        match self {
+            Step::StoreInline { path, .. }
+            | Step::StoreBlob { path, .. }
+            | Step::CopyIn { path, .. }
+            | Step::RenameIn { path, .. }
+            | Step::Unlink { path, .. }
+            | Step::Edit { path, .. }
+            | Step::RemoveDir { path }
+            | Step::MakeDir { path, .. }
+            | Step::Restore { path, .. }
+            | Step::Unedit { path, .. } => path,
+        }
+    }
+}
+
+impl Journal {
+    pub fn new(op: Op, id: String, dist: RawPath) -> Self {
+        Journal {
+            format: FORMAT.into(),
+            version: VERSION,
+            op,
+            id,
+            dist,
+            steps: Vec::new(),
+            record: None,
+        }
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Journal, String> {
+        let j: Journal =
+            serde_json::from_slice(bytes).map_err(|e| format!("journal.json is not valid: {e}"))?;
+        if j.format != FORMAT || j.version != VERSION {
+            return Err(format!(
+                "journal.json has format {:?} version {} (this mapvault reads {FORMAT:?} version {VERSION})",
+                j.format, j.version
+            ));
+        }
+        if let Some(bad) = j
+            .steps
+            .iter()
+            .find(|s| s.path().under(std::path::Path::new("/")).is_none())
+        {
+            return Err(format!(
+                "journal.json names a path outside the dist: {}",
+                bad.path()
+            ));
+        }
+        Ok(j)
+    }
+}

@@ -1,0 +1,378 @@
+//! `VAULT/manifest.json`: the record of every seal, enough to restore each changed or moved
+//! file byte for byte and to find a map from a deployed file's bytes.
+//!
+//! Format (versioned; `format` and `version` are checked on load):
+//!
+//! ```json
+//! {"format": "mapvault-manifest", "version": 1, "seals": [
+//!   {"id": "…", "dist": "/abs/dist", "sealed_at": "2026-11-24T12:00:00Z", "tool": "mapvault 0.1.0",
+//!    "files": [
+//!      {"path": "assets/a.js.map", "action": "moved", "sha256": "…", "size": 1234,
+//!       "mode": 420, "mtime": 1732449600, "mtime_nsec": 0, "stored": {"map": "<sha256>"}},
+//!      {"path": "assets/a.js", "action": "edited", "sha256": "<original>", "size": 99,
+//!       "sealed_sha256": "…", "sealed_size": 70, "mode": 420, "mtime": …, "mtime_nsec": …,
+//!       "edits": [{"offset": 70, "len": 29, "removed_sha256": "…",
+//!                  "removed": {"text": "//# sourceMappingURL=a.js.map"},
+//!                  "kind": "map-reference", "line": 3, "url": "a.js.map",
+//!                  "target": "inside", "map_path": "assets/a.js.map", "map_sha256": "…"}]}],
+//!    "dirs": [{"path": "maps", "mode": 493}]}]}
+//! ```
+//!
+//! `offset`/`len` are in the original file. Removed bytes are stored as `text` (UTF-8, small),
+//! `base64` (small binary), `blob` (`VAULT/blobs/<sha256>`), or `inline_map` (rebuilt as
+//! `prefix + base64(VAULT/maps/<sha256>.map)` — an inline map is stored once, decoded).
+//! Every reconstruction is checked against `removed_sha256` before it is written back.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::fsutil::is_sha256_hex;
+use crate::relpath::{RawPath, RelPath};
+use crate::scan::LeakKind;
+
+pub const FORMAT: &str = "mapvault-manifest";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub seals: Vec<SealRecord>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            seals: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealRecord {
+    pub id: String,
+    /// Absolute, canonical path of the dist when it was sealed.
+    pub dist: RawPath,
+    pub sealed_at: String,
+    pub tool: String,
+    pub files: Vec<FileRecord>,
+    #[serde(default)]
+    pub dirs: Vec<DirRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The file was a source map and now lives in the vault.
+    Moved,
+    /// Reference comments were cut out of the file.
+    Edited,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: RelPath,
+    pub action: Action,
+    /// sha256 of the original file.
+    pub sha256: String,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+    /// Where a moved file's bytes are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
+    /// sha256 of the file as sealed (edited files), to look a deployed file up by its bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<EditRecord>,
+}
+
+/// A vault object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored {
+    /// `VAULT/maps/<sha256>.map`
+    Map(String),
+    /// `VAULT/blobs/<sha256>`
+    Blob(String),
+}
+
+impl Stored {
+    pub fn sha(&self) -> &str {
+        match self {
+            Stored::Map(s) | Stored::Blob(s) => s,
+        }
+    }
+}
+
+/// Where a reference pointed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// A map file inside the dist (moved to the vault).
+    Inside,
+    /// A path inside the dist where no file exists.
+    Missing,
+    /// A file inside the dist that is not a source map (left in place).
+    NotAMap,
+    /// Above the dist root: never read or touched.
+    Outside,
+    /// An absolute URL (`https:`, `//host`…): never fetched.
+    Absolute,
+    /// A `data:` URI: extracted to the vault.
+    Inline,
+    /// An empty URL.
+    Empty,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditRecord {
+    /// Byte offset in the original file.
+    pub offset: u64,
+    /// Number of bytes removed.
+    pub len: u64,
+    pub removed_sha256: String,
+    pub removed: Bytes,
+    pub kind: LeakKind,
+    pub line: u64,
+    /// The URL as text (lossy; for people and lookups — the exact bytes are in `removed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub target: TargetKind,
+    /// Original dist-relative path of the referenced map, when it was inside the dist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_path: Option<RelPath>,
+    /// The vaulted map this reference led to (external map in the dist, or inline map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_sha256: Option<String>,
+}
+
+/// Removed bytes, stored in the cheapest exact form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bytes {
+    Text(String),
+    Base64(String),
+    Blob(String),
+    InlineMap { map: String, prefix: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirRecord {
+    pub path: RelPath,
+    pub mode: u32,
+}
+
+/// A manifest that does not describe a consistent vault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Manifest {
+    /// Parse and check. Refuses anything it does not fully understand rather than guessing.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, Invalid> {
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| Invalid(format!("not a valid manifest: {e}")))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.format != FORMAT {
+            return Err(Invalid(format!(
+                "unknown format {:?} (expected {FORMAT:?})",
+                self.format
+            )));
+        }
+        if self.version != VERSION {
+            return Err(Invalid(format!(
+                "manifest version {} is not supported by this mapvault (supports {VERSION})",
+                self.version
+            )));
+        }
+        let bad = |what: &str, rec: &SealRecord, path: &RelPath| {
+            Invalid(format!("seal {}: {}: {what}", rec.id, path))
+        };
+        let mut ids = BTreeSet::new();
+        for rec in &self.seals {
+            if !ids.insert(&rec.id) {
+                return Err(Invalid(format!("seal id {} appears twice", rec.id)));
+            }
+            if !rec.dist.to_path().is_absolute() {
+                return Err(Invalid(format!(
+                    "seal {}: dist path is not absolute",
+                    rec.id
+                )));
+            }
+            let root = std::path::Path::new("/");
+            for f in &rec.files {
+                if f.path.under(root).is_none() {
+                    return Err(bad("path escapes the dist", rec, &f.path));
+                }
+                if !is_sha256_hex(&f.sha256) {
+                    return Err(bad("sha256 is not a sha256", rec, &f.path));
+                }
+                match f.action {
+                    Action::Moved => match &f.stored {
+                        Some(s) if is_sha256_hex(s.sha()) => {}
+                        _ => {
+                            return Err(bad(
+                                "moved file without a valid vault object",
+                                rec,
+                                &f.path,
+                            ));
+                        }
+                    },
+                    Action::Edited => {
+                        if !f.sealed_sha256.as_deref().is_some_and(is_sha256_hex)
+                            || f.edits.is_empty()
+                        {
+                            return Err(bad(
+                                "edited file without sealed hash or edits",
+                                rec,
+                                &f.path,
+                            ));
+                        }
+                        let mut end = 0u64;
+                        for e in &f.edits {
+                            if e.offset < end
+                                || e.offset.saturating_add(e.len) > f.size
+                                || !is_sha256_hex(&e.removed_sha256)
+                            {
+                                return Err(bad(
+                                    "edits overlap, are out of order or out of bounds",
+                                    rec,
+                                    &f.path,
+                                ));
+                            }
+                            end = e.offset + e.len;
+                            let ok = match &e.removed {
+                                Bytes::Blob(s) => is_sha256_hex(s),
+                                Bytes::InlineMap { map, .. } => is_sha256_hex(map),
+                                Bytes::Text(_) | Bytes::Base64(_) => true,
+                            };
+                            if !ok {
+                                return Err(bad(
+                                    "edit refers to an invalid vault object",
+                                    rec,
+                                    &f.path,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            for d in &rec.dirs {
+                if d.path.under(root).is_none() {
+                    return Err(bad("directory path escapes the dist", rec, &d.path));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every vault object (maps and blobs) some record still needs, as `(is_map, sha)`.
+    pub fn referenced_objects(&self) -> BTreeSet<(bool, String)> {
+        let mut out = BTreeSet::new();
+        for rec in &self.seals {
+            for f in &rec.files {
+                match &f.stored {
+                    Some(Stored::Map(s)) => {
+                        out.insert((true, s.clone()));
+                    }
+                    Some(Stored::Blob(s)) => {
+                        out.insert((false, s.clone()));
+                    }
+                    None => {}
+                }
+                for e in &f.edits {
+                    match &e.removed {
+                        Bytes::Blob(s) => {
+                            out.insert((false, s.clone()));
+                        }
+                        Bytes::InlineMap { map, .. } => {
+                            out.insert((true, map.clone()));
+                        }
+                        _ => {}
+                    }
+                    if let Some(m) = &e.map_sha256 {
+                        out.insert((true, m.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        let sha = "a".repeat(64);
+        Manifest {
+            seals: vec![SealRecord {
+                id: "s1".into(),
+                dist: RawPath::from_path(std::path::Path::new("/tmp/dist")),
+                sealed_at: "2026-11-24T00:00:00Z".into(),
+                tool: "mapvault test".into(),
+                files: vec![FileRecord {
+                    path: RelPath::new(b"a.js".to_vec()),
+                    action: Action::Edited,
+                    sha256: sha.clone(),
+                    size: 30,
+                    mode: 0o644,
+                    mtime: 0,
+                    mtime_nsec: 0,
+                    stored: None,
+                    sealed_sha256: Some(sha.clone()),
+                    sealed_size: Some(5),
+                    edits: vec![EditRecord {
+                        offset: 5,
+                        len: 25,
+                        removed_sha256: sha,
+                        removed: Bytes::Text("//# sourceMappingURL=a.map".into()),
+                        kind: LeakKind::MapReference,
+                        line: 2,
+                        url: Some("a.map".into()),
+                        target: TargetKind::Missing,
+                        map_path: None,
+                        map_sha256: None,
+                    }],
+                }],
+                dirs: vec![],
+            }],
+            ..Manifest::default()
+        }
+    }
+
+    #[test]
+    fn round_trips_and_validates() {
+        let m = sample();
+        let j = serde_json::to_vec_pretty(&m).expect("serializes");
+        assert_eq!(Manifest::parse(&j).expect("valid"), m);
+    }
+
+    #[test]
+    fn refuses_hand_edited_nonsense() {
+        let mut m = sample();
+        m.seals[0].files[0].path = RelPath::new(b"../../etc/passwd".to_vec());
+        assert!(m.validate().is_err());
+        let mut m = sample();
+        m.seals[0].files[0].edits[0].offset = 100;
+        assert!(m.validate().is_err());
+        let mut m = sample();
+        m.version = 99;
+        assert!(m.validate().is_err_and(|e| e.0.contains("not supported")));
+        assert!(Manifest::parse(b"{\"format\":").is_err());
+        assert!(Manifest::parse(b"\xff\x00").is_err());
+    }
+}

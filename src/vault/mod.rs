@@ -1,0 +1,349 @@
+//! The vault: a private, content-addressed store of source maps plus the manifest that says
+//! where every byte came from. Owns every write outside the dist.
+//!
+//! Layout (a public contract):
+//! ```text
+//! VAULT/                 0700
+//!   manifest.json        0600  see manifest.rs
+//!   maps/<sha256>.map    0600  each map, byte-identical (inline maps decoded)
+//!   blobs/<sha256>       0600  removed bytes too large for the manifest
+//!   journal.json         0600  only while a seal/unseal is under way (or was interrupted)
+//!   tmp/                 0700  temporary files; emptied at every start
+//!   lock                 0600  advisory lock held by the running command
+//! ```
+//! A vault that is world-writable or owned by another user is refused.
+
+pub mod fsutil;
+pub mod journal;
+pub mod manifest;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use journal::Journal;
+use manifest::{Manifest, Stored};
+
+pub struct Vault {
+    root: PathBuf,
+    dev: u64,
+    _lock: File,
+}
+
+/// How long to wait for another mapvault holding the vault or dist lock before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// Take an exclusive advisory lock on `file`, waiting up to [`LOCK_WAIT`]. `on_wait` is called
+/// once if we have to wait.
+pub fn lock_file(file: &File, what: &str, on_wait: &mut dyn FnMut(&str)) -> Result<()> {
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {
+                if !told {
+                    on_wait(&format!("waiting for another mapvault using {what}"));
+                    told = true;
+                }
+                if start.elapsed() > LOCK_WAIT {
+                    bail!(
+                        "{what} is in use by another mapvault process (waited {}s)",
+                        LOCK_WAIT.as_secs()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {what}"));
+            }
+        }
+    }
+}
+
+fn make_private_dir(p: &Path) -> Result<()> {
+    match fs::DirBuilder::new().mode(0o700).create(p) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", p.display())),
+    }
+    let m = fs::symlink_metadata(p).with_context(|| format!("cannot stat {}", p.display()))?;
+    if !m.is_dir() {
+        bail!("{} exists and is not a directory", p.display());
+    }
+    if m.mode() & 0o777 != 0o700 {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private (0700)", p.display()))?;
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Open the vault at `path` (absolute), creating it if `create`. Checks ownership and
+    /// permissions, takes the lock, and clears `tmp/`.
+    pub fn open(path: &Path, create: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Vault> {
+        match fs::symlink_metadata(path) {
+            Ok(m) => {
+                if m.file_type().is_symlink() {
+                    bail!(
+                        "vault {} is a symbolic link; refusing to follow it",
+                        path.display()
+                    );
+                }
+                if !m.is_dir() {
+                    bail!("vault {} exists and is not a directory", path.display());
+                }
+                let me = rustix::process::geteuid().as_raw();
+                if m.uid() != me {
+                    bail!(
+                        "vault {} is owned by uid {}, not by you (uid {me}); refusing to use it",
+                        path.display(),
+                        m.uid()
+                    );
+                }
+                if m.mode() & 0o002 != 0 {
+                    bail!(
+                        "vault {} is world-writable; refusing to use it (chmod 700 it if it is yours)",
+                        path.display()
+                    );
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bail!("vault {} does not exist", path.display());
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read vault {}", path.display()));
+            }
+        }
+        make_private_dir(path)?;
+        for sub in ["maps", "blobs", "tmp"] {
+            make_private_dir(&path.join(sub))?;
+        }
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(path.join("lock"))
+            .with_context(|| format!("cannot open {}", path.join("lock").display()))?;
+        lock_file(&lock, &format!("vault {}", path.display()), on_wait)?;
+        let dev = fs::metadata(path)?.dev();
+        let v = Vault {
+            root: path.to_path_buf(),
+            dev,
+            _lock: lock,
+        };
+        v.clear_tmp()?;
+        Ok(v)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Device id of the vault's file system (renames work only within one).
+    pub fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn object_path(&self, s: &Stored) -> PathBuf {
+        match s {
+            Stored::Map(sha) => self.root.join("maps").join(format!("{sha}.map")),
+            Stored::Blob(sha) => self.root.join("blobs").join(sha),
+        }
+    }
+
+    /// Is the object present with the expected size? (Its name is its hash and it was verified
+    /// before it got that name.)
+    pub fn has(&self, s: &Stored, size: Option<u64>) -> bool {
+        match fs::symlink_metadata(self.object_path(s)) {
+            Ok(m) => m.is_file() && size.is_none_or(|n| m.len() == n),
+            Err(_) => false,
+        }
+    }
+
+    /// Store `bytes` as object `s` (verifying the hash) unless it is already there. Not yet
+    /// durable: the caller's barrier makes it so.
+    pub fn put_bytes(&self, s: &Stored, bytes: &[u8]) -> Result<()> {
+        let sha = fsutil::sha256_hex(bytes);
+        if sha != s.sha() {
+            bail!("content hash {sha} does not match the expected {}", s.sha());
+        }
+        if self.has(s, Some(bytes.len() as u64)) {
+            return Ok(());
+        }
+        let tmp = self
+            .tmp_dir()
+            .join(format!("put-{}-{}", s.sha(), std::process::id()));
+        {
+            use std::io::Write;
+            let mut f = fsutil::create_private(&tmp)?;
+            f.write_all(bytes)?;
+        }
+        fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        Ok(())
+    }
+
+    /// Copy a file into the vault as object `s`, verifying its hash while copying.
+    pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
+        let tmp = self
+            .tmp_dir()
+            .join(format!("copy-{}-{}", s.sha(), std::process::id()));
+        let (sha, _) = fsutil::copy_hashing(src, &tmp)
+            .with_context(|| format!("cannot copy {} into the vault", src.display()))?;
+        if sha != s.sha() {
+            let _ = fs::remove_file(&tmp);
+            bail!(
+                "{} changed while it was being copied (hash {sha}, expected {})",
+                src.display(),
+                s.sha()
+            );
+        }
+        fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        Ok(())
+    }
+
+    /// Copy object `s` out to `dest` (a new private file), checking its hash on the way.
+    pub fn put_file_to(&self, s: &Stored, dest: &Path) -> Result<()> {
+        let (sha, _) = fsutil::copy_hashing(&self.object_path(s), dest)
+            .with_context(|| format!("cannot copy vault object {} out", s.sha()))?;
+        if sha != s.sha() {
+            let _ = fs::remove_file(dest);
+            bail!(
+                "vault object {} is corrupt (its content hashes to {sha})",
+                s.sha()
+            );
+        }
+        Ok(())
+    }
+
+    /// Read an object, checking its hash.
+    pub fn get(&self, s: &Stored) -> Result<Vec<u8>> {
+        let p = self.object_path(s);
+        let mut bytes = Vec::new();
+        File::open(&p)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .with_context(|| format!("vault object {} is missing or unreadable", p.display()))?;
+        let sha = fsutil::sha256_hex(&bytes);
+        if sha != s.sha() {
+            bail!(
+                "vault object {} is corrupt (its content hashes to {sha})",
+                p.display()
+            );
+        }
+        Ok(bytes)
+    }
+
+    /// The durability barrier: flush the vault's file system (and `also`'s, when different).
+    pub fn barrier(&self, also: Option<&Path>) -> Result<()> {
+        fsutil::syncfs(&self.root).context("cannot flush the vault to disk (syncfs)")?;
+        if let Some(p) = also
+            && fs::metadata(p).map(|m| m.dev()).ok() != Some(self.dev)
+        {
+            fsutil::syncfs(p)
+                .with_context(|| format!("cannot flush {} to disk (syncfs)", p.display()))?;
+        }
+        Ok(())
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+
+    /// Load the manifest (empty if there is none yet). A corrupt or hand-edited manifest is an
+    /// error, never a guess.
+    pub fn load_manifest(&self) -> Result<Manifest> {
+        let p = self.manifest_path();
+        match fs::read(&p) {
+            Ok(bytes) => Manifest::parse(&bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}; refusing to guess — restore it from a backup or fix it by hand",
+                    p.display()
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
+        }
+    }
+
+    /// Replace the manifest atomically and durably.
+    pub fn save_manifest(&self, m: &Manifest) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(m)?;
+        fsutil::write_atomic(&self.tmp_dir(), &self.manifest_path(), &bytes)
+            .context("cannot write manifest.json")
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.root.join("journal.json")
+    }
+
+    pub fn load_journal(&self) -> Result<Option<Journal>> {
+        match fs::read(self.journal_path()) {
+            Ok(b) => Journal::parse(&b)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", self.journal_path().display())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).context("cannot read journal.json"),
+        }
+    }
+
+    /// Write the journal durably (the commit point of a plan).
+    pub fn save_journal(&self, j: &Journal) -> Result<()> {
+        let bytes = serde_json::to_vec(j)?;
+        fsutil::write_atomic(&self.tmp_dir(), &self.journal_path(), &bytes)
+            .context("cannot write journal.json")
+    }
+
+    pub fn remove_journal(&self) -> Result<()> {
+        match fs::remove_file(self.journal_path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context("cannot remove journal.json"),
+        }
+        fsutil::sync_dir(&self.root).context("cannot sync the vault directory")
+    }
+
+    fn clear_tmp(&self) -> Result<()> {
+        for e in fs::read_dir(self.tmp_dir())? {
+            let p = e?.path();
+            let _ = fs::remove_file(&p).or_else(|_| fs::remove_dir_all(&p));
+        }
+        Ok(())
+    }
+
+    /// Delete objects that no manifest record needs any more. Returns how many were removed.
+    pub fn collect_garbage(&self, m: &Manifest) -> Result<usize> {
+        let keep = m.referenced_objects();
+        let mut removed = 0;
+        for (is_map, dir) in [(true, "maps"), (false, "blobs")] {
+            for e in fs::read_dir(self.root.join(dir))? {
+                let e = e?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let sha = if is_map {
+                    name.strip_suffix(".map").unwrap_or("")
+                } else {
+                    name.as_str()
+                };
+                if fsutil::is_sha256_hex(sha) && !keep.contains(&(is_map, sha.to_string())) {
+                    fs::remove_file(e.path())?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
