@@ -1,0 +1,98 @@
+//! Running one command line: parse, validate, run the command in the worker pool, render its
+//! report, and turn the outcome into an exit code.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::config::{Config, Job};
+use crate::exit::Outcome;
+use crate::report::{self, Format, Output, human, json};
+use crate::{parallel, seal, unseal, verify};
+
+/// Run mapvault with `args` (including the program name); returns the exit code.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    let quiet = cli.quiet;
+    let mut out = Output::stdio(quiet);
+    match Config::from_cli(cli).and_then(|cfg| execute(cfg, &mut out)) {
+        Ok(o) => o.code(),
+        Err(e) => {
+            out.message(&format!(
+                "error: {}",
+                crate::sanitize::for_terminal(&format!("{e:#}"))
+            ));
+            Outcome::Failed.code()
+        }
+    }
+}
+
+fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
+    let pool = parallel::pool(cfg.jobs)?;
+    let quiet = cfg.quiet;
+    let mut waiting = |msg: &str| {
+        if !quiet {
+            eprintln_safe(&format!("mapvault: {msg}"));
+        }
+    };
+    let Output {
+        stdout,
+        stderr,
+        color,
+        ..
+    } = out;
+    let (o, r) = match cfg.command {
+        Job::Verify { paths } => {
+            let rep = pool.install(|| verify::verify(&paths));
+            let r = match cfg.format {
+                Format::Json => json::write(stdout, &rep),
+                Format::Human if quiet => Ok(()),
+                Format::Human => human::verify(&rep, stdout, stderr, *color),
+            };
+            (rep.outcome(), r)
+        }
+        Job::Seal {
+            opts,
+            copy_from,
+            verbose,
+        } => {
+            if let Some(src) = &copy_from {
+                seal::copy_tree(src, &opts.dist)?;
+            }
+            let rep = pool.install(|| seal::seal(&opts, &mut waiting))?;
+            let r = match cfg.format {
+                Format::Json => json::write(stdout, &rep),
+                Format::Human if quiet => Ok(()),
+                Format::Human => human::seal(&rep, verbose, stdout, stderr, *color),
+            };
+            (rep.outcome(), r)
+        }
+        Job::Unseal { opts } => {
+            let rep = pool.install(|| unseal::unseal(&opts, &mut waiting))?;
+            let r = match cfg.format {
+                Format::Json => json::write(stdout, &rep),
+                Format::Human if quiet => Ok(()),
+                Format::Human => human::unseal(&rep, stdout, stderr, *color),
+            };
+            (rep.outcome(), r)
+        }
+    };
+    report::ignore_broken_pipe(r)?;
+    Ok(o)
+}
+
+fn eprintln_safe(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}

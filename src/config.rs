@@ -1,0 +1,191 @@
+//! Validated settings, built from the parsed command line. Resolves paths (absolute, canonical
+//! where they exist), refuses a vault inside the dist (or the dist inside the vault), and keeps
+//! clap types out of the rest of the program.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::{Cli, Command, FormatArg};
+use crate::report::Format;
+use crate::seal::SealOptions;
+use crate::unseal::UnsealOptions;
+
+#[derive(Debug)]
+pub struct Config {
+    pub quiet: bool,
+    pub jobs: usize,
+    pub format: Format,
+    pub command: Job,
+}
+
+#[derive(Debug)]
+pub enum Job {
+    Seal {
+        opts: SealOptions,
+        /// `--out`: copy this source dist to `opts.dist` first.
+        copy_from: Option<PathBuf>,
+        verbose: bool,
+    },
+    Verify {
+        paths: Vec<PathBuf>,
+    },
+    Unseal {
+        opts: UnsealOptions,
+    },
+}
+
+fn format(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Human => Format::Human,
+        FormatArg::Json => Format::Json,
+    }
+}
+
+/// Make `p` absolute and remove `.`/`..` lexically (for paths that may not exist yet).
+pub fn absolute(p: &Path) -> Result<PathBuf> {
+    let base = if p.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().context("cannot read the current directory")?
+    };
+    let mut out = PathBuf::new();
+    for c in base.join(p).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Canonical form of a path that may not exist: canonicalize its longest existing ancestor and
+/// append the rest.
+pub fn resolve_maybe_missing(p: &Path) -> Result<PathBuf> {
+    let abs = absolute(p)?;
+    let mut existing = abs.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_owned());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        out.push(name);
+    }
+    Ok(out)
+}
+
+fn dist_dir(p: &Path) -> Result<PathBuf> {
+    let m = std::fs::metadata(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    if !m.is_dir() {
+        bail!("{} is not a directory", p.display());
+    }
+    p.canonicalize()
+        .with_context(|| format!("{}: cannot resolve", p.display()))
+}
+
+fn check_apart(dist: &Path, vault: &Path) -> Result<()> {
+    if vault.starts_with(dist) {
+        bail!(
+            "the vault {} is inside the dist {}; it would ship with it. Put the vault outside (--vault DIR)",
+            vault.display(),
+            dist.display()
+        );
+    }
+    if dist.starts_with(vault) {
+        bail!(
+            "the dist {} is inside the vault {}; use a separate vault directory",
+            dist.display(),
+            vault.display()
+        );
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config> {
+        let quiet = cli.quiet;
+        Ok(match cli.command {
+            Command::Seal(a) => {
+                let vault = resolve_maybe_missing(&a.vault)?;
+                let (dist, copy_from) = match &a.out {
+                    Some(out) => {
+                        let src = dist_dir(&a.dist)?;
+                        let out = resolve_maybe_missing(out)?;
+                        check_apart(&src, &out).context("--out must be outside DIST")?;
+                        (out, Some(src))
+                    }
+                    None => (dist_dir(&a.dist)?, None),
+                };
+                check_apart(&dist, &vault)?;
+                if let Some(src) = &copy_from {
+                    check_apart(src, &vault)?;
+                }
+                Config {
+                    quiet,
+                    jobs: a.jobs,
+                    format: format(a.format),
+                    command: Job::Seal {
+                        opts: SealOptions {
+                            dist,
+                            vault,
+                            dry_run: a.dry_run,
+                        },
+                        copy_from,
+                        verbose: a.verbose,
+                    },
+                }
+            }
+            Command::Verify(a) => Config {
+                quiet,
+                jobs: a.jobs,
+                format: format(a.format),
+                command: Job::Verify { paths: a.paths },
+            },
+            Command::Unseal(a) => {
+                let dist = dist_dir(&a.dist)?;
+                let vault = resolve_maybe_missing(&a.vault)?;
+                check_apart(&dist, &vault)?;
+                Config {
+                    quiet,
+                    jobs: a.jobs,
+                    format: format(a.format),
+                    command: Job::Unseal {
+                        opts: UnsealOptions { dist, vault },
+                    },
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_is_lexical() -> Result<()> {
+        assert_eq!(
+            absolute(Path::new("/a/b/../c/./d"))?,
+            PathBuf::from("/a/c/d")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn vault_and_dist_must_be_apart() {
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist/.mapvault")).is_err());
+        assert!(check_apart(Path::new("/w/v/dist"), Path::new("/w/v")).is_err());
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/.mapvault")).is_ok());
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist2")).is_ok());
+    }
+}

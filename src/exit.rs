@@ -1,0 +1,42 @@
+//! The one place outcomes become exit codes: 0 clean, 1 leaks remain, 2 usage or I/O error.
+//! An error beats a leak ([`Outcome::merge`]).
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Nothing leaks (verify), or everything was sealed/unsealed.
+    Clean,
+    /// Leaks remain: verify found some, or seal could not remove them all.
+    LeaksRemain,
+    /// A usage or I/O error happened somewhere.
+    Failed,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::LeaksRemain => 1,
+            Outcome::Failed => 2,
+        }
+    }
+
+    /// Combine two outcomes; the worse one wins (2 beats 1 beats 0).
+    #[must_use]
+    pub fn merge(self, other: Outcome) -> Outcome {
+        self.max(other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome::*;
+
+    #[test]
+    fn error_beats_leak_beats_clean() {
+        assert_eq!(Clean.merge(LeaksRemain), LeaksRemain);
+        assert_eq!(LeaksRemain.merge(Failed), Failed);
+        assert_eq!(Failed.merge(Clean), Failed);
+        assert_eq!([Clean, LeaksRemain, Failed].map(|o| o.code()), [0, 1, 2]);
+    }
+}

@@ -1,0 +1,288 @@
+//! Human renderers. File names and URLs are untrusted, so everything printed passes through
+//! [`crate::sanitize`].
+
+use std::io::{self, Write};
+
+use super::VerifyReport;
+use crate::sanitize::for_terminal;
+
+pub(crate) struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    pub fn red(&self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    pub fn green(&self, t: &str) -> String {
+        self.paint("1;32", t)
+    }
+    pub fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    pub fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+pub(crate) fn location(path: &str, line: Option<u64>) -> String {
+    match line {
+        Some(l) => format!("{}:{l}", for_terminal(path)),
+        None => for_terminal(path),
+    }
+}
+
+/// The verify report: one line per leak on stdout, then a summary; notes and errors on stderr.
+pub fn verify(
+    r: &VerifyReport,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let s = Style { color };
+    for l in &r.leaks {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            s.red("leak"),
+            location(&l.path, l.line),
+            s.yellow(l.kind.as_str()),
+            for_terminal(&l.message)
+        )?;
+    }
+    for n in &r.notes {
+        let _ = writeln!(
+            err,
+            "note: {}: {}",
+            for_terminal(&n.path),
+            for_terminal(&n.message)
+        );
+    }
+    for e in &r.errors {
+        let _ = writeln!(
+            err,
+            "error: {}: {}",
+            for_terminal(&e.path),
+            for_terminal(&e.message)
+        );
+    }
+    let files: std::collections::BTreeSet<&str> = r.leaks.iter().map(|l| l.path.as_str()).collect();
+    if r.leaks.is_empty() {
+        writeln!(
+            out,
+            "{} {} files scanned, no source maps or references",
+            s.green("clean:"),
+            r.files_scanned
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} {} in {} of {} files scanned",
+            s.red("leaks:"),
+            plural(r.leaks.len() as u64, "leak"),
+            files.len(),
+            r.files_scanned
+        )?;
+    }
+    if !r.errors.is_empty() {
+        writeln!(
+            out,
+            "{} {}",
+            s.red("errors:"),
+            plural(r.errors.len() as u64, "file")
+        )?;
+    }
+    out.flush()
+}
+
+pub(crate) fn plural(n: u64, word: &str) -> String {
+    let many = match word.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{word}s"),
+    };
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// Bytes in human units (KiB, MiB).
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The seal report: the plan (dry run or `--verbose`), then a summary and anything left over.
+pub fn seal(
+    r: &crate::seal::SealReport,
+    verbose: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let s = Style { color };
+    for id in &r.resumed {
+        let _ = writeln!(err, "note: finished an interrupted run first ({id})");
+    }
+    if r.dry_run || verbose {
+        for a in &r.actions {
+            let verb = if r.dry_run {
+                format!("would {}", a.action)
+            } else {
+                a.action.to_string()
+            };
+            writeln!(
+                out,
+                "{}  {}  {}",
+                s.yellow(&verb),
+                location(&a.path, a.line),
+                for_terminal(&a.detail)
+            )?;
+        }
+    }
+    for n in &r.notes {
+        let _ = writeln!(
+            err,
+            "note: {}: {}",
+            for_terminal(&n.path),
+            for_terminal(&n.message)
+        );
+    }
+    for e in &r.errors {
+        let _ = writeln!(
+            err,
+            "error: {}: {}",
+            for_terminal(&e.path),
+            for_terminal(&e.message)
+        );
+    }
+    for l in &r.leaks {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            s.red("still leaks"),
+            location(&l.path, l.line),
+            s.yellow(l.kind.as_str()),
+            for_terminal(&l.message)
+        )?;
+    }
+    let what = format!(
+        "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
+        plural(r.references_stripped, "reference"),
+        plural(r.files_edited, "file"),
+        plural(r.maps_moved, "map"),
+        bytes(r.map_bytes),
+        plural(r.inline_maps_extracted, "inline map"),
+        plural(r.dirs_removed, "empty directory")
+    );
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    if r.dry_run {
+        writeln!(
+            out,
+            "{} would have: {what}; {} scanned, nothing changed",
+            s.yellow("dry run:"),
+            plural(r.files_scanned, "file")
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} {what}; {} scanned in {secs:.2}s",
+            s.green("sealed:"),
+            plural(r.files_scanned, "file")
+        )?;
+        writeln!(out, "vault: {}", for_terminal(&r.vault))?;
+        if r.clean && r.leaks.is_empty() {
+            writeln!(out, "{} the dist verifies clean", s.green("verify:"))?;
+        } else {
+            writeln!(
+                out,
+                "{} {} remain",
+                s.red("verify:"),
+                plural(r.leaks.len() as u64, "leak")
+            )?;
+        }
+    }
+    out.flush()
+}
+
+/// The unseal report.
+pub fn unseal(
+    r: &crate::unseal::UnsealReport,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let s = Style { color };
+    for id in &r.resumed {
+        let _ = writeln!(err, "note: finished an interrupted run first ({id})");
+    }
+    for n in &r.notes {
+        let _ = writeln!(
+            err,
+            "note: {}: {}",
+            for_terminal(&n.path),
+            for_terminal(&n.message)
+        );
+    }
+    for e in &r.errors {
+        let _ = writeln!(
+            err,
+            "error: {}: {}",
+            for_terminal(&e.path),
+            for_terminal(&e.message)
+        );
+    }
+    if r.seals.is_empty() {
+        writeln!(out, "{} nothing to restore", s.dim("unseal:"))?;
+    } else {
+        writeln!(
+            out,
+            "{} {} restored ({} moved back, {} put back), {} recreated; {} removed from the vault in {:.2}s",
+            s.green("unsealed:"),
+            plural(r.files_restored, "file"),
+            plural(r.maps_restored, "map"),
+            plural(r.references_restored, "comment"),
+            plural(r.dirs_recreated, "directory"),
+            plural(r.objects_removed, "object"),
+            r.elapsed_ms as f64 / 1000.0
+        )?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(1, "directory"), "1 directory");
+        assert_eq!(plural(2, "empty directory"), "2 empty directories");
+        assert_eq!(plural(0, "map"), "0 maps");
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(bytes(12), "12 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 << 20), "3.0 MiB");
+    }
+}

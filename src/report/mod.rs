@@ -1,0 +1,117 @@
+//! What commands found, as data, and the renderers that print it. This module (through
+//! [`Output`]) is the only code that writes to stdout; reports are built by the commands and
+//! never printed by them.
+
+pub mod human;
+pub mod json;
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::exit::Outcome;
+use crate::scan::LeakKind;
+
+/// One leak, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeakRecord {
+    /// Relative to the PATH argument (or the DIST), `/`-separated.
+    pub path: String,
+    pub kind: LeakKind,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+/// Something worth knowing that is neither a leak nor an error (a symlink not followed, a
+/// parser fallback, a reference whose target is outside the dist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteRecord {
+    pub path: String,
+    pub message: String,
+}
+
+/// A file or step that failed (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorRecord {
+    pub path: String,
+    pub message: String,
+}
+
+/// The result of `verify`. Serialized as the JSON contract:
+/// `{"clean", "files_scanned", "leaks": [{"path","kind","line","message"}]}` plus `notes` and
+/// `errors`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub clean: bool,
+    pub files_scanned: u64,
+    pub leaks: Vec<LeakRecord>,
+    pub notes: Vec<NoteRecord>,
+    pub errors: Vec<ErrorRecord>,
+}
+
+impl VerifyReport {
+    pub fn outcome(&self) -> Outcome {
+        let o = if self.leaks.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::LeaksRemain
+        };
+        if self.errors.is_empty() {
+            o
+        } else {
+            o.merge(Outcome::Failed)
+        }
+    }
+
+    /// Deterministic order for output.
+    pub fn sort(&mut self) {
+        self.leaks
+            .sort_by(|a, b| (&a.path, a.line, a.kind).cmp(&(&b.path, b.line, b.kind)));
+        self.notes
+            .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        self.errors
+            .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    }
+}
+
+/// Output format chosen on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Where reports go: stdout for the report itself, stderr for messages. Colour only on a
+/// terminal and only without `NO_COLOR`.
+pub struct Output {
+    pub stdout: Box<dyn Write>,
+    pub stderr: Box<dyn Write>,
+    pub color: bool,
+    pub quiet: bool,
+}
+
+impl Output {
+    pub fn stdio(quiet: bool) -> Self {
+        let color =
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Output {
+            stdout: Box::new(io::stdout().lock()),
+            stderr: Box::new(io::stderr()),
+            color,
+            quiet,
+        }
+    }
+
+    /// A message for humans on stderr (`mapvault: …`).
+    pub fn message(&mut self, text: &str) {
+        let _ = writeln!(self.stderr, "mapvault: {text}");
+    }
+}
+
+/// Treat a closed stdout (`mapvault verify … | head`) as success, like ripgrep does.
+pub fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,881 @@
+//! `mapvault seal DIST`: find every leak, plan the exact edits and moves (pure), commit the plan
+//! as a journal, apply it ([`crate::apply`]), record it in the manifest, then verify the dist.
+//! `--dry-run` stops after the plan.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::apply;
+use crate::inspect::{self, Loaded};
+use crate::relpath::{RawPath, RelPath};
+use crate::report::{ErrorRecord, LeakRecord, NoteRecord};
+use crate::scan::{self, FileKind, LeakKind, datauri, url};
+use crate::vault::fsutil::{self, hex_digest};
+use crate::vault::journal::{How, Journal, Op, Step};
+use crate::vault::manifest::{
+    Action, Bytes, DirRecord, EditRecord, FileRecord, SealRecord, Stored, TargetKind,
+};
+use crate::vault::{self, Vault};
+use crate::verify;
+use crate::walk::{self, FileEntry, Meta};
+
+/// Edits entirely within this many bytes of the end of a file are applied in place.
+pub const TAIL_MAX: u64 = 64 * 1024;
+/// Removed bytes up to this size are kept in the manifest itself; larger ones go to `blobs/`.
+pub const INLINE_TEXT_MAX: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct SealOptions {
+    /// Canonical absolute path of the dist.
+    pub dist: PathBuf,
+    /// Absolute path of the vault.
+    pub vault: PathBuf,
+    pub dry_run: bool,
+}
+
+/// One thing seal did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRecord {
+    pub path: String,
+    /// `strip` (a reference comment), `move` (a map file), `extract` (an inline map),
+    /// `remove-dir` (a directory left empty).
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SealReport {
+    pub dist: String,
+    pub vault: String,
+    pub dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal_id: Option<String>,
+    pub files_scanned: u64,
+    pub references_stripped: u64,
+    pub files_edited: u64,
+    pub maps_moved: u64,
+    pub map_bytes: u64,
+    pub inline_maps_extracted: u64,
+    pub dirs_removed: u64,
+    /// Interrupted operations found in the vault and finished first.
+    pub resumed: Vec<String>,
+    pub actions: Vec<ActionRecord>,
+    /// Result of the final verify (in a dry run: whether the plan would leave the dist clean).
+    pub clean: bool,
+    pub leaks: Vec<LeakRecord>,
+    pub notes: Vec<NoteRecord>,
+    pub errors: Vec<ErrorRecord>,
+    pub elapsed_ms: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection: read each file once, find its leaks, hash what the vault and manifest need.
+
+/// A map file found in the dist.
+#[derive(Debug, Clone)]
+struct MapSeen {
+    sha: String,
+    size: u64,
+}
+
+#[derive(Debug, Clone)]
+struct InlineSeen {
+    sha: String,
+    size: u64,
+}
+
+/// One reference comment to cut.
+#[derive(Debug, Clone)]
+struct Cut {
+    offset: u64,
+    len: u64,
+    line: u64,
+    url: Vec<u8>,
+    url_offset: u64,
+    removed_sha: String,
+    removed: Bytes,
+    /// Needs `blobs/<removed_sha>` (too large for the manifest).
+    blob: bool,
+    inline: Option<Result<InlineSeen, String>>,
+}
+
+#[derive(Debug, Clone)]
+struct EditSeen {
+    original_sha: String,
+    sealed_sha: String,
+    sealed_size: u64,
+    cuts: Vec<Cut>,
+    /// `(start, from, to, prefix_sha)` when the whole edit sits in the last [`TAIL_MAX`] bytes.
+    tail: Option<(u64, Vec<u8>, Vec<u8>, String)>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    entry: FileEntry,
+    map: Option<MapSeen>,
+    edit: Option<EditSeen>,
+    note: Option<String>,
+    error: Option<String>,
+}
+
+fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
+    let mut seen = Seen {
+        entry: entry.clone(),
+        map: None,
+        edit: None,
+        note: None,
+        error: None,
+    };
+    let kind = scan::classify(entry.rel.file_name());
+    if kind == FileKind::MapName {
+        // Stream-hash from the same open file whose metadata we record.
+        match File::open(&entry.path).and_then(|mut f| {
+            let m = f.metadata()?;
+            let (sha, size) = fsutil::hash_reader(&mut f)?;
+            Ok((Meta::from_std(&m), sha, size))
+        }) {
+            Ok((meta, sha, size)) => {
+                seen.entry.meta = meta;
+                seen.map = Some(MapSeen { sha, size });
+            }
+            Err(e) => seen.error = Some(format!("cannot read: {e}")),
+        }
+        return seen;
+    }
+    let loaded = match inspect::load(entry, kind, buf) {
+        Ok(l) => l,
+        Err(e) => {
+            seen.error = Some(format!("cannot read: {e}"));
+            return seen;
+        }
+    };
+    if !matches!(loaded, Loaded::All) {
+        return seen;
+    }
+    // Metadata of the bytes we hold: re-stat and compare sizes so a file growing under us is
+    // noticed here rather than at commit time.
+    if let Ok(m) = std::fs::symlink_metadata(&entry.path) {
+        let meta = Meta::from_std(&m);
+        if meta.size != buf.len() as u64 {
+            seen.error = Some("file changed while it was being read".into());
+            return seen;
+        }
+        seen.entry.meta = meta;
+    }
+    let a = inspect::analyze(entry, kind, &loaded, buf);
+    seen.note = inspect::method_note(&a);
+    if a.is_map() {
+        seen.map = Some(MapSeen {
+            sha: fsutil::sha256_hex(buf),
+            size: buf.len() as u64,
+        });
+        return seen;
+    }
+    if !a.refs.is_empty() {
+        seen.edit = Some(plan_edit(buf, &a.refs, &seen.entry.meta));
+    }
+    seen
+}
+
+/// Work out the cuts for one file's references, how each removed span is stored, the hashes of
+/// the file before and after, and whether the edit fits in the tail.
+fn plan_edit(buf: &[u8], refs: &[scan::RefComment], meta: &Meta) -> EditSeen {
+    let mut cuts = Vec::with_capacity(refs.len());
+    for r in refs {
+        let removed = &buf[r.span.clone()];
+        let url = buf[r.url.clone()].to_vec();
+        let removed_sha = fsutil::sha256_hex(removed);
+        let mut stored: Option<Bytes> = None;
+        let inline = datauri::is_data_uri(&url).then(|| match datauri::decode(&url) {
+            Ok(d) => {
+                let sha = fsutil::sha256_hex(&d.data);
+                // An exactly re-encodable comment is rebuilt from the vaulted map at unseal.
+                if let Some(p) = datauri::canonical_prefix(&url, &d.data) {
+                    let prefix_len = r.url.start - r.span.start + p;
+                    if prefix_len + (url.len() - p) == removed.len()
+                        && let Ok(prefix) = std::str::from_utf8(&removed[..prefix_len])
+                    {
+                        stored = Some(Bytes::InlineMap {
+                            map: sha.clone(),
+                            prefix: prefix.to_owned(),
+                        });
+                    }
+                }
+                Ok(InlineSeen {
+                    sha,
+                    size: d.data.len() as u64,
+                })
+            }
+            Err(e) => Err(e.to_string()),
+        });
+        let mut blob = false;
+        let removed_bytes = stored.unwrap_or_else(|| {
+            if removed.len() <= INLINE_TEXT_MAX {
+                match std::str::from_utf8(removed) {
+                    Ok(t) => Bytes::Text(t.to_owned()),
+                    Err(_) => Bytes::Base64(B64.encode(removed)),
+                }
+            } else {
+                blob = true;
+                Bytes::Blob(removed_sha.clone())
+            }
+        });
+        cuts.push(Cut {
+            offset: r.span.start as u64,
+            len: (r.span.end - r.span.start) as u64,
+            line: r.line,
+            url,
+            url_offset: r.url.start as u64,
+            removed_sha,
+            removed: removed_bytes,
+            blob,
+            inline,
+        });
+    }
+    // Hash prefix once, then fork for original / sealed / prefix hashes.
+    let start = cuts.first().map_or(0, |c| c.offset) as usize;
+    let mut h = Sha256::new();
+    h.update(&buf[..start]);
+    let prefix_sha = hex_digest(h.clone());
+    let mut orig = h.clone();
+    orig.update(&buf[start..]);
+    let mut sealed = h;
+    let mut sealed_tail = Vec::new();
+    let mut pos = start;
+    let in_tail = (buf.len() - start) as u64 <= TAIL_MAX;
+    for c in &cuts {
+        let (o, e) = (c.offset as usize, (c.offset + c.len) as usize);
+        sealed.update(&buf[pos..o]);
+        if in_tail {
+            sealed_tail.extend_from_slice(&buf[pos..o]);
+        }
+        pos = e;
+    }
+    sealed.update(&buf[pos..]);
+    if in_tail {
+        sealed_tail.extend_from_slice(&buf[pos..]);
+    }
+    let removed_total: u64 = cuts.iter().map(|c| c.len).sum();
+    let writable_single_link = meta.nlink == 1
+        && meta.mode & 0o200 != 0
+        && meta.uid == rustix::process::geteuid().as_raw();
+    let tail = (in_tail && writable_single_link)
+        .then(|| (start as u64, buf[start..].to_vec(), sealed_tail, prefix_sha));
+    EditSeen {
+        original_sha: hex_digest(orig),
+        sealed_sha: hex_digest(sealed),
+        sealed_size: buf.len() as u64 - removed_total,
+        cuts,
+        tail,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning: pure, from what inspection saw to a journal, a manifest record and a report.
+
+struct Plan {
+    journal: Journal,
+    actions: Vec<ActionRecord>,
+    notes: Vec<NoteRecord>,
+    errors: Vec<ErrorRecord>,
+    /// Files that would still leak after the plan (none today: every leak found is planned).
+    stats: Stats,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Stats {
+    references: u64,
+    files_edited: u64,
+    maps_moved: u64,
+    map_bytes: u64,
+    inline: u64,
+    dirs_removed: u64,
+}
+
+fn new_id(prefix: &str) -> String {
+    let now = std::time::SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace([':', '-'], "");
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let salt = fsutil::sha256_hex(format!("{nanos}:{}", std::process::id()).as_bytes());
+    format!("{prefix}-{stamp}-{}", &salt[..8])
+}
+
+fn temp_for(vault: &Vault, entry: &FileEntry, jid: &str, n: usize) -> RawPath {
+    if entry.meta.dev == vault.dev() {
+        RawPath::from_path(&vault.tmp_dir().join(format!("{jid}-{n}")))
+    } else {
+        let dir = entry.path.parent().unwrap_or(Path::new("."));
+        RawPath::from_path(&dir.join(format!(".mapvault-{jid}-{n}.tmp")))
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk) -> Plan {
+    let jid = new_id("seal");
+    let dist_raw = RawPath::from_path(&opts.dist);
+    let mut journal = Journal::new(Op::Seal, jid.clone(), dist_raw.clone());
+    let mut record = SealRecord {
+        id: jid.clone(),
+        dist: dist_raw,
+        sealed_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        tool: format!("mapvault {}", env!("CARGO_PKG_VERSION")),
+        files: Vec::new(),
+        dirs: Vec::new(),
+    };
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let mut errors = Vec::new();
+    let mut stats = Stats::default();
+    let vault_has = |s: &Stored| vault.is_some_and(|v| v.has(s, None));
+    let vault_dev = vault.map(Vault::dev);
+
+    // Maps by content hash, to store each once.
+    let maps: Vec<&Seen> = seen.iter().filter(|s| s.map.is_some()).collect();
+    let mut by_sha: BTreeMap<&str, Vec<&Seen>> = BTreeMap::new();
+    for s in &maps {
+        if let Some(m) = &s.map {
+            by_sha.entry(m.sha.as_str()).or_default().push(s);
+        }
+    }
+    let map_sha_of: HashMap<&[u8], &str> = maps
+        .iter()
+        .filter_map(|s| {
+            s.map
+                .as_ref()
+                .map(|m| (s.entry.rel.as_bytes(), m.sha.as_str()))
+        })
+        .collect();
+    let all_files: BTreeSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
+    let links: BTreeSet<&[u8]> = w.symlinks.iter().map(|(r, _)| r.as_bytes()).collect();
+    let me = rustix::process::geteuid().as_raw();
+
+    for (sha, group) in &by_sha {
+        let obj = Stored::Map((*sha).to_string());
+        let first = group[0];
+        let renameable = group.len() == 1
+            && !vault_has(&obj)
+            && Some(first.entry.meta.dev) == vault_dev
+            && first.entry.meta.nlink == 1
+            && first.entry.meta.uid == me;
+        if renameable {
+            journal.steps.push(Step::RenameIn {
+                path: first.entry.rel.clone(),
+                sha256: (*sha).to_string(),
+                meta: first.entry.meta,
+            });
+        } else {
+            if !vault_has(&obj) {
+                journal.steps.push(Step::CopyIn {
+                    path: first.entry.rel.clone(),
+                    to: obj.clone(),
+                    meta: first.entry.meta,
+                });
+            }
+            for s in group {
+                journal.steps.push(Step::Unlink {
+                    path: s.entry.rel.clone(),
+                    object: obj.clone(),
+                    meta: s.entry.meta,
+                });
+            }
+        }
+        for s in group {
+            let m = s.map.as_ref().map_or(0, |m| m.size);
+            stats.maps_moved += 1;
+            stats.map_bytes += m;
+            record.files.push(FileRecord {
+                path: s.entry.rel.clone(),
+                action: Action::Moved,
+                sha256: (*sha).to_string(),
+                size: m,
+                mode: s.entry.meta.mode,
+                mtime: s.entry.meta.mtime,
+                mtime_nsec: s.entry.meta.mtime_nsec,
+                stored: Some(obj.clone()),
+                sealed_sha256: None,
+                sealed_size: None,
+                edits: Vec::new(),
+            });
+            let how = if group.len() > 1 {
+                format!(" (same bytes as {} other)", group.len() - 1)
+            } else {
+                String::new()
+            };
+            actions.push(ActionRecord {
+                path: s.entry.rel.lossy(),
+                action: "move",
+                line: None,
+                detail: format!("source map, {} bytes → maps/{sha}.map{how}", m),
+            });
+        }
+    }
+
+    for (n, s) in seen.iter().enumerate() {
+        let Some(e) = &s.edit else { continue };
+        let rel = &s.entry.rel;
+        let mut edits = Vec::new();
+        for c in &e.cuts {
+            let (target, map_path, map_sha) = match url::resolve(rel.as_bytes(), &c.url) {
+                url::Target::Inline => (
+                    TargetKind::Inline,
+                    None,
+                    c.inline
+                        .as_ref()
+                        .and_then(|r| r.as_ref().ok())
+                        .map(|i| i.sha.clone()),
+                ),
+                url::Target::Absolute => (TargetKind::Absolute, None, None),
+                url::Target::Outside => (TargetKind::Outside, None, None),
+                url::Target::Empty => (TargetKind::Empty, None, None),
+                url::Target::Inside(p) => {
+                    let path = Some(RelPath::new(p.clone()));
+                    if let Some(sha) = map_sha_of.get(p.as_slice()) {
+                        (TargetKind::Inside, path, Some((*sha).to_string()))
+                    } else if all_files.contains(p.as_slice()) || links.contains(p.as_slice()) {
+                        notes.push(NoteRecord {
+                            path: rel.lossy(),
+                            message: format!("line {}: reference points at {} which is not a source map; comment removed, file left in place", c.line, String::from_utf8_lossy(&p)),
+                        });
+                        (TargetKind::NotAMap, path, None)
+                    } else {
+                        (TargetKind::Missing, path, None)
+                    }
+                }
+            };
+            let kind = if c.inline.is_some() {
+                LeakKind::InlineMap
+            } else {
+                LeakKind::MapReference
+            };
+            match &c.inline {
+                Some(Ok(i)) => {
+                    journal.steps.push(Step::StoreInline {
+                        path: rel.clone(),
+                        url_offset: c.url_offset,
+                        url_len: c.url.len() as u64,
+                        sha256: i.sha.clone(),
+                    });
+                    stats.inline += 1;
+                    actions.push(ActionRecord {
+                        path: rel.lossy(),
+                        action: "extract",
+                        line: Some(c.line),
+                        detail: format!("inline source map, {} bytes decoded → maps/{}.map", i.size, i.sha),
+                    });
+                }
+                Some(Err(why)) => notes.push(NoteRecord {
+                    path: rel.lossy(),
+                    message: format!("line {}: inline map does not decode ({why}); comment removed, its bytes kept in the vault", c.line),
+                }),
+                None => {}
+            }
+            if c.blob {
+                journal.steps.push(Step::StoreBlob {
+                    path: rel.clone(),
+                    offset: c.offset,
+                    len: c.len,
+                    sha256: c.removed_sha.clone(),
+                });
+            }
+            let shown = if c.inline.is_some() {
+                "data: URI".to_string()
+            } else {
+                crate::sanitize::truncate(&String::from_utf8_lossy(&c.url), 160)
+            };
+            actions.push(ActionRecord {
+                path: rel.lossy(),
+                action: "strip",
+                line: Some(c.line),
+                detail: format!(
+                    "sourceMappingURL={shown} ({} bytes; target: {})",
+                    c.len,
+                    target_name(target)
+                ),
+            });
+            stats.references += 1;
+            edits.push(EditRecord {
+                offset: c.offset,
+                len: c.len,
+                removed_sha256: c.removed_sha.clone(),
+                removed: c.removed.clone(),
+                kind,
+                line: c.line,
+                url: (c.inline.is_none()).then(|| String::from_utf8_lossy(&c.url).into_owned()),
+                target,
+                map_path,
+                map_sha256: map_sha,
+            });
+        }
+        let how = match &e.tail {
+            Some((start, from, to, prefix)) => How::InPlace {
+                start: *start,
+                from: B64.encode(from),
+                to: B64.encode(to),
+                prefix_sha256: prefix.clone(),
+            },
+            None => How::Rewrite {
+                temp: vault.map_or_else(RawPath::default, |v| temp_for(v, &s.entry, &jid, n)),
+            },
+        };
+        journal.steps.push(Step::Edit {
+            path: rel.clone(),
+            meta: s.entry.meta,
+            original_sha256: e.original_sha.clone(),
+            sealed_sha256: e.sealed_sha.clone(),
+            cuts: e.cuts.iter().map(|c| (c.offset, c.len)).collect(),
+            how,
+        });
+        stats.files_edited += 1;
+        record.files.push(FileRecord {
+            path: rel.clone(),
+            action: Action::Edited,
+            sha256: e.original_sha.clone(),
+            size: s.entry.meta.size,
+            mode: s.entry.meta.mode,
+            mtime: s.entry.meta.mtime,
+            mtime_nsec: s.entry.meta.mtime_nsec,
+            stored: None,
+            sealed_sha256: Some(e.sealed_sha.clone()),
+            sealed_size: Some(e.sealed_size),
+            edits,
+        });
+    }
+
+    // Directories left empty once their maps are gone (deepest first).
+    let moved: BTreeSet<&[u8]> = maps.iter().map(|s| s.entry.rel.as_bytes()).collect();
+    let mut children: BTreeMap<Vec<u8>, (usize, usize)> = BTreeMap::new(); // (entries, removable)
+    let parent_of = |p: &[u8]| -> Vec<u8> {
+        p.iter()
+            .rposition(|&c| c == b'/')
+            .map_or_else(Vec::new, |i| p[..i].to_vec())
+    };
+    for f in &w.files {
+        let e = children.entry(parent_of(f.rel.as_bytes())).or_default();
+        e.0 += 1;
+        if moved.contains(f.rel.as_bytes()) {
+            e.1 += 1;
+        }
+    }
+    for (r, _) in &w.symlinks {
+        children.entry(parent_of(r.as_bytes())).or_default().0 += 1;
+    }
+    for r in &w.special {
+        children.entry(parent_of(r.as_bytes())).or_default().0 += 1;
+    }
+    for (r, _) in &w.dirs {
+        children.entry(parent_of(r.as_bytes())).or_default().0 += 1;
+    }
+    let mut dirs: Vec<&(RelPath, u32)> = w.dirs.iter().collect();
+    dirs.sort_by_key(|(r, _)| {
+        std::cmp::Reverse(r.as_bytes().iter().filter(|&&c| c == b'/').count())
+    });
+    for (r, mode) in dirs {
+        let (total, removable) = children.get(r.as_bytes()).copied().unwrap_or((0, 0));
+        if total > 0 && total == removable {
+            journal.steps.push(Step::RemoveDir { path: r.clone() });
+            record.dirs.push(DirRecord {
+                path: r.clone(),
+                mode: *mode,
+            });
+            children.entry(parent_of(r.as_bytes())).or_default().1 += 1;
+            stats.dirs_removed += 1;
+            actions.push(ActionRecord {
+                path: r.lossy(),
+                action: "remove-dir",
+                line: None,
+                detail: "empty once its maps moved".into(),
+            });
+        }
+    }
+    // Recreate parents before children on unseal: keep the record shallow-first.
+    record.dirs.reverse();
+
+    for s in seen {
+        if let Some(e) = &s.error {
+            errors.push(ErrorRecord {
+                path: s.entry.rel.lossy(),
+                message: e.clone(),
+            });
+        }
+        if let Some(n) = &s.note {
+            notes.push(NoteRecord {
+                path: s.entry.rel.lossy(),
+                message: n.clone(),
+            });
+        }
+    }
+    journal.record = Some(record);
+    Plan {
+        journal,
+        actions,
+        notes,
+        errors,
+        stats,
+    }
+}
+
+fn target_name(t: TargetKind) -> &'static str {
+    match t {
+        TargetKind::Inside => "moved to the vault",
+        TargetKind::Missing => "no such file in the dist",
+        TargetKind::NotAMap => "not a source map, left in place",
+        TargetKind::Outside => "outside the dist, not touched",
+        TargetKind::Absolute => "absolute URL, not fetched",
+        TargetKind::Inline => "inline",
+        TargetKind::Empty => "empty URL",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running it.
+
+/// Lock a dist directory against concurrent seal/unseal (an advisory lock on the directory
+/// itself, so nothing new appears in the dist).
+pub fn lock_dist(dist: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<File> {
+    let f = File::open(dist).with_context(|| format!("cannot open {}", dist.display()))?;
+    vault::lock_file(&f, &format!("dist {}", dist.display()), on_wait)?;
+    Ok(f)
+}
+
+/// Finish any operation a previous run left in the vault's journal. Returns its id. `held` is
+/// the dist whose lock the caller already holds (flock locks are per open file, so taking it
+/// again here would wait for ourselves).
+pub fn recover(
+    v: &Vault,
+    held: &Path,
+    on_wait: &mut dyn FnMut(&str),
+    notes: &mut Vec<NoteRecord>,
+    errors: &mut Vec<ErrorRecord>,
+) -> Result<Option<String>> {
+    let Some(j) = v.load_journal()? else {
+        return Ok(None);
+    };
+    let dist = j.dist.to_path();
+    if !dist.is_dir() {
+        bail!(
+            "the vault holds an unfinished {:?} of {} which no longer exists; move {} aside to continue",
+            j.op,
+            dist.display(),
+            v.root().join("journal.json").display()
+        );
+    }
+    let _lock = if dist == held {
+        None
+    } else {
+        Some(lock_dist(&dist, on_wait)?)
+    };
+    let applied = apply::execute(v, &j)?;
+    crate::unseal::finish(v, &j, &applied, notes, errors)?;
+    Ok(Some(j.id))
+}
+
+/// Seal `opts.dist`. Call inside the worker pool.
+pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealReport> {
+    let started = Instant::now();
+    let mut report = SealReport {
+        dist: opts.dist.display().to_string(),
+        vault: opts.vault.display().to_string(),
+        dry_run: opts.dry_run,
+        ..SealReport::default()
+    };
+    let (_dist_lock, vault) = if opts.dry_run {
+        (None, None)
+    } else {
+        let l = lock_dist(&opts.dist, on_wait)?;
+        let v = Vault::open(&opts.vault, true, on_wait)?;
+        (Some(l), Some(v))
+    };
+    if let Some(v) = &vault
+        && let Some(id) = recover(
+            v,
+            &opts.dist,
+            on_wait,
+            &mut report.notes,
+            &mut report.errors,
+        )?
+    {
+        report.resumed.push(id);
+    }
+
+    let w = walk::walk(&opts.dist, None);
+    let mut pre = crate::report::VerifyReport::default();
+    verify::merge_walk_notes(&mut pre, &w);
+    report.notes.extend(pre.notes);
+    report.errors.extend(pre.errors);
+    report.files_scanned = w.files.len() as u64;
+    let seen: Vec<Seen> = w
+        .files
+        .par_iter()
+        .map_init(Vec::new, |buf, f| inspect_one(f, buf))
+        .collect();
+    let p = plan(opts, vault.as_ref(), &seen, &w);
+    report.notes.extend(p.notes);
+    report.errors.extend(p.errors);
+    report.actions = p.actions;
+    report.references_stripped = p.stats.references;
+    report.files_edited = p.stats.files_edited;
+    report.maps_moved = p.stats.maps_moved;
+    report.map_bytes = p.stats.map_bytes;
+    report.inline_maps_extracted = p.stats.inline;
+    report.dirs_removed = p.stats.dirs_removed;
+
+    if let Some(v) = &vault {
+        if !p.journal.steps.is_empty() {
+            v.save_journal(&p.journal)?;
+            let applied = apply::execute(v, &p.journal)?;
+            crate::unseal::finish(
+                v,
+                &p.journal,
+                &applied,
+                &mut report.notes,
+                &mut report.errors,
+            )?;
+            report.seal_id = Some(p.journal.id.clone());
+        }
+        let after = verify::verify_dir(&opts.dist, None);
+        report.clean = after.leaks.is_empty();
+        report.leaks = after.leaks;
+        report.errors.extend(after.errors);
+    } else {
+        // Dry run: everything found is planned, so the dist would be clean unless files could
+        // not be read.
+        report.clean = report.errors.is_empty();
+    }
+    report
+        .notes
+        .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    report.notes.dedup();
+    report
+        .errors
+        .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    report.errors.dedup();
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(report)
+}
+
+impl SealReport {
+    pub fn outcome(&self) -> crate::exit::Outcome {
+        use crate::exit::Outcome;
+        let o = if self.clean && self.leaks.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::LeaksRemain
+        };
+        if self.errors.is_empty() {
+            o
+        } else {
+            o.merge(Outcome::Failed)
+        }
+    }
+}
+
+/// Copy a dist to a new directory (for `seal --out`): regular files with their modes and
+/// times, directories, and symbolic links as links (never followed).
+pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        let empty = std::fs::read_dir(dest)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            bail!("--out {} already exists and is not empty", dest.display());
+        }
+    }
+    std::fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    let w = walk::walk(src, None);
+    if let Some((rel, e)) = w.errors.first() {
+        bail!("cannot copy {}: {rel}: {e}", src.display());
+    }
+    for (rel, mode) in &w.dirs {
+        let d = rel.under(dest).context("bad path")?;
+        std::fs::create_dir_all(&d)?;
+        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(*mode))?;
+    }
+    for f in &w.files {
+        let d = f.rel.under(dest).context("bad path")?;
+        std::fs::copy(&f.path, &d).with_context(|| format!("cannot copy {}", f.path.display()))?;
+        fsutil::set_mtime(&d, f.meta.mtime, f.meta.mtime_nsec)?;
+    }
+    for (rel, target) in &w.symlinks {
+        let d = rel.under(dest).context("bad path")?;
+        std::os::unix::fs::symlink(target, &d)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Meta {
+        Meta {
+            size: 0,
+            mode: 0o644,
+            mtime: 0,
+            mtime_nsec: 0,
+            ino: 1,
+            dev: 1,
+            nlink: 1,
+            uid: rustix::process::geteuid().as_raw(),
+            gid: 0,
+        }
+    }
+
+    #[test]
+    fn plan_edit_hashes_and_tails() {
+        let src = b"code();\n//# sourceMappingURL=a.js.map\n";
+        let a = scan::analyze(b"a.js", src);
+        let e = plan_edit(src, &a.refs, &meta());
+        assert_eq!(e.original_sha, fsutil::sha256_hex(src));
+        assert_eq!(e.sealed_sha, fsutil::sha256_hex(b"code();\n\n"));
+        assert_eq!(e.sealed_size, 9);
+        let (start, from, to, _) = e.tail.expect("small edit goes in place");
+        assert_eq!(start, 8);
+        assert_eq!(from, b"//# sourceMappingURL=a.js.map\n");
+        assert_eq!(to, b"\n");
+        assert!(
+            matches!(&e.cuts[0].removed, Bytes::Text(t) if t == "//# sourceMappingURL=a.js.map")
+        );
+    }
+
+    #[test]
+    fn canonical_inline_maps_are_stored_once() {
+        let src = b"x\n//# sourceMappingURL=data:application/json;base64,e30=\n";
+        let a = scan::analyze(b"a.js", src);
+        let e = plan_edit(src, &a.refs, &meta());
+        match &e.cuts[0].removed {
+            Bytes::InlineMap { map, prefix } => {
+                assert_eq!(map, &fsutil::sha256_hex(b"{}"));
+                assert_eq!(prefix, "//# sourceMappingURL=data:application/json;base64,");
+            }
+            other => panic!("expected inline_map, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn hard_linked_or_foreign_files_are_rewritten_not_edited_in_place() {
+        let src = b"code();\n//# sourceMappingURL=a.js.map\n";
+        let a = scan::analyze(b"a.js", src);
+        let mut m = meta();
+        m.nlink = 2;
+        assert!(plan_edit(src, &a.refs, &m).tail.is_none());
+        let mut m = meta();
+        m.mode = 0o444;
+        assert!(plan_edit(src, &a.refs, &m).tail.is_none());
+    }
+}

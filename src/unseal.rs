@@ -1,0 +1,424 @@
+//! `mapvault unseal DIST`: put every moved map and every removed comment back, byte for byte,
+//! from the vault; then drop those manifest entries and the vault objects nothing needs any
+//! more. Also home of [`finish`], which records any journal's outcome in the manifest.
+
+use std::collections::{BTreeSet, HashMap};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Serialize;
+
+use crate::apply::{self, Applied};
+use crate::relpath::RawPath;
+use crate::report::{ErrorRecord, NoteRecord};
+use crate::seal::{TAIL_MAX, lock_dist, recover};
+use crate::vault::Vault;
+use crate::vault::fsutil;
+use crate::vault::journal::{How, Journal, Op, Step};
+use crate::vault::manifest::{Action, Bytes, Manifest, Stored};
+
+#[derive(Debug, Clone)]
+pub struct UnsealOptions {
+    /// Canonical absolute path of the dist.
+    pub dist: PathBuf,
+    /// Absolute path of the vault.
+    pub vault: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UnsealReport {
+    pub dist: String,
+    pub vault: String,
+    /// Seal records (ids) this unseal worked from.
+    pub seals: Vec<String>,
+    pub files_restored: u64,
+    pub maps_restored: u64,
+    pub references_restored: u64,
+    pub dirs_recreated: u64,
+    pub objects_removed: u64,
+    pub resumed: Vec<String>,
+    pub notes: Vec<NoteRecord>,
+    pub errors: Vec<ErrorRecord>,
+    pub elapsed_ms: u64,
+}
+
+impl UnsealReport {
+    pub fn outcome(&self) -> crate::exit::Outcome {
+        if self.errors.is_empty() {
+            crate::exit::Outcome::Clean
+        } else {
+            crate::exit::Outcome::Failed
+        }
+    }
+}
+
+/// Record what a journal achieved in the manifest, clear the journal. Files whose steps failed
+/// are reported (and, for seal, left out of the record; for unseal, kept in it).
+pub fn finish(
+    v: &Vault,
+    j: &Journal,
+    applied: &Applied,
+    notes: &mut Vec<NoteRecord>,
+    errors: &mut Vec<ErrorRecord>,
+) -> Result<usize> {
+    let mut failed = BTreeSet::new();
+    for (i, msg) in applied.errors() {
+        let step = &j.steps[i];
+        if matches!(step, Step::RemoveDir { .. }) {
+            notes.push(NoteRecord {
+                path: step.path().lossy(),
+                message: msg.to_owned(),
+            });
+            continue;
+        }
+        failed.insert(step.path().clone());
+        errors.push(ErrorRecord {
+            path: step.path().lossy(),
+            message: msg.to_owned(),
+        });
+    }
+    let mut m = v.load_manifest()?;
+    let mut removed_objects = 0;
+    match j.op {
+        Op::Seal => {
+            if let Some(rec) = &j.record {
+                let mut rec = rec.clone();
+                rec.files.retain(|f| !failed.contains(&f.path));
+                let removed_dirs: BTreeSet<_> = j
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, s)| matches!(s, Step::RemoveDir { .. }) && applied.ok(*i))
+                    .map(|(_, s)| s.path().clone())
+                    .collect();
+                rec.dirs.retain(|d| removed_dirs.contains(&d.path));
+                if !rec.files.is_empty() && !m.seals.iter().any(|s| s.id == rec.id) {
+                    m.seals.push(rec);
+                    v.save_manifest(&m)?;
+                }
+            }
+        }
+        Op::Unseal => {
+            let mut done: HashMap<&str, BTreeSet<&crate::relpath::RelPath>> = HashMap::new();
+            let mut dirs_done: HashMap<&str, BTreeSet<&crate::relpath::RelPath>> = HashMap::new();
+            for (i, s) in j.steps.iter().enumerate() {
+                if !applied.ok(i) {
+                    continue;
+                }
+                match s {
+                    Step::Restore { seal_id, path, .. } | Step::Unedit { seal_id, path, .. } => {
+                        done.entry(seal_id).or_default().insert(path);
+                    }
+                    Step::MakeDir { seal_id, path, .. } => {
+                        dirs_done.entry(seal_id).or_default().insert(path);
+                    }
+                    _ => {}
+                }
+            }
+            for rec in &mut m.seals {
+                if let Some(paths) = done.get(rec.id.as_str()) {
+                    rec.files.retain(|f| !paths.contains(&f.path));
+                }
+                if let Some(paths) = dirs_done.get(rec.id.as_str()) {
+                    rec.dirs.retain(|d| !paths.contains(&d.path));
+                }
+                if rec.files.is_empty() {
+                    rec.dirs.clear();
+                }
+            }
+            m.seals.retain(|r| !r.files.is_empty());
+            v.save_manifest(&m)?;
+            removed_objects = v.collect_garbage(&m)?;
+        }
+    }
+    v.remove_journal()?;
+    Ok(removed_objects)
+}
+
+/// How many times each object is needed by records *not* being unsealed, and by the records
+/// being unsealed (moved files only / everything else).
+fn object_uses(
+    m: &Manifest,
+    unsealing: &BTreeSet<&str>,
+) -> (HashMap<String, usize>, HashMap<String, usize>) {
+    let mut outside: HashMap<String, usize> = HashMap::new();
+    let mut inside: HashMap<String, usize> = HashMap::new();
+    for rec in &m.seals {
+        let ours = unsealing.contains(rec.id.as_str());
+        let counts = if ours { &mut inside } else { &mut outside };
+        for f in &rec.files {
+            if let Some(s) = &f.stored {
+                *counts.entry(s.sha().to_string()).or_default() += 1;
+            }
+            for e in &f.edits {
+                if let Bytes::Blob(s) | Bytes::InlineMap { map: s, .. } = &e.removed {
+                    *counts.entry(s.clone()).or_default() += 1;
+                }
+                // A lookup mention keeps objects of *other* records alive.
+                if let (Some(s), false) = (&e.map_sha256, ours) {
+                    *counts.entry(s.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    (outside, inside)
+}
+
+/// Unseal `opts.dist`. Call inside the worker pool.
+#[allow(clippy::too_many_lines)]
+pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<UnsealReport> {
+    let started = Instant::now();
+    let mut report = UnsealReport {
+        dist: opts.dist.display().to_string(),
+        vault: opts.vault.display().to_string(),
+        ..UnsealReport::default()
+    };
+    let _lock = lock_dist(&opts.dist, on_wait)?;
+    let v = Vault::open(&opts.vault, false, on_wait)?;
+    if let Some(id) = recover(
+        &v,
+        &opts.dist,
+        on_wait,
+        &mut report.notes,
+        &mut report.errors,
+    )? {
+        report.resumed.push(id);
+    }
+    let m = v.load_manifest()?;
+    let dist_raw = RawPath::from_path(&opts.dist);
+    let recs: Vec<_> = m.seals.iter().filter(|r| r.dist == dist_raw).collect();
+    if recs.is_empty() {
+        let others: BTreeSet<String> = m.seals.iter().map(|r| r.dist.to_string()).collect();
+        let msg = if others.is_empty() {
+            "nothing to unseal: the vault has no seals".to_string()
+        } else {
+            format!(
+                "nothing to unseal for this dist; the vault holds seals of: {}",
+                others.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        report.notes.push(NoteRecord {
+            path: ".".into(),
+            message: msg,
+        });
+        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        return Ok(report);
+    }
+    let unsealing: BTreeSet<&str> = recs.iter().map(|r| r.id.as_str()).collect();
+    report.seals = recs.iter().map(|r| r.id.clone()).collect();
+    let (outside, inside) = object_uses(&m, &unsealing);
+    let dist_dev = std::fs::metadata(&opts.dist)?.dev();
+    let me = rustix::process::geteuid().as_raw();
+
+    let jid = format!(
+        "unseal-{}",
+        &fsutil::sha256_hex(
+            format!("{:?}{}", std::time::SystemTime::now(), std::process::id()).as_bytes()
+        )[..12]
+    );
+    let mut j = Journal::new(Op::Unseal, jid.clone(), dist_raw);
+    let temp = |n: usize, rel: &crate::relpath::RelPath| -> RawPath {
+        if v.dev() == dist_dev {
+            RawPath::from_path(&v.tmp_dir().join(format!("{jid}-{n}")))
+        } else {
+            let p = rel.under(&opts.dist).unwrap_or_default();
+            let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            RawPath::from_path(&dir.join(format!(".mapvault-{jid}-{n}.tmp")))
+        }
+    };
+
+    // Directories first, shallow to deep, each once.
+    let mut made = BTreeSet::new();
+    for rec in &recs {
+        let mut dirs: Vec<_> = rec.dirs.iter().collect();
+        dirs.sort_by_key(|d| d.path.as_bytes().iter().filter(|&&c| c == b'/').count());
+        for d in dirs {
+            if made.insert(d.path.clone()) {
+                j.steps.push(Step::MakeDir {
+                    seal_id: rec.id.clone(),
+                    path: d.path.clone(),
+                    mode: d.mode,
+                });
+            }
+        }
+    }
+    // Files, newest record first; an older entry for a path a newer seal also changed is
+    // superseded and stays in the manifest.
+    let mut claimed = BTreeSet::new();
+    let mut restores_left: HashMap<String, usize> = inside.clone();
+    for (n, rec) in recs.iter().rev().enumerate() {
+        for (k, f) in rec.files.iter().enumerate() {
+            let idx = n * 1_000_000 + k;
+            if !claimed.insert(f.path.clone()) {
+                report.notes.push(NoteRecord {
+                    path: f.path.lossy(),
+                    message: format!("entry of seal {} superseded by a later seal of the same path; kept in the vault", rec.id),
+                });
+                continue;
+            }
+            match f.action {
+                Action::Moved => {
+                    let Some(from) = f.stored.clone() else {
+                        continue;
+                    };
+                    let sha = from.sha().to_string();
+                    let left = restores_left.entry(sha.clone()).or_default();
+                    // Rename the object out only for its last user, when nothing else needs it.
+                    let rename = *left == 1
+                        && !outside.contains_key(&sha)
+                        && v.dev() == dist_dev
+                        && matches!(from, Stored::Map(_) | Stored::Blob(_));
+                    *left = left.saturating_sub(1);
+                    j.steps.push(Step::Restore {
+                        seal_id: rec.id.clone(),
+                        path: f.path.clone(),
+                        from,
+                        sha256: f.sha256.clone(),
+                        size: f.size,
+                        mode: f.mode,
+                        mtime: f.mtime,
+                        mtime_nsec: f.mtime_nsec,
+                        rename,
+                        temp: if rename {
+                            RawPath::default()
+                        } else {
+                            temp(idx, &f.path)
+                        },
+                    });
+                    report.maps_restored += 1;
+                }
+                Action::Edited => {
+                    let Some(sealed) = f.sealed_sha256.clone() else {
+                        continue;
+                    };
+                    let how = match plan_unedit_tail(&v, &opts.dist, f, me) {
+                        Ok(Some(h)) => h,
+                        Ok(None) => How::Rewrite {
+                            temp: temp(idx, &f.path),
+                        },
+                        Err(e) => {
+                            report.errors.push(ErrorRecord {
+                                path: f.path.lossy(),
+                                message: format!("{e:#}"),
+                            });
+                            continue;
+                        }
+                    };
+                    for e in &f.edits {
+                        if let Bytes::Blob(s) | Bytes::InlineMap { map: s, .. } = &e.removed
+                            && let Some(c) = restores_left.get_mut(s)
+                        {
+                            *c = c.saturating_sub(1);
+                        }
+                    }
+                    report.references_restored += f.edits.len() as u64;
+                    j.steps.push(Step::Unedit {
+                        seal_id: rec.id.clone(),
+                        path: f.path.clone(),
+                        sha256: f.sha256.clone(),
+                        sealed_sha256: sealed,
+                        edits: f.edits.clone(),
+                        mode: f.mode,
+                        mtime: f.mtime,
+                        mtime_nsec: f.mtime_nsec,
+                        how,
+                    });
+                }
+            }
+            report.files_restored += 1;
+        }
+    }
+    // Restores that rename objects out go last, after every step that still reads objects.
+    j.steps.sort_by_key(|s| match s {
+        Step::MakeDir { .. } => 0,
+        Step::Restore { rename: true, .. } => 2,
+        _ => 1,
+    });
+    report.dirs_recreated = made.len() as u64;
+
+    v.save_journal(&j)?;
+    let applied = apply::execute(&v, &j)?;
+    let failed_files: BTreeSet<_> = applied
+        .errors()
+        .map(|(i, _)| j.steps[i].path().clone())
+        .collect();
+    report.objects_removed =
+        finish(&v, &j, &applied, &mut report.notes, &mut report.errors)? as u64;
+    if !failed_files.is_empty() {
+        report.files_restored = report
+            .files_restored
+            .saturating_sub(failed_files.len() as u64);
+    }
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(report)
+}
+
+/// Plan putting an edited file's comments back in place (its tail only), when the file is
+/// the sealed one, small edits sit near its end, and the inode is ours alone. `Ok(None)` means
+/// rewrite the file instead.
+fn plan_unedit_tail(
+    v: &Vault,
+    dist: &Path,
+    f: &crate::vault::manifest::FileRecord,
+    me: u32,
+) -> Result<Option<How>> {
+    let Some(p) = f.path.under(dist) else {
+        bail!("path leaves the dist")
+    };
+    let meta = match std::fs::symlink_metadata(&p) {
+        Ok(m) => m,
+        Err(e) => bail!("cannot restore: {e}"),
+    };
+    if !meta.is_file() {
+        bail!("is no longer a regular file; not restoring it");
+    }
+    let Some(first) = f.edits.first() else {
+        return Ok(None);
+    };
+    let start = first.offset;
+    if f.size.saturating_sub(start) > TAIL_MAX
+        || meta.nlink() != 1
+        || meta.mode() & 0o200 == 0
+        || meta.uid() != me
+    {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&p)?;
+    let sha = fsutil::sha256_hex(&bytes);
+    if sha == f.sha256 {
+        // Already restored (a re-run); the step will see that and only fix mode and time.
+        return Ok(Some(How::InPlace {
+            start,
+            from: B64.encode(&bytes[start as usize..]),
+            to: B64.encode(&bytes[start as usize..]),
+            prefix_sha256: fsutil::sha256_hex(&bytes[..start as usize]),
+        }));
+    }
+    if Some(&sha) != f.sealed_sha256.as_ref() {
+        bail!("changed since it was sealed; not restoring it (its manifest entry is kept)");
+    }
+    let Some(sealed_tail) = bytes.get(start as usize..) else {
+        bail!("shorter than when it was sealed")
+    };
+    let mut original_tail = Vec::with_capacity(sealed_tail.len() + 64);
+    let ops = apply::unedit_ops(v, &f.edits)?;
+    let mut pos = start;
+    for (at, ins) in &ops {
+        let rel_at = usize::try_from(at - start)?;
+        let rel_pos = usize::try_from(pos - start)?;
+        original_tail.extend_from_slice(&sealed_tail[rel_pos..rel_at]);
+        original_tail.extend_from_slice(ins);
+        pos = *at;
+    }
+    original_tail.extend_from_slice(&sealed_tail[usize::try_from(pos - start)?..]);
+    Ok(Some(How::InPlace {
+        start,
+        from: B64.encode(sealed_tail),
+        to: B64.encode(&original_tail),
+        prefix_sha256: fsutil::sha256_hex(&bytes[..start as usize]),
+    }))
+}
