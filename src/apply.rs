@@ -39,6 +39,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::compress;
 use crate::relpath::RelPath;
 use crate::scan::datauri;
 use crate::vault::Vault;
@@ -231,6 +232,60 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
                 .with_context(|| format!("{path}: bytes changed since they were planned"))?;
             Ok(Prepared::Ready)
         }
+        Step::StoreDecoded {
+            path,
+            codec,
+            sha256,
+        } => {
+            let obj = Stored::Map(sha256.clone());
+            if vault.has(&obj, None) {
+                return Ok(Prepared::Done);
+            }
+            let bytes = fs::read(at(dist, path)?).with_context(|| format!("cannot read {path}"))?;
+            let inner = compress::decompress(*codec, &bytes, compress::DEFAULT_LIMIT)
+                .with_context(|| format!("{path}: cannot decompress"))?;
+            vault
+                .put_bytes(&obj, &inner)
+                .with_context(|| format!("{path}: changed since it was planned"))?;
+            Ok(Prepared::Ready)
+        }
+        Step::Recompress {
+            path,
+            meta,
+            codec,
+            original_sha256,
+            inner_sha256,
+            cuts,
+            new_sha256,
+            temp,
+        } => {
+            let p = at(dist, path)?;
+            let bytes = fs::read(&p).with_context(|| format!("cannot read {path}"))?;
+            let sha = fsutil::sha256_hex(&bytes);
+            if &sha == new_sha256 {
+                return Ok(Prepared::Done);
+            }
+            if &sha != original_sha256 {
+                bail!("{path} changed since it was planned; left as it is");
+            }
+            let inner = compress::decompress(*codec, &bytes, compress::DEFAULT_LIMIT)
+                .with_context(|| format!("{path}: cannot decompress"))?;
+            if &fsutil::sha256_hex(&inner) != inner_sha256 {
+                bail!("{path}: decompressed content is not what was planned");
+            }
+            let z = compress::compress(*codec, &crate::seal::cut(&inner, cuts))?;
+            if &fsutil::sha256_hex(&z) != new_sha256 {
+                bail!(
+                    "{path}: compressing again gave different bytes than planned (compressor not deterministic?)"
+                );
+            }
+            let t = temp.to_path();
+            let mut f = fsutil::create_with_mode(&t, 0o600)
+                .with_context(|| format!("cannot create {}", t.display()))?;
+            f.write_all(&z)?;
+            f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
+            Ok(Prepared::Ready)
+        }
         Step::CopyIn { path, to, meta } => {
             if vault.has(to, Some(meta.size)) {
                 return Ok(Prepared::Done);
@@ -271,6 +326,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             mode,
             rename,
             temp,
+            replaces,
             ..
         } => {
             let p = at(dist, path)?;
@@ -280,8 +336,11 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
                 if &h == sha256 {
                     return Ok(Prepared::Done);
                 }
-                bail!("{path} exists with other content; not overwriting it");
+                if replaces.as_ref() != Some(&h) {
+                    bail!("{path} exists with other content; not overwriting it");
+                }
             }
+
             if !vault.has(from, Some(*size)) {
                 bail!("vault object {} for {path} is missing", from.sha());
             }
@@ -340,10 +399,27 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
 
 fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()> {
     match s {
-        Step::StoreInline { .. } | Step::StoreBlob { .. } | Step::CopyIn { .. } => Ok(()),
-        Step::RenameIn { path, sha256, meta } => {
+        Step::StoreInline { .. }
+        | Step::StoreBlob { .. }
+        | Step::CopyIn { .. }
+        | Step::StoreDecoded { .. } => Ok(()),
+        Step::Recompress {
+            path, meta, temp, ..
+        } => {
+            if prepared == Prepared::Done {
+                return Ok(());
+            }
             let p = at(dist, path)?;
-            let obj = Stored::Map(sha256.clone());
+            let m = lstat(&p)?.ok_or_else(|| anyhow!("{path} disappeared"))?;
+            if !Meta::from_std(&m).same_content(meta) {
+                bail!("{path} changed since it was planned; left in place");
+            }
+            fs::rename(temp.to_path(), &p)
+                .with_context(|| format!("cannot replace {}", p.display()))
+        }
+        Step::RenameIn { path, to, meta } => {
+            let p = at(dist, path)?;
+            let obj = to.clone();
             let dest = vault.object_path(&obj);
             match lstat(&p)? {
                 Some(m) => {
@@ -419,6 +495,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             mtime_nsec,
             rename,
             temp,
+            replaces,
             ..
         } => {
             if prepared == Prepared::Done {
@@ -430,8 +507,14 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             } else {
                 temp.to_path()
             };
-            rename_noreplace(&src, &p)
-                .with_context(|| format!("cannot restore {}", p.display()))?;
+            if replaces.is_some() {
+                // Over the regenerated copy whose hash prepare checked, atomically.
+                fs::rename(&src, &p).with_context(|| format!("cannot restore {}", p.display()))?;
+            } else {
+                rename_noreplace(&src, &p)
+                    .with_context(|| format!("cannot restore {}", p.display()))?;
+            }
+
             fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
             fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
             Ok(())

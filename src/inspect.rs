@@ -70,21 +70,6 @@ fn read_up_to(f: &mut File, out: &mut [u8]) -> io::Result<usize> {
 pub fn analyze(entry: &FileEntry, kind: FileKind, loaded: &Loaded, buf: &[u8]) -> Analysis {
     match loaded {
         Loaded::All => scan::analyze(entry.rel.file_name(), buf),
-        Loaded::NameOnly | Loaded::Uninteresting => Analysis {
-            kind,
-            refs: Vec::new(),
-            js_method: None,
-            sniff: None,
-        },
-    }
-}
-
-/// A human note about how a JS file was scanned, when it matters (the parser was not trusted).
-pub fn method_note(a: &Analysis) -> Option<String> {
-    match &a.js_method {
-        Some(scan::Method::Lexical(why)) => Some(format!(
-            "comments found by the lexical fallback scan, not the parser ({why})"
-        )),
-        _ => None,
+        Loaded::NameOnly | Loaded::Uninteresting => Analysis::name_only(kind),
     }
 }

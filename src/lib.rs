@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod apply;
+pub mod archive;
 pub mod cli;
+pub mod compress;
 pub mod config;
 pub mod exit;
 pub mod inspect;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::apply;
+use crate::compress::Codec;
 use crate::inspect::{self, Loaded};
 use crate::relpath::{RawPath, RelPath};
 use crate::report::{ErrorRecord, LeakRecord, NoteRecord};
@@ -95,9 +96,10 @@ struct InlineSeen {
     size: u64,
 }
 
-/// One reference comment to cut.
+/// One reference to cut.
 #[derive(Debug, Clone)]
 struct Cut {
+    form: scan::Form,
     offset: u64,
     len: u64,
     line: u64,
@@ -120,11 +122,29 @@ struct EditSeen {
     tail: Option<(u64, Vec<u8>, Vec<u8>, String)>,
 }
 
+/// A precompressed copy (`x.js.gz`) with something to seal inside.
+#[derive(Debug, Clone)]
+enum Packed {
+    /// A compressed source map: moved (its compressed bytes to `blobs/`, decoded to `maps/`).
+    Map { codec: Codec, inner_sha: String },
+    /// References inside: regenerate the copy from the sealed content.
+    Refs {
+        codec: Codec,
+        inner_name: Vec<u8>,
+        file_sha: String,
+        inner: EditSeen,
+        new_sha: String,
+        new_size: u64,
+    },
+}
+
 #[derive(Debug)]
 struct Seen {
     entry: FileEntry,
+    /// The file is a map (for a compressed map: sha and size of the compressed file).
     map: Option<MapSeen>,
     edit: Option<EditSeen>,
+    packed: Option<Packed>,
     note: Option<String>,
     error: Option<String>,
 }
@@ -134,6 +154,7 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         entry: entry.clone(),
         map: None,
         edit: None,
+        packed: None,
         note: None,
         error: None,
     };
@@ -174,7 +195,48 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         seen.entry.meta = meta;
     }
     let a = inspect::analyze(entry, kind, &loaded, buf);
-    seen.note = inspect::method_note(&a);
+    seen.note = a.notes.first().map(|n| n.message.clone());
+    if let Some(e) = &a.error {
+        seen.error = Some(e.clone());
+        return seen;
+    }
+    if let Some(inner) = &a.inner {
+        let file_sha = fsutil::sha256_hex(buf);
+        if inner.analysis.is_map() {
+            seen.map = Some(MapSeen {
+                sha: file_sha,
+                size: buf.len() as u64,
+            });
+            seen.packed = Some(Packed::Map {
+                codec: inner.codec,
+                inner_sha: fsutil::sha256_hex(&inner.bytes),
+            });
+        } else if !inner.analysis.refs.is_empty() {
+            let edit = plan_edit(&inner.bytes, &inner.analysis.refs, &seen.entry.meta);
+            let sealed = cut(
+                &inner.bytes,
+                &edit
+                    .cuts
+                    .iter()
+                    .map(|c| (c.offset, c.len))
+                    .collect::<Vec<_>>(),
+            );
+            match crate::compress::compress(inner.codec, &sealed) {
+                Ok(z) => {
+                    seen.packed = Some(Packed::Refs {
+                        codec: inner.codec,
+                        inner_name: inner.name.clone(),
+                        file_sha,
+                        inner: edit,
+                        new_sha: fsutil::sha256_hex(&z),
+                        new_size: z.len() as u64,
+                    });
+                }
+                Err(e) => seen.error = Some(format!("cannot compress the sealed copy: {e}")),
+            }
+        }
+        return seen;
+    }
     if a.is_map() {
         seen.map = Some(MapSeen {
             sha: fsutil::sha256_hex(buf),
@@ -188,9 +250,22 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
     seen
 }
 
+/// `bytes` with the `(offset, len)` ranges removed.
+pub fn cut(bytes: &[u8], cuts: &[(u64, u64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut pos = 0usize;
+    for &(o, l) in cuts {
+        let (o, e) = (o as usize, (o + l) as usize);
+        out.extend_from_slice(&bytes[pos..o]);
+        pos = e;
+    }
+    out.extend_from_slice(&bytes[pos..]);
+    out
+}
+
 /// Work out the cuts for one file's references, how each removed span is stored, the hashes of
 /// the file before and after, and whether the edit fits in the tail.
-fn plan_edit(buf: &[u8], refs: &[scan::RefComment], meta: &Meta) -> EditSeen {
+fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta) -> EditSeen {
     let mut cuts = Vec::with_capacity(refs.len());
     for r in refs {
         let removed = &buf[r.span.clone()];
@@ -232,6 +307,7 @@ fn plan_edit(buf: &[u8], refs: &[scan::RefComment], meta: &Meta) -> EditSeen {
             }
         });
         cuts.push(Cut {
+            form: r.form,
             offset: r.span.start as u64,
             len: (r.span.end - r.span.start) as u64,
             line: r.line,
@@ -345,42 +421,64 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
     let vault_has = |s: &Stored| vault.is_some_and(|v| v.has(s, None));
     let vault_dev = vault.map(Vault::dev);
 
-    // Maps by content hash, to store each once.
+    // Maps by content hash, to store each once. A compressed map is kept as its exact
+    // compressed bytes (a blob, for unseal) plus its decoded content (a map, for lookups).
     let maps: Vec<&Seen> = seen.iter().filter(|s| s.map.is_some()).collect();
-    let mut by_sha: BTreeMap<&str, Vec<&Seen>> = BTreeMap::new();
-    for s in &maps {
-        if let Some(m) = &s.map {
-            by_sha.entry(m.sha.as_str()).or_default().push(s);
+    let object_of = |s: &Seen| -> Stored {
+        let sha = s.map.as_ref().map(|m| m.sha.clone()).unwrap_or_default();
+        if matches!(s.packed, Some(Packed::Map { .. })) {
+            Stored::Blob(sha)
+        } else {
+            Stored::Map(sha)
         }
+    };
+    let mut by_obj: BTreeMap<Stored, Vec<&Seen>> = BTreeMap::new();
+    for s in &maps {
+        by_obj.entry(object_of(s)).or_default().push(s);
     }
     let map_sha_of: HashMap<&[u8], &str> = maps
         .iter()
+        .filter(|s| s.packed.is_none())
         .filter_map(|s| {
             s.map
                 .as_ref()
                 .map(|m| (s.entry.rel.as_bytes(), m.sha.as_str()))
         })
         .collect();
+    let plain_map_shas: BTreeSet<&str> = map_sha_of.values().copied().collect();
     let all_files: BTreeSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
     let links: BTreeSet<&[u8]> = w.symlinks.iter().map(|(r, _)| r.as_bytes()).collect();
     let me = rustix::process::geteuid().as_raw();
+    let mut decoded_planned = BTreeSet::new();
 
-    for (sha, group) in &by_sha {
-        let obj = Stored::Map((*sha).to_string());
+    for (obj, group) in &by_obj {
         let first = group[0];
         let renameable = group.len() == 1
-            && !vault_has(&obj)
+            && !vault_has(obj)
             && Some(first.entry.meta.dev) == vault_dev
             && first.entry.meta.nlink == 1
             && first.entry.meta.uid == me;
+        if let Some(Packed::Map { codec, inner_sha }) = &first.packed {
+            let decoded = Stored::Map(inner_sha.clone());
+            if !vault_has(&decoded)
+                && !plain_map_shas.contains(inner_sha.as_str())
+                && decoded_planned.insert(inner_sha.clone())
+            {
+                journal.steps.push(Step::StoreDecoded {
+                    path: first.entry.rel.clone(),
+                    codec: *codec,
+                    sha256: inner_sha.clone(),
+                });
+            }
+        }
         if renameable {
             journal.steps.push(Step::RenameIn {
                 path: first.entry.rel.clone(),
-                sha256: (*sha).to_string(),
+                to: obj.clone(),
                 meta: first.entry.meta,
             });
         } else {
-            if !vault_has(&obj) {
+            if !vault_has(obj) {
                 journal.steps.push(Step::CopyIn {
                     path: first.entry.rel.clone(),
                     to: obj.clone(),
@@ -399,10 +497,14 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             let m = s.map.as_ref().map_or(0, |m| m.size);
             stats.maps_moved += 1;
             stats.map_bytes += m;
+            let (codec, decoded) = match &s.packed {
+                Some(Packed::Map { codec, inner_sha }) => (Some(*codec), Some(inner_sha.clone())),
+                _ => (None, None),
+            };
             record.files.push(FileRecord {
                 path: s.entry.rel.clone(),
                 action: Action::Moved,
-                sha256: (*sha).to_string(),
+                sha256: obj.sha().to_string(),
                 size: m,
                 mode: s.entry.meta.mode,
                 mtime: s.entry.meta.mtime,
@@ -411,19 +513,118 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 sealed_sha256: None,
                 sealed_size: None,
                 edits: Vec::new(),
+                codec,
+                map_sha256: decoded.clone(),
             });
             let how = if group.len() > 1 {
                 format!(" (same bytes as {} other)", group.len() - 1)
             } else {
                 String::new()
             };
+            let detail = match (codec, &decoded) {
+                (Some(c), Some(d)) => format!(
+                    "{} source map, {m} bytes → blobs/{}, decoded → maps/{d}.map{how}",
+                    c.name(),
+                    obj.sha()
+                ),
+                _ => format!("source map, {m} bytes → maps/{}.map{how}", obj.sha()),
+            };
             actions.push(ActionRecord {
                 path: s.entry.rel.lossy(),
                 action: "move",
                 line: None,
-                detail: format!("source map, {} bytes → maps/{sha}.map{how}", m),
+                detail,
             });
         }
+    }
+
+    // Precompressed copies with references inside: regenerate from sealed content, but only
+    // when they are copies of what the dist holds (or there is no plain file): never guess.
+    let original_sha_of: HashMap<&[u8], &str> = seen
+        .iter()
+        .filter_map(|s| {
+            let sha = s
+                .edit
+                .as_ref()
+                .map(|e| e.original_sha.as_str())
+                .or(s.map.as_ref().map(|m| m.sha.as_str()))?;
+            Some((s.entry.rel.as_bytes(), sha))
+        })
+        .collect();
+    for (n, s) in seen.iter().enumerate() {
+        let Some(Packed::Refs {
+            codec,
+            inner_name,
+            file_sha,
+            inner,
+            new_sha,
+            new_size,
+        }) = &s.packed
+        else {
+            continue;
+        };
+        let rel = &s.entry.rel;
+        let plain = rel
+            .parent()
+            .map_or_else(|| RelPath::new(inner_name.clone()), |p| p.join(inner_name));
+        if all_files.contains(plain.as_bytes())
+            && original_sha_of.get(plain.as_bytes()).copied() != Some(inner.original_sha.as_str())
+        {
+            errors.push(ErrorRecord {
+                path: rel.lossy(),
+                message: format!(
+                    "does not decompress to {} (a stale precompressed copy?): not regenerated, rebuild or delete it",
+                    plain.lossy()
+                ),
+            });
+            continue;
+        }
+        let blob = Stored::Blob(file_sha.clone());
+        if !vault_has(&blob) {
+            journal.steps.push(Step::CopyIn {
+                path: rel.clone(),
+                to: blob.clone(),
+                meta: s.entry.meta,
+            });
+        }
+        journal.steps.push(Step::Recompress {
+            path: rel.clone(),
+            meta: s.entry.meta,
+            codec: *codec,
+            original_sha256: file_sha.clone(),
+            inner_sha256: inner.original_sha.clone(),
+            cuts: inner.cuts.iter().map(|c| (c.offset, c.len)).collect(),
+            new_sha256: new_sha.clone(),
+            temp: vault.map_or_else(RawPath::default, |v| temp_for(v, &s.entry, &jid, n)),
+        });
+        stats.files_edited += 1;
+        stats.references += inner.cuts.len() as u64;
+        record.files.push(FileRecord {
+            path: rel.clone(),
+            action: Action::Replaced,
+            sha256: file_sha.clone(),
+            size: s.entry.meta.size,
+            mode: s.entry.meta.mode,
+            mtime: s.entry.meta.mtime,
+            mtime_nsec: s.entry.meta.mtime_nsec,
+            stored: Some(blob.clone()),
+            sealed_sha256: Some(new_sha.clone()),
+            sealed_size: Some(*new_size),
+            edits: Vec::new(),
+            codec: Some(*codec),
+            map_sha256: None,
+        });
+        actions.push(ActionRecord {
+            path: rel.lossy(),
+            action: "recompress",
+            line: None,
+            detail: format!(
+                "{} copy of {}: {} removed inside, regenerated from the sealed bytes; original → blobs/{file_sha}",
+                codec.name(),
+                String::from_utf8_lossy(inner_name),
+                crate::report::human::plural(inner.cuts.len() as u64, "reference")
+            ),
+        });
     }
 
     for (n, s) in seen.iter().enumerate() {
@@ -448,21 +649,14 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                     if let Some(sha) = map_sha_of.get(p.as_slice()) {
                         (TargetKind::Inside, path, Some((*sha).to_string()))
                     } else if all_files.contains(p.as_slice()) || links.contains(p.as_slice()) {
-                        notes.push(NoteRecord {
-                            path: rel.lossy(),
-                            message: format!("line {}: reference points at {} which is not a source map; comment removed, file left in place", c.line, String::from_utf8_lossy(&p)),
-                        });
+                        notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {} which is not a source map; comment removed, file left in place", c.line, String::from_utf8_lossy(&p))));
                         (TargetKind::NotAMap, path, None)
                     } else {
                         (TargetKind::Missing, path, None)
                     }
                 }
             };
-            let kind = if c.inline.is_some() {
-                LeakKind::InlineMap
-            } else {
-                LeakKind::MapReference
-            };
+            let kind = LeakKind::of(c.form, &c.url);
             match &c.inline {
                 Some(Ok(i)) => {
                     journal.steps.push(Step::StoreInline {
@@ -479,10 +673,10 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                         detail: format!("inline source map, {} bytes decoded → maps/{}.map", i.size, i.sha),
                     });
                 }
-                Some(Err(why)) => notes.push(NoteRecord {
-                    path: rel.lossy(),
-                    message: format!("line {}: inline map does not decode ({why}); comment removed, its bytes kept in the vault", c.line),
-                }),
+                Some(Err(why)) => notes.push(NoteRecord::new(
+                    rel.lossy(),
+                    format!("line {}: inline map does not decode ({why}); comment removed, its bytes kept in the vault", c.line),
+                )),
                 None => {}
             }
             if c.blob {
@@ -515,7 +709,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 removed_sha256: c.removed_sha.clone(),
                 removed: c.removed.clone(),
                 kind,
-                line: c.line,
+                line: (c.line > 0).then_some(c.line),
                 url: (c.inline.is_none()).then(|| String::from_utf8_lossy(&c.url).into_owned()),
                 target,
                 map_path,
@@ -554,6 +748,8 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             sealed_sha256: Some(e.sealed_sha.clone()),
             sealed_size: Some(e.sealed_size),
             edits,
+            codec: None,
+            map_sha256: None,
         });
     }
 
@@ -614,10 +810,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             });
         }
         if let Some(n) = &s.note {
-            notes.push(NoteRecord {
-                path: s.entry.rel.lossy(),
-                message: n.clone(),
-            });
+            notes.push(NoteRecord::new(s.entry.rel.lossy(), n.clone()));
         }
     }
     journal.record = Some(record);

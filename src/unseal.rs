@@ -19,7 +19,7 @@ use crate::seal::{TAIL_MAX, lock_dist, recover};
 use crate::vault::Vault;
 use crate::vault::fsutil;
 use crate::vault::journal::{How, Journal, Op, Step};
-use crate::vault::manifest::{Action, Bytes, Manifest, Stored};
+use crate::vault::manifest::{Action, Bytes, Manifest};
 
 #[derive(Debug, Clone)]
 pub struct UnsealOptions {
@@ -69,10 +69,7 @@ pub fn finish(
     for (i, msg) in applied.errors() {
         let step = &j.steps[i];
         if matches!(step, Step::RemoveDir { .. }) {
-            notes.push(NoteRecord {
-                path: step.path().lossy(),
-                message: msg.to_owned(),
-            });
+            notes.push(NoteRecord::new(step.path().lossy(), msg.to_owned()));
             continue;
         }
         failed.insert(step.path().clone());
@@ -201,10 +198,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
                 others.into_iter().collect::<Vec<_>>().join(", ")
             )
         };
-        report.notes.push(NoteRecord {
-            path: ".".into(),
-            message: msg,
-        });
+        report.notes.push(NoteRecord::new(".", msg));
         report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         return Ok(report);
     }
@@ -254,25 +248,29 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         for (k, f) in rec.files.iter().enumerate() {
             let idx = n * 1_000_000 + k;
             if !claimed.insert(f.path.clone()) {
-                report.notes.push(NoteRecord {
-                    path: f.path.lossy(),
-                    message: format!("entry of seal {} superseded by a later seal of the same path; kept in the vault", rec.id),
-                });
+                report.notes.push(NoteRecord::new(f.path.lossy(), format!("entry of seal {} superseded by a later seal of the same path; kept in the vault", rec.id)));
                 continue;
             }
             match f.action {
-                Action::Moved => {
+                Action::Moved | Action::Replaced => {
                     let Some(from) = f.stored.clone() else {
                         continue;
                     };
                     let sha = from.sha().to_string();
                     let left = restores_left.entry(sha.clone()).or_default();
                     // Rename the object out only for its last user, when nothing else needs it.
-                    let rename = *left == 1
-                        && !outside.contains_key(&sha)
-                        && v.dev() == dist_dev
-                        && matches!(from, Stored::Map(_) | Stored::Blob(_));
+                    let rename = *left == 1 && !outside.contains_key(&sha) && v.dev() == dist_dev;
                     *left = left.saturating_sub(1);
+                    let replaces = if f.action == Action::Replaced {
+                        f.sealed_sha256.clone()
+                    } else {
+                        None
+                    };
+                    if replaces.is_some() {
+                        report.references_restored += 1;
+                    } else {
+                        report.maps_restored += 1;
+                    }
                     j.steps.push(Step::Restore {
                         seal_id: rec.id.clone(),
                         path: f.path.clone(),
@@ -288,8 +286,8 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
                         } else {
                             temp(idx, &f.path)
                         },
+                        replaces,
                     });
-                    report.maps_restored += 1;
                 }
                 Action::Edited => {
                     let Some(sealed) = f.sealed_sha256.clone() else {

@@ -1,17 +1,19 @@
 //! `mapvault verify PATH…`: the read-only leak scanner and CI gate. Never writes anything.
+//! Folders are walked; archives (`.tgz`, `.zip`, …) are opened in memory, never extracted.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::archive;
 use crate::inspect::{self, Loaded};
 use crate::relpath::RelPath;
 use crate::report::{ErrorRecord, LeakRecord, NoteRecord, VerifyReport};
-use crate::scan;
+use crate::scan::{self, FileKind};
 use crate::walk::{self, FileEntry, Meta};
 
-/// Scan every path. Directories are walked; single files are scanned as they are. Call inside
-/// the worker pool.
+/// Scan every path. Directories are walked; single files (archives included) are scanned as
+/// they are. Call inside the worker pool.
 pub fn verify(paths: &[PathBuf]) -> VerifyReport {
     let mut report = VerifyReport::default();
     for p in paths {
@@ -26,15 +28,18 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
                 merge_walk_notes(&mut report, &w);
                 scan_files(&w.files, &mut report);
             }
-            Ok(m) if m.is_file() => {
+            Ok(m) if m.is_file() || (m.file_type().is_symlink() && p.is_file()) => {
                 let name = p
                     .file_name()
                     .map(|n| n.as_encoded_bytes().to_vec())
                     .unwrap_or_default();
+                let meta = std::fs::metadata(p)
+                    .map(|m| Meta::from_std(&m))
+                    .unwrap_or_else(|_| Meta::from_std(&m));
                 let entry = FileEntry {
                     rel: RelPath::new(name),
                     path: p.clone(),
-                    meta: Meta::from_std(&m),
+                    meta,
                 };
                 scan_files(std::slice::from_ref(&entry), &mut report);
             }
@@ -52,16 +57,15 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
 /// Notes and errors the walk itself produced (symlinks, special files, unreadable dirs).
 pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
     for (rel, target) in &w.symlinks {
-        report.notes.push(NoteRecord {
-            path: rel.lossy(),
-            message: format!("symbolic link to {} (not followed)", target.display()),
-        });
+        report.notes.push(NoteRecord::new(
+            rel.lossy(),
+            format!("symbolic link to {} (not followed)", target.display()),
+        ));
     }
     for rel in &w.special {
-        report.notes.push(NoteRecord {
-            path: rel.lossy(),
-            message: "special file (not read)".into(),
-        });
+        report
+            .notes
+            .push(NoteRecord::new(rel.lossy(), "special file (not read)"));
     }
     for (rel, e) in &w.errors {
         report.errors.push(ErrorRecord {
@@ -74,6 +78,7 @@ pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
 /// What one file contributed.
 #[derive(Default)]
 struct FileResult {
+    scanned: u64,
     leaks: Vec<LeakRecord>,
     notes: Vec<NoteRecord>,
     errors: Vec<ErrorRecord>,
@@ -84,8 +89,8 @@ fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
         .par_iter()
         .map_init(Vec::new, |buf, f| scan_one(f, buf))
         .collect();
-    report.files_scanned += files.len() as u64;
     for r in results {
+        report.files_scanned += r.scanned;
         report.leaks.extend(r.leaks);
         report.notes.extend(r.notes);
         report.errors.extend(r.errors);
@@ -93,9 +98,47 @@ fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
 }
 
 fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
-    let mut out = FileResult::default();
+    let mut out = FileResult {
+        scanned: 1,
+        ..FileResult::default()
+    };
     let path = f.rel.lossy();
     let kind = scan::classify(f.rel.file_name());
+    if let FileKind::Archive(k) = kind {
+        let s = archive::scan_file(&f.path, &path, k, archive::Limits::default());
+        // The archive itself and every member count as scanned.
+        out.scanned += s.members_scanned;
+        for m in s.members {
+            for l in m.leaks {
+                out.leaks.push(LeakRecord {
+                    path: m.path.clone(),
+                    kind: l.kind,
+                    line: l.line,
+                    message: l.message,
+                });
+            }
+            for n in m.notes {
+                out.notes.push(NoteRecord {
+                    path: m.path.clone(),
+                    kind: n.kind.map(str::to_owned),
+                    message: n.message,
+                });
+            }
+            if let Some(e) = m.error {
+                out.errors.push(ErrorRecord {
+                    path: m.path,
+                    message: e,
+                });
+            }
+        }
+        if let Some(e) = s.fatal {
+            out.errors.push(ErrorRecord {
+                path,
+                message: format!("cannot scan archive: {e}"),
+            });
+        }
+        return out;
+    }
     let loaded = match inspect::load(f, kind, buf) {
         Ok(l) => l,
         Err(e) => {
@@ -107,17 +150,28 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
         }
     };
     let a = inspect::analyze(f, kind, &loaded, buf);
-    if let Some(n) = inspect::method_note(&a) {
-        out.notes.push(NoteRecord {
-            path: path.clone(),
-            message: n,
-        });
-    }
     let content: &[u8] = if matches!(loaded, Loaded::All) {
         buf
     } else {
         &[]
     };
+    for n in a
+        .notes
+        .iter()
+        .chain(a.inner.iter().flat_map(|i| i.analysis.notes.iter()))
+    {
+        out.notes.push(NoteRecord {
+            path: path.clone(),
+            kind: n.kind.map(str::to_owned),
+            message: n.message.clone(),
+        });
+    }
+    if let Some(e) = &a.error {
+        out.errors.push(ErrorRecord {
+            path: path.clone(),
+            message: e.clone(),
+        });
+    }
     for l in scan::leaks(&a, content) {
         out.leaks.push(LeakRecord {
             path: path.clone(),

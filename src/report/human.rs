@@ -102,7 +102,7 @@ pub fn verify(
     out.flush()
 }
 
-pub(crate) fn plural(n: u64, word: &str) -> String {
+pub fn plural(n: u64, word: &str) -> String {
     let many = match word.strip_suffix('y') {
         Some(stem) => format!("{stem}ies"),
         None => format!("{word}s"),

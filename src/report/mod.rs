@@ -27,7 +27,20 @@ pub struct LeakRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoteRecord {
     pub path: String,
+    /// A stable name for notes tools may act on (e.g. `wasm-dwarf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub message: String,
+}
+
+impl NoteRecord {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        NoteRecord {
+            path: path.into(),
+            kind: None,
+            message: message.into(),
+        }
+    }
 }
 
 /// A file or step that failed (exit 2).

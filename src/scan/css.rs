@@ -6,11 +6,11 @@
 
 use memchr::memmem;
 
-use super::js::{RefComment, assign_lines};
+use super::js::{Form, Reference, assign_lines};
 use super::pattern::{NEEDLE, match_source_map_url};
 
 /// Every reference comment in `src`, in order.
-pub fn scan(src: &[u8]) -> Vec<RefComment> {
+pub fn scan(src: &[u8]) -> Vec<Reference> {
     if memmem::find(src, NEEDLE).is_none() {
         return Vec::new();
     }
@@ -27,11 +27,11 @@ pub fn scan(src: &[u8]) -> Vec<RefComment> {
                 };
                 let inner = i + 2..inner_end;
                 if let Some(u) = match_source_map_url(&src[inner.clone()]) {
-                    refs.push(RefComment {
+                    refs.push(Reference {
                         span: start..end,
                         url: inner.start + u.start..inner.start + u.end,
                         line: 0,
-                        block: true,
+                        form: Form::BlockComment,
                     });
                 }
                 i = end;

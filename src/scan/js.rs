@@ -39,14 +39,28 @@ pub enum Flavor {
     Dts,
 }
 
-/// A reference comment: its whole span (delimiters included, line terminator excluded), where
-/// the URL is, and its 1-based line.
+/// A reference to a source map that seal can cut out: its whole span (for a comment: delimiters
+/// included, line terminator excluded), where the URL is, its 1-based line, and its form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefComment {
+pub struct Reference {
     pub span: Range<usize>,
     pub url: Range<usize>,
+    /// 1-based line (0 for binary formats, where lines mean nothing).
     pub line: u64,
-    pub block: bool,
+    pub form: Form,
+}
+
+/// What kind of reference it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `//# sourceMappingURL=` (or `//@`) line comment.
+    LineComment,
+    /// `/*# sourceMappingURL= */` block comment.
+    BlockComment,
+    /// WebAssembly `sourceMappingURL` custom section.
+    WasmSection,
+    /// `SourceMap:` / `X-SourceMap:` header declared in a static-host config file.
+    Header,
 }
 
 /// Why the lexical fallback ran instead of the parser.
@@ -81,7 +95,7 @@ pub enum Method {
 
 #[derive(Debug, Clone)]
 pub struct JsScan {
-    pub refs: Vec<RefComment>,
+    pub refs: Vec<Reference>,
     pub method: Method,
 }
 
@@ -160,7 +174,7 @@ pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
     };
     match result {
         Ok(comments) => {
-            let mut refs: Vec<RefComment> = comments
+            let mut refs: Vec<Reference> = comments
                 .into_iter()
                 .filter_map(|(span, block)| reference(src, span, block))
                 .collect();
@@ -179,7 +193,7 @@ fn lexical(src: &[u8], why: Fallback) -> JsScan {
 }
 
 fn from_lexed(src: &[u8], lexed: jslex::LexOutput, why: Fallback) -> JsScan {
-    let mut refs: Vec<RefComment> = lexed
+    let mut refs: Vec<Reference> = lexed
         .comments
         .into_iter()
         .filter_map(|c| reference(src, c.span, c.block))
@@ -236,7 +250,7 @@ fn parse_comments(text: &str, flavor: Flavor) -> Result<Vec<(Range<usize>, bool)
 }
 
 /// If the comment at `span` is a reference, describe it.
-fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<RefComment> {
+fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<Reference> {
     let inner = if block {
         span.start + 2..span.end.checked_sub(2)?.max(span.start + 2)
     } else {
@@ -246,11 +260,15 @@ fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<RefComment> 
     // Cheap reject before running the pattern.
     memmem::find(text, NEEDLE)?;
     let url = match_source_map_url(text)?;
-    Some(RefComment {
+    Some(Reference {
         line: 0, // filled in by `assign_lines`, one pass for all references
         url: inner.start + url.start..inner.start + url.end,
         span,
-        block,
+        form: if block {
+            Form::BlockComment
+        } else {
+            Form::LineComment
+        },
     })
 }
 
@@ -323,7 +341,7 @@ fn trailing_line_ok(line: &[u8]) -> bool {
 
 /// Fill in 1-based line numbers for references sorted by position, counting each stretch of
 /// the file once.
-pub(crate) fn assign_lines(src: &[u8], refs: &mut [RefComment]) {
+pub(crate) fn assign_lines(src: &[u8], refs: &mut [Reference]) {
     refs.sort_by_key(|r| r.span.start);
     let (mut at, mut line) = (0usize, 1u64);
     for r in refs.iter_mut() {
@@ -335,7 +353,7 @@ pub(crate) fn assign_lines(src: &[u8], refs: &mut [RefComment]) {
     }
 }
 
-fn refs_in_trailing_region(src: &[u8], region: usize) -> Vec<RefComment> {
+fn refs_in_trailing_region(src: &[u8], region: usize) -> Vec<Reference> {
     let mut refs = Vec::new();
     let mut i = region;
     while i < src.len() {

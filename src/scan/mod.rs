@@ -4,15 +4,20 @@
 
 pub mod css;
 pub mod datauri;
+pub mod headers;
+pub mod html;
 pub mod js;
 pub mod jslex;
 pub mod mapsniff;
 pub mod pattern;
 pub mod url;
+pub mod wasm;
 
 use serde::{Deserialize, Serialize};
 
-pub use js::{Flavor, Method, RefComment};
+use crate::compress::{self, Codec};
+pub use headers::HeaderFile;
+pub use js::{Flavor, Form, Method, Reference};
 pub use mapsniff::Sniff;
 
 /// The kinds of leak, as named in reports (`kind` in JSON). These names are part of the CLI
@@ -26,14 +31,66 @@ pub enum LeakKind {
     MapReference,
     /// A `sourceMappingURL` comment carrying the map itself as a `data:` URI.
     InlineMap,
+    /// A WebAssembly `sourceMappingURL` custom section.
+    WasmSection,
+    /// A `SourceMap:` / `X-SourceMap:` header declared in a static-host config file.
+    HttpHeader,
+    /// Inline maps inside `eval()` / `new Function()` strings (webpack `eval-*` devtools).
+    EvalMap,
 }
 
 impl LeakKind {
+    pub const ALL: [LeakKind; 6] = [
+        LeakKind::SourceMap,
+        LeakKind::MapReference,
+        LeakKind::InlineMap,
+        LeakKind::WasmSection,
+        LeakKind::HttpHeader,
+        LeakKind::EvalMap,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LeakKind::SourceMap => "source-map",
             LeakKind::MapReference => "map-reference",
             LeakKind::InlineMap => "inline-map",
+            LeakKind::WasmSection => "wasm-section",
+            LeakKind::HttpHeader => "http-header",
+            LeakKind::EvalMap => "eval-map",
+        }
+    }
+
+    /// One sentence for help texts and SARIF rule descriptions.
+    pub fn description(self) -> &'static str {
+        match self {
+            LeakKind::SourceMap => {
+                "A source map file ships with the build: it contains the original source."
+            }
+            LeakKind::MapReference => {
+                "A sourceMappingURL comment links the file to its source map."
+            }
+            LeakKind::InlineMap => {
+                "A sourceMappingURL comment carries the whole source map as a data: URI."
+            }
+            LeakKind::WasmSection => {
+                "A WebAssembly sourceMappingURL custom section links the module to its source map."
+            }
+            LeakKind::HttpHeader => {
+                "A SourceMap / X-SourceMap HTTP header is declared for served files."
+            }
+            LeakKind::EvalMap => "A development build: inline source maps inside eval() strings.",
+        }
+    }
+
+    /// Kind of leak a reference of this form and URL is.
+    pub fn of(form: Form, url: &[u8]) -> LeakKind {
+        match form {
+            Form::WasmSection => LeakKind::WasmSection,
+            Form::Header => LeakKind::HttpHeader,
+            Form::LineComment | Form::BlockComment if datauri::is_data_uri(url) => {
+                LeakKind::InlineMap
+            }
+            Form::LineComment | Form::BlockComment => LeakKind::MapReference,
         }
     }
 }
@@ -47,14 +104,37 @@ pub struct Leak {
     pub message: String,
 }
 
+/// Something worth reporting that does not fail a verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// A stable name for notes tools may act on (`wasm-dwarf`), else `None`.
+    pub kind: Option<&'static str>,
+    pub message: String,
+}
+
+/// Package archive formats `verify` looks inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveKind {
+    Tar,
+    TarGz,
+    Zip,
+}
+
 /// What a file is, as far as leaks go, decided from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Js(Flavor),
     Css,
+    Html,
+    Wasm,
+    Headers(HeaderFile),
     /// Named `*.map`: a leak whatever it contains.
     MapName,
-    /// Anything else: only a source map by content, or a node script with a `#!` line.
+    /// `x.gz`, `x.br`, `x.zst`: scanned as `x` once decompressed.
+    Compressed(Codec),
+    Archive(ArchiveKind),
+    /// Anything else: only a source map by content, a node script with a `#!` line, or a
+    /// WebAssembly module by its magic number.
     Other,
 }
 
@@ -65,8 +145,22 @@ fn ends_with_ci(name: &[u8], suffix: &[u8]) -> bool {
 /// Classify a file by its name (the last path segment).
 pub fn classify(name: &[u8]) -> FileKind {
     let e = |s: &str| ends_with_ci(name, s.as_bytes());
+    if let Some(h) = headers::header_file(name) {
+        return FileKind::Headers(h);
+    }
     if e(".map") {
         FileKind::MapName
+    } else if e(".tgz") || e(".tar.gz") {
+        FileKind::Archive(ArchiveKind::TarGz)
+    } else if e(".tar") {
+        FileKind::Archive(ArchiveKind::Tar)
+    } else if [".zip", ".vsix", ".jar", ".war", ".whl", ".nupkg", ".xpi"]
+        .iter()
+        .any(|x| e(x))
+    {
+        FileKind::Archive(ArchiveKind::Zip)
+    } else if let Some((c, _)) = Codec::from_name(name) {
+        FileKind::Compressed(c)
     } else if e(".d.ts") || e(".d.mts") || e(".d.cts") {
         FileKind::Js(Flavor::Dts)
     } else if e(".ts") || e(".mts") || e(".cts") {
@@ -83,6 +177,10 @@ pub fn classify(name: &[u8]) -> FileKind {
         FileKind::Js(Flavor::Js)
     } else if e(".css") {
         FileKind::Css
+    } else if e(".html") || e(".htm") {
+        FileKind::Html
+    } else if e(".wasm") {
+        FileKind::Wasm
     } else {
         FileKind::Other
     }
@@ -104,16 +202,17 @@ pub fn need(kind: FileKind) -> Need {
     match kind {
         FileKind::MapName => Need::Nothing,
         FileKind::Other => Need::Head,
-        FileKind::Js(_) | FileKind::Css => Need::All,
+        _ => Need::All,
     }
 }
 
 /// For [`FileKind::Other`]: does this head make the whole file worth reading? (It may be a map
-/// by content, or an extension-less node script.)
+/// by content, an extension-less node script, or a WebAssembly module.)
 pub fn head_needs_all(head: &[u8]) -> bool {
     mapsniff::json_start(head).is_some()
         || node_shebang(head)
         || head.trim_ascii().starts_with(b")]}'")
+        || wasm::is_wasm(head)
 }
 
 /// `#!` line naming node, deno or bun: an extension-less JavaScript entry point (npm `bin`).
@@ -132,53 +231,263 @@ pub fn node_shebang(head: &[u8]) -> bool {
 pub struct Analysis {
     /// The kind the content was scanned as (a `#!node` file becomes JavaScript).
     pub kind: FileKind,
-    pub refs: Vec<RefComment>,
-    /// How the JavaScript scan decided (for notes on fallbacks).
+    /// References seal can cut out.
+    pub refs: Vec<Reference>,
+    /// Leaks seal must not fix here (inline maps in `eval` strings, headers it cannot cut safely).
+    pub stuck: Vec<Leak>,
+    pub notes: Vec<Note>,
+    /// How the JavaScript scan decided.
     pub js_method: Option<Method>,
     /// Content sniff, when it was done.
     pub sniff: Option<Sniff>,
+    /// For a compressed file: its decompressed content and what is in it.
+    pub inner: Option<Box<Inner>>,
+    /// The content could not be examined (a compressed file that does not decompress).
+    pub error: Option<String>,
+}
+
+/// A compressed file's decompressed content.
+#[derive(Debug, Clone)]
+pub struct Inner {
+    pub codec: Codec,
+    /// The name without the compression extension.
+    pub name: Vec<u8>,
+    pub bytes: Vec<u8>,
+    pub analysis: Analysis,
 }
 
 impl Analysis {
+    fn empty(kind: FileKind) -> Self {
+        Analysis {
+            kind,
+            refs: Vec::new(),
+            stuck: Vec::new(),
+            notes: Vec::new(),
+            js_method: None,
+            sniff: None,
+            inner: None,
+            error: None,
+        }
+    }
+
+    /// An analysis of a file whose name decides everything, or whose head showed nothing.
+    pub fn name_only(kind: FileKind) -> Self {
+        Analysis::empty(kind)
+    }
+
     /// True when the file itself is a source map (by name or by content).
     pub fn is_map(&self) -> bool {
         self.kind == FileKind::MapName || self.sniff.is_some_and(Sniff::is_map)
+    }
+
+    /// True when anything in it leaks (including inside a compressed copy).
+    pub fn leaks_anything(&self) -> bool {
+        self.is_map()
+            || !self.refs.is_empty()
+            || !self.stuck.is_empty()
+            || self
+                .inner
+                .as_ref()
+                .is_some_and(|i| i.analysis.leaks_anything())
+    }
+}
+
+/// Limits for looking inside compressed content.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_decompressed: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_decompressed: compress::DEFAULT_LIMIT,
+        }
     }
 }
 
 /// Analyse a file's full contents.
 pub fn analyze(name: &[u8], bytes: &[u8]) -> Analysis {
+    analyze_with(name, bytes, Limits::default())
+}
+
+pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
     let mut kind = classify(name);
     if kind == FileKind::Other && node_shebang(bytes) {
         kind = FileKind::Js(Flavor::Script);
     }
-    let sniff = match kind {
-        FileKind::Css => None,
+    if kind == FileKind::Other && wasm::is_wasm(bytes) {
+        kind = FileKind::Wasm;
+    }
+    let mut a = Analysis::empty(kind);
+    if let FileKind::Compressed(codec) = kind {
+        let inner_name = Codec::from_name(name).map_or(name, |(_, n)| n).to_vec();
+        match compress::decompress(codec, bytes, limits.max_decompressed) {
+            Ok(inner) => {
+                // One level only: a compressed copy of a compressed copy is scanned as bytes.
+                let mut ia = if matches!(classify(&inner_name), FileKind::Compressed(_)) {
+                    analyze_with(b"inner", &inner, limits)
+                } else {
+                    analyze_with(&inner_name, &inner, limits)
+                };
+                ia.inner = None;
+                a.inner = Some(Box::new(Inner {
+                    codec,
+                    name: inner_name,
+                    bytes: inner,
+                    analysis: ia,
+                }));
+            }
+            Err(e) => a.error = Some(format!("cannot decompress ({}): {e}", codec.name())),
+        }
+        return a;
+    }
+    a.sniff = match kind {
+        FileKind::Css | FileKind::Html | FileKind::Wasm | FileKind::Archive(_) => None,
         _ if mapsniff::json_start(bytes).is_some() => Some(mapsniff::sniff(bytes)),
         FileKind::MapName => Some(Sniff::NotJson),
         _ => None,
     };
-    let (refs, js_method) = match kind {
-        // A JS-named file that is really a map has no comments to strip.
-        FileKind::Js(_) if sniff.is_some_and(Sniff::is_map) => (Vec::new(), None),
+    if a.is_map() {
+        return a;
+    }
+    match kind {
         FileKind::Js(f) => {
             let s = js::scan(bytes, f);
-            (s.refs, Some(s.method))
+            if let Method::Lexical(why) = &s.method {
+                a.notes.push(Note {
+                    kind: None,
+                    message: format!(
+                        "comments found by the lexical fallback scan, not the parser ({why})"
+                    ),
+                });
+            }
+            a.stuck.extend(eval_maps(bytes, &s.refs));
+            a.refs = s.refs;
+            a.js_method = Some(s.method);
         }
-        FileKind::Css => (css::scan(bytes), None),
-        FileKind::MapName | FileKind::Other => (Vec::new(), None),
-    };
-    Analysis {
-        kind,
-        refs,
-        js_method,
-        sniff,
+        FileKind::Css => a.refs = css::scan(bytes),
+        FileKind::Html => {
+            let (refs, methods) = html::scan(bytes);
+            for m in methods {
+                if let Method::Lexical(why) = m {
+                    a.notes.push(Note {
+                        kind: None,
+                        message: format!(
+                            "an inline script was scanned by the lexical fallback ({why})"
+                        ),
+                    });
+                }
+            }
+            a.refs = refs;
+        }
+        FileKind::Wasm => {
+            let w = wasm::scan(bytes);
+            for (span, url) in w.refs {
+                a.refs.push(Reference {
+                    span,
+                    url,
+                    line: 0,
+                    form: Form::WasmSection,
+                });
+            }
+            if !w.debug_sections.is_empty() {
+                a.notes.push(Note {
+                    kind: Some("wasm-dwarf"),
+                    message: format!(
+                        "DWARF debug sections ({}) embed source paths and often source text; strip them with your toolchain (e.g. wasm-opt --strip-debug) if that matters",
+                        w.debug_sections.join(", ")
+                    ),
+                });
+            }
+            if let Some(e) = w.error {
+                a.notes.push(Note { kind: None, message: format!("WebAssembly module is malformed ({e}); sections after that point were not checked") });
+            }
+        }
+        FileKind::Headers(h) => {
+            for r in headers::scan(h, bytes) {
+                if r.fixable && !r.cut.is_empty() {
+                    a.refs.push(Reference {
+                        span: r.cut,
+                        url: r.url,
+                        line: r.line,
+                        form: Form::Header,
+                    });
+                } else {
+                    let url = String::from_utf8_lossy(&bytes[r.url.clone()]).into_owned();
+                    a.stuck.push(Leak {
+                        kind: LeakKind::HttpHeader,
+                        line: Some(r.line),
+                        message: if r.cut.is_empty() && r.fixable {
+                            format!("SourceMap header → {url}")
+                        } else {
+                            format!("SourceMap header → {url} (cannot be removed safely from this file; edit it by hand)")
+                        },
+                    });
+                }
+            }
+        }
+        FileKind::MapName | FileKind::Other | FileKind::Compressed(_) | FileKind::Archive(_) => {}
+    }
+    a
+}
+
+/// Inline maps inside string literals: `//# sourceMappingURL=data:` occurrences that are not
+/// real comments (webpack `eval-source-map`, `new Function` bodies). Seal never rewrites string
+/// contents; the user has to change the build.
+fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
+    let finder = memchr::memmem::Finder::new(b"sourceMappingURL=data:");
+    let mut count = 0u64;
+    let mut first = None;
+    for hit in finder.find_iter(bytes) {
+        if refs.iter().any(|r| r.span.contains(&hit)) {
+            continue;
+        }
+        let mut k = hit;
+        while k > 0 && matches!(bytes[k - 1], b' ' | b'\t') {
+            k -= 1;
+        }
+        let marker = k >= 3 && matches!(&bytes[k - 3..k], b"//#" | b"//@");
+        if marker {
+            count += 1;
+            first.get_or_insert(hit);
+        }
+    }
+    first.map(|at| Leak {
+        kind: LeakKind::EvalMap,
+        line: Some(pattern::line_of(bytes, at)),
+        message: format!(
+            "{} inside eval()/new Function() strings: a development build (webpack devtool 'eval-source-map' or similar). \
+             mapvault will not rewrite string contents: set devtool to 'source-map' or 'hidden-source-map' and rebuild",
+            plural(count, "inline source map")
+        ),
+    })
+}
+
+fn plural(n: u64, w: &str) -> String {
+    if n == 1 {
+        format!("1 {w}")
+    } else {
+        format!("{n} {w}s")
     }
 }
 
-/// Turn an analysis into the leaks a report shows.
+/// Turn an analysis into the leaks a report shows. `bytes` is the content the analysis was made
+/// from (URLs are quoted from it).
 pub fn leaks(a: &Analysis, bytes: &[u8]) -> Vec<Leak> {
     let mut out = Vec::new();
+    if let Some(inner) = &a.inner {
+        for mut l in leaks(&inner.analysis, &inner.bytes) {
+            l.message = format!(
+                "in {} copy of {}: {}",
+                inner.codec.name(),
+                String::from_utf8_lossy(&inner.name),
+                l.message
+            );
+            out.push(l);
+        }
+        return out;
+    }
     if a.is_map() {
         let message = match (a.kind, a.sniff) {
             (FileKind::MapName, Some(Sniff::Map) | None) => "source map file".to_string(),
@@ -196,22 +505,25 @@ pub fn leaks(a: &Analysis, bytes: &[u8]) -> Vec<Leak> {
         });
     }
     for r in &a.refs {
-        let url = &bytes[r.url.clone()];
-        let (kind, message) = if datauri::is_data_uri(url) {
-            (
-                LeakKind::InlineMap,
-                format!("inline source map in a data: URI ({} bytes)", url.len()),
-            )
-        } else {
-            let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(url), 160);
-            (LeakKind::MapReference, format!("sourceMappingURL={shown}"))
+        let url = bytes.get(r.url.clone()).unwrap_or_default();
+        let kind = LeakKind::of(r.form, url);
+        let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(url), 160);
+        let message = match kind {
+            LeakKind::InlineMap => {
+                format!("inline source map in a data: URI ({} bytes)", url.len())
+            }
+            LeakKind::WasmSection => format!("sourceMappingURL custom section → {shown}"),
+            LeakKind::HttpHeader => format!("SourceMap header → {shown}"),
+            _ => format!("sourceMappingURL={shown}"),
         };
+        let line = (r.line > 0).then_some(r.line);
         out.push(Leak {
             kind,
-            line: Some(r.line),
+            line,
             message,
         });
     }
+    out.extend(a.stuck.iter().cloned());
     out
 }
 
@@ -228,6 +540,16 @@ mod tests {
         assert_eq!(classify(b"a.css"), FileKind::Css);
         assert_eq!(classify(b"a.json"), FileKind::Other);
         assert_eq!(classify(b"map"), FileKind::Other);
+        assert_eq!(classify(b"a.js.gz"), FileKind::Compressed(Codec::Gzip));
+        assert_eq!(
+            classify(b"pkg-1.0.0.tgz"),
+            FileKind::Archive(ArchiveKind::TarGz)
+        );
+        assert_eq!(classify(b"x.tar.gz"), FileKind::Archive(ArchiveKind::TarGz));
+        assert_eq!(classify(b"ext.vsix"), FileKind::Archive(ArchiveKind::Zip));
+        assert_eq!(classify(b"_headers"), FileKind::Headers(HeaderFile::Lines));
+        assert_eq!(classify(b"index.HTML"), FileKind::Html);
+        assert_eq!(classify(b"m.wasm"), FileKind::Wasm);
     }
 
     #[test]
@@ -254,5 +576,40 @@ mod tests {
         let a = analyze(b"a.js", src);
         let l = leaks(&a, src);
         assert_eq!((l[0].kind, l[0].line), (LeakKind::MapReference, Some(2)));
+    }
+
+    #[test]
+    fn eval_maps_are_stuck_leaks_and_not_cut() {
+        let src = br#"eval("var a = 1;\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,eyJ2ZXJzaW9uIjozfQ==\n//# sourceURL=webpack-internal:///./src/a.js");"#;
+        let a = analyze(b"main.js", src);
+        assert!(a.refs.is_empty());
+        assert_eq!(a.stuck.len(), 1);
+        assert_eq!(a.stuck[0].kind, LeakKind::EvalMap);
+        // Code that merely builds such a comment is not a dev build.
+        let src = br#"var c = "//# sourceMappingURL=" + url;"#;
+        assert!(analyze(b"a.js", src).stuck.is_empty());
+    }
+
+    #[test]
+    fn compressed_copies_are_scanned_inside() -> std::io::Result<()> {
+        let js = b"x();\n//# sourceMappingURL=x.js.map\n";
+        let gz = compress::compress(Codec::Gzip, js)?;
+        let a = analyze(b"x.js.gz", &gz);
+        let l = leaks(&a, &gz);
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].kind, LeakKind::MapReference);
+        assert!(
+            l[0].message.starts_with("in gzip copy of x.js"),
+            "{}",
+            l[0].message
+        );
+        let map = compress::compress(
+            Codec::Brotli,
+            br#"{"version":3,"sources":[],"mappings":""}"#,
+        )?;
+        let a = analyze(b"x.js.map.br", &map);
+        assert_eq!(leaks(&a, &map)[0].kind, LeakKind::SourceMap);
+        assert!(analyze(b"bad.js.gz", b"not gzip").error.is_some());
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::manifest::{EditRecord, SealRecord, Stored};
+use crate::compress::Codec;
 use crate::relpath::{RawPath, RelPath};
 use crate::walk::Meta;
 
@@ -78,11 +79,29 @@ pub enum Step {
         to: Stored,
         meta: Meta,
     },
-    /// Move a map file into the vault by renaming it (same file system, single link).
+    /// Move a file into the vault by renaming it (same file system, single link).
     RenameIn {
         path: RelPath,
-        sha256: String,
+        to: Stored,
         meta: Meta,
+    },
+    /// Decompress a compressed source map and store the result as `maps/<sha256>.map`.
+    StoreDecoded {
+        path: RelPath,
+        codec: Codec,
+        sha256: String,
+    },
+    /// Regenerate a precompressed copy from sealed content: decompress, cut `cuts` (offsets in
+    /// the decompressed bytes), compress again, and rename the result over the file.
+    Recompress {
+        path: RelPath,
+        meta: Meta,
+        codec: Codec,
+        original_sha256: String,
+        inner_sha256: String,
+        cuts: Vec<(u64, u64)>,
+        new_sha256: String,
+        temp: RawPath,
     },
     /// The vault has these bytes: delete the dist copy.
     Unlink {
@@ -120,6 +139,9 @@ pub enum Step {
         mtime_nsec: i64,
         rename: bool,
         temp: RawPath,
+        /// Overwrite a file that now has this hash (a regenerated compressed copy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
     },
     /// Put the removed bytes back into an edited file (unseal).
     Unedit {
@@ -142,6 +164,8 @@ impl Step {
             | Step::StoreBlob { path, .. }
             | Step::CopyIn { path, .. }
             | Step::RenameIn { path, .. }
+            | Step::StoreDecoded { path, .. }
+            | Step::Recompress { path, .. }
             | Step::Unlink { path, .. }
             | Step::Edit { path, .. }
             | Step::RemoveDir { path }

@@ -70,6 +70,9 @@ pub enum Action {
     Moved,
     /// Reference comments were cut out of the file.
     Edited,
+    /// A precompressed copy (`x.js.gz`) regenerated from sealed content; the original bytes are
+    /// in `stored` (a blob).
+    Replaced,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,10 +95,16 @@ pub struct FileRecord {
     pub sealed_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<EditRecord>,
+    /// Precompressed files: the format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<crate::compress::Codec>,
+    /// A compressed source map: its decompressed bytes, stored as `maps/<sha256>.map`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_sha256: Option<String>,
 }
 
 /// A vault object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stored {
     /// `VAULT/maps/<sha256>.map`
@@ -141,7 +150,9 @@ pub struct EditRecord {
     pub removed_sha256: String,
     pub removed: Bytes,
     pub kind: LeakKind,
-    pub line: u64,
+    /// 1-based line (absent for binary formats such as WebAssembly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     /// The URL as text (lossy; for people and lookups — the exact bytes are in `removed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -230,6 +241,17 @@ impl Manifest {
                             ));
                         }
                     },
+                    Action::Replaced => {
+                        if !matches!(&f.stored, Some(Stored::Blob(s)) if is_sha256_hex(s))
+                            || !f.sealed_sha256.as_deref().is_some_and(is_sha256_hex)
+                        {
+                            return Err(bad(
+                                "replaced file without original bytes or sealed hash",
+                                rec,
+                                &f.path,
+                            ));
+                        }
+                    }
                     Action::Edited => {
                         if !f.sealed_sha256.as_deref().is_some_and(is_sha256_hex)
                             || f.edits.is_empty()
@@ -283,6 +305,9 @@ impl Manifest {
         let mut out = BTreeSet::new();
         for rec in &self.seals {
             for f in &rec.files {
+                if let Some(m) = &f.map_sha256 {
+                    out.insert((true, m.clone()));
+                }
                 match &f.stored {
                     Some(Stored::Map(s)) => {
                         out.insert((true, s.clone()));
@@ -335,13 +360,15 @@ mod tests {
                     stored: None,
                     sealed_sha256: Some(sha.clone()),
                     sealed_size: Some(5),
+                    codec: None,
+                    map_sha256: None,
                     edits: vec![EditRecord {
                         offset: 5,
                         len: 25,
                         removed_sha256: sha,
                         removed: Bytes::Text("//# sourceMappingURL=a.map".into()),
                         kind: LeakKind::MapReference,
-                        line: 2,
+                        line: Some(2),
                         url: Some("a.map".into()),
                         target: TargetKind::Missing,
                         map_path: None,
