@@ -55,8 +55,14 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
     let (o, r) = match cfg.command {
         Job::Verify { paths } => {
             let rep = pool.install(|| verify::verify(&paths));
+            let root = match paths.as_slice() {
+                [one] => one.display().to_string(),
+                _ => String::new(),
+            };
             let r = match cfg.format {
                 Format::Json => json::write(stdout, &rep),
+                Format::Sarif => report::sarif::write(stdout, &rep, &root),
+
                 Format::Human if quiet => Ok(()),
                 Format::Human => human::verify(&rep, stdout, stderr, *color),
             };
@@ -72,7 +78,7 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             }
             let rep = pool.install(|| seal::seal(&opts, &mut waiting))?;
             let r = match cfg.format {
-                Format::Json => json::write(stdout, &rep),
+                Format::Json | Format::Sarif => json::write(stdout, &rep),
                 Format::Human if quiet => Ok(()),
                 Format::Human => human::seal(&rep, verbose, stdout, stderr, *color),
             };
@@ -81,7 +87,7 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
         Job::Unseal { opts } => {
             let rep = pool.install(|| unseal::unseal(&opts, &mut waiting))?;
             let r = match cfg.format {
-                Format::Json => json::write(stdout, &rep),
+                Format::Json | Format::Sarif => json::write(stdout, &rep),
                 Format::Human if quiet => Ok(()),
                 Format::Human => human::unseal(&rep, stdout, stderr, *color),
             };

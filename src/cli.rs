@@ -69,6 +69,15 @@ pub enum FormatArg {
     Json,
 }
 
+/// Formats `verify` can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormatArg {
+    Human,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+}
+
 #[derive(Debug, Args)]
 pub struct SealArgs {
     /// The build output folder to seal.
@@ -101,13 +110,14 @@ pub struct SealArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Folders or files to scan.
+    /// Folders or files to scan (package archives — .tgz, .zip, .vsix… — are opened, never
+    /// extracted).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Report format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = VerifyFormatArg::Human)]
+    pub format: VerifyFormatArg,
 
     /// Worker threads (default: one per core).
     #[arg(long, short, value_name = "N", default_value_t = 0)]

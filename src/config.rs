@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Command, FormatArg};
+use crate::cli::{Cli, Command, FormatArg, VerifyFormatArg};
 use crate::report::Format;
 use crate::seal::SealOptions;
 use crate::unseal::UnsealOptions;
@@ -148,9 +148,14 @@ impl Config {
             Command::Verify(a) => Config {
                 quiet,
                 jobs: a.jobs,
-                format: format(a.format),
+                format: match a.format {
+                    VerifyFormatArg::Human => Format::Human,
+                    VerifyFormatArg::Json => Format::Json,
+                    VerifyFormatArg::Sarif => Format::Sarif,
+                },
                 command: Job::Verify { paths: a.paths },
             },
+
             Command::Unseal(a) => {
                 let dist = dist_dir(&a.dist)?;
                 let vault = resolve_maybe_missing(&a.vault)?;

@@ -18,11 +18,14 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
     let mut report = VerifyReport::default();
     for p in paths {
         let shown = p.display().to_string();
+        let first_leak = report.leaks.len();
+
         match std::fs::symlink_metadata(p) {
             Err(e) => report.errors.push(ErrorRecord {
-                path: shown,
+                path: shown.clone(),
                 message: format!("cannot read: {e}"),
             }),
+
             Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
                 let w = walk::walk(p, None);
                 merge_walk_notes(&mut report, &w);
@@ -44,11 +47,17 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
                 scan_files(std::slice::from_ref(&entry), &mut report);
             }
             Ok(_) => report.errors.push(ErrorRecord {
-                path: shown,
+                path: shown.clone(),
                 message: "not a regular file or directory".into(),
             }),
         }
+        if paths.len() > 1 {
+            for l in &mut report.leaks[first_leak..] {
+                l.root = Some(shown.clone());
+            }
+        }
     }
+
     report.clean = report.leaks.is_empty();
     report.sort();
     report
@@ -111,6 +120,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
         for m in s.members {
             for l in m.leaks {
                 out.leaks.push(LeakRecord {
+                    root: None,
                     path: m.path.clone(),
                     kind: l.kind,
                     line: l.line,
@@ -174,6 +184,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
     }
     for l in scan::leaks(&a, content) {
         out.leaks.push(LeakRecord {
+            root: None,
             path: path.clone(),
             kind: l.kind,
             line: l.line,

@@ -4,6 +4,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -17,6 +18,10 @@ use crate::scan::LeakKind;
 pub struct LeakRecord {
     /// Relative to the PATH argument (or the DIST), `/`-separated.
     pub path: String,
+    /// The PATH argument the path is relative to — only when verify got several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+
     pub kind: LeakKind,
     pub line: Option<u64>,
     pub message: String,
@@ -92,6 +97,8 @@ impl VerifyReport {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (verify only).
+    Sarif,
 }
 
 /// Where reports go: stdout for the report itself, stderr for messages. Colour only on a

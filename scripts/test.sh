@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine (Rust toolchain, Node/npm and Python present):
+#   bash scripts/test.sh
+# 1. installs the pinned npm tools some tests compare against (tests/tools, never global),
+# 2. runs cargo fmt/clippy checks and `cargo test` (unit, integration, property, conformance),
+# 3. runs the outside contract checks from ../shared/tools on every fixture when ../shared is
+#    present (CI always has it): roundtrip.py, and a bounded killtest.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+if [ -f tests/tools/package.json ]; then
+  echo "== npm tools (pinned in tests/tools/package-lock.json)"
+  (cd tests/tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== cargo fmt --check, clippy"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets --quiet -- -D warnings
+
+echo "== cargo test"
+cargo test --locked
+
+shared="../shared"
+if [ -d "$shared/tools" ]; then
+  echo "== outside checks: ../shared/tools/roundtrip.py on every fixture"
+  cargo build --locked --release --quiet
+  bin="$PWD/target/release/mapvault"
+  for d in vite vite-compressed webpack-source-map webpack-hidden-source-map webpack-inline-source-map rollup esbuild wasm; do
+    [ -d "fixtures/$d" ] || continue
+    python3 "$shared/tools/roundtrip.py" "$bin" "fixtures/$d"
+  done
+  python3 "$shared/tools/roundtrip.py" "$bin" fixtures/esbuild --run node-main.js
+  python3 "$shared/tools/roundtrip.py" "$bin" fixtures/rollup --run node-main.cjs
+  python3 "$shared/tools/roundtrip.py" "$bin" fixtures/webpack-eval-source-map --expect-seal 1
+  python3 "$shared/tools/roundtrip.py" "$bin" "$shared/conformance/tc39-source-map-tests/resources"
+
+  echo "== outside checks: bounded killtest (SIGKILL seal/unseal at random moments)"
+  big="$(mktemp -d "${TMPDIR:-/tmp}/mapvault-kill.XXXXXX")"
+  trap 'rm -rf "$big"' EXIT
+  for i in $(seq 1 25); do
+    for d in vite-compressed webpack-source-map webpack-inline-source-map rollup esbuild wasm; do
+      mkdir -p "$big/c$i" && cp -r "fixtures/$d" "$big/c$i/$d"
+    done
+  done
+  python3 "$shared/tools/killtest.py" "$bin" "$big" "${KILL_TRIALS:-12}"
+else
+  echo "== ../shared not found: outside checks (roundtrip.py, killtest.py) skipped"
+fi
+echo "== all tests passed"
