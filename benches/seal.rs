@@ -5,7 +5,7 @@
 //!
 //! The dist is the committed fixtures (real Vite, webpack, Rollup and esbuild output) copied
 //! `COPIES` times, each copy with its own first line in every JS/CSS file and an `x_` key in
-//! every map, so no two copies hash alike. `benches/e2e/run.sh` is the end-to-end version.
+//! every map (inline ones included), so no two copies hash alike. `benches/e2e/run.sh` is the end-to-end version.
 //!
 //! `cargo bench --bench seal`; throughput is bytes of dist per second.
 
@@ -13,6 +13,8 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mapvault::parallel;
 use mapvault::seal::{self, SealOptions};
@@ -61,7 +63,8 @@ fn copy_marked(src: &Path, dest: &Path, k: usize) -> u64 {
                 None => data,
             }
         } else if name.ends_with(".js") || name.ends_with(".cjs") || name.ends_with(".css") {
-            [format!("/*! copy {k} */ ").as_bytes(), &data].concat()
+            let marked = [format!("/*! copy {k} */ ").as_bytes(), &data].concat();
+            mark_inline_map(&marked, &format!("{k} {name}"))
         } else {
             data
         };
@@ -69,6 +72,33 @@ fn copy_marked(src: &Path, dest: &Path, k: usize) -> u64 {
         fs::write(&to, out).expect("write copy");
     }
     bytes
+}
+
+/// Give an inline `base64` map its own `x_` field, so equal bundles in different copies do not
+/// carry equal maps (every copy must hash differently).
+fn mark_inline_map(src: &[u8], tag: &str) -> Vec<u8> {
+    const KEY: &[u8] = b";base64,";
+    let Some(at) = src.windows(KEY.len()).rposition(|w| w == KEY) else {
+        return src.to_vec();
+    };
+    let start = at + KEY.len();
+    let end = src[start..]
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')))
+        .map_or(src.len(), |n| start + n);
+    let Ok(map) = B64.decode(&src[start..end]) else {
+        return src.to_vec();
+    };
+    let Some(brace) = map.iter().position(|&c| c == b'{') else {
+        return src.to_vec();
+    };
+    let marked = [
+        &map[..=brace],
+        format!("\"x_mapvault_bench\":\"{tag}\",").as_bytes(),
+        &map[brace + 1..],
+    ]
+    .concat();
+    [&src[..start], B64.encode(marked).as_bytes(), &src[end..]].concat()
 }
 
 fn make_master(root: &Path) -> u64 {
