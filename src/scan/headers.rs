@@ -185,6 +185,9 @@ struct Elem {
     header_object: Option<Range<usize>>,
 }
 
+/// A value just completed: (start, end, string contents span, header-object URL).
+type Done = (usize, usize, Option<Range<usize>>, Option<Range<usize>>);
+
 struct Frame {
     object: bool,
     elems: Vec<Elem>,
@@ -199,7 +202,7 @@ fn scan_json(src: &[u8]) -> Vec<HeaderRef> {
     let mut i = 0;
     while i < n {
         // The value just completed: (start, end, string contents span, header-object URL).
-        let done: Option<(usize, usize, Option<Range<usize>>, Option<Range<usize>>)>;
+        let done: Option<Done>;
         let c = src[i];
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => {
@@ -207,13 +210,13 @@ fn scan_json(src: &[u8]) -> Vec<HeaderRef> {
                 continue;
             }
             b'{' | b'[' => {
-                if let Some(f) = stack.last_mut() {
-                    if f.cur.is_none() {
-                        f.cur = Some(Elem {
-                            start: i,
-                            ..Elem::default()
-                        });
-                    }
+                if let Some(f) = stack.last_mut()
+                    && f.cur.is_none()
+                {
+                    f.cur = Some(Elem {
+                        start: i,
+                        ..Elem::default()
+                    });
                 }
                 stack.push(Frame {
                     object: c == b'{',
@@ -235,10 +238,10 @@ fn scan_json(src: &[u8]) -> Vec<HeaderRef> {
                 let Some(mut f) = stack.pop() else {
                     return Vec::new();
                 };
-                if let Some(e) = f.cur.take() {
-                    if e.end > e.start {
-                        f.elems.push(e);
-                    }
+                if let Some(e) = f.cur.take()
+                    && e.end > e.start
+                {
+                    f.elems.push(e);
                 }
                 let open = f.elems.remove(0).start;
                 // Cuts among this container's elements.
@@ -290,15 +293,16 @@ fn scan_json(src: &[u8]) -> Vec<HeaderRef> {
                 i += 1;
                 let contents = s + 1..i - 1;
                 // An object key?
-                if let Some(f) = stack.last_mut() {
-                    if f.object && f.cur.is_none() {
-                        f.cur = Some(Elem {
-                            start: s,
-                            key: Some(src[contents].to_vec()),
-                            ..Elem::default()
-                        });
-                        continue;
-                    }
+                if let Some(f) = stack.last_mut()
+                    && f.object
+                    && f.cur.is_none()
+                {
+                    f.cur = Some(Elem {
+                        start: s,
+                        key: Some(src[contents].to_vec()),
+                        ..Elem::default()
+                    });
+                    continue;
                 }
                 done = Some((s, i, Some(contents), None));
             }
@@ -307,10 +311,10 @@ fn scan_json(src: &[u8]) -> Vec<HeaderRef> {
                 continue;
             }
             b',' => {
-                if let Some(f) = stack.last_mut() {
-                    if let Some(e) = f.cur.take() {
-                        f.elems.push(e);
-                    }
+                if let Some(f) = stack.last_mut()
+                    && let Some(e) = f.cur.take()
+                {
+                    f.elems.push(e);
                 }
                 i += 1;
                 continue;
