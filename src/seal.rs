@@ -132,7 +132,7 @@ enum Packed {
         codec: Codec,
         inner_name: Vec<u8>,
         file_sha: String,
-        inner: EditSeen,
+        inner: Box<EditSeen>,
         new_sha: String,
         new_size: u64,
     },
@@ -227,7 +227,7 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
                         codec: inner.codec,
                         inner_name: inner.name.clone(),
                         file_sha,
-                        inner: edit,
+                        inner: Box::new(edit),
                         new_sha: fsutil::sha256_hex(&z),
                         new_size: z.len() as u64,
                     });

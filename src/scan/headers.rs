@@ -328,16 +328,16 @@ fn scan_json(src: &[u8]) -> Vec<HeaderRef> {
                 done = Some((s, i, None, None));
             }
         }
-        if let Some((s, e, sv, hdr)) = done {
-            if let Some(f) = stack.last_mut() {
-                let el = f.cur.get_or_insert_with(|| Elem {
-                    start: s,
-                    ..Elem::default()
-                });
-                el.end = e;
-                el.str_value = sv;
-                el.header_object = hdr;
-            }
+        if let Some((s, e, sv, hdr)) = done
+            && let Some(f) = stack.last_mut()
+        {
+            let el = f.cur.get_or_insert_with(|| Elem {
+                start: s,
+                ..Elem::default()
+            });
+            el.end = e;
+            el.str_value = sv;
+            el.header_object = hdr;
         }
     }
     if !stack.is_empty() {

@@ -57,8 +57,10 @@ pub fn scan(b: &[u8]) -> WasmScan {
             ));
             return out;
         }
-        if id == 0 {
-            if let Some((name_len, name_at)) = leb_u32(b, body) {
+        if id == 0
+            && let Some((name_len, name_at)) = leb_u32(b, body)
+        {
+            {
                 let name_end = name_at + name_len as usize;
                 if name_end <= end {
                     let name = &b[name_at..name_end];
