@@ -1,0 +1,385 @@
+//! `mapvault seal DIST [--vault DIR] [--dry-run] [--format …] [--jobs N] [--out DIR]`: the
+//! contract details around the happy path (which `fixtures.rs` and `tricky.rs` cover): where
+//! the vault goes and where it may not, dry runs, idempotence, privacy of the vault, files that
+//! must not be rewritten, line endings, `--out`.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::harness::{Kind, Level, Snapshot, TestEnv, sha256_hex};
+
+const MAP_A: &str = r#"{"version":3,"sources":["a.src.js"],"names":[],"mappings":"AAAA"}"#;
+const MAP_B: &str = r#"{"version":3,"sources":["b.src.css"],"names":[],"mappings":"AAAA"}"#;
+
+/// A small dist with every kind of leak and some files that are not leaks.
+fn small_dist(env: &TestEnv, rel: &str) {
+    env.write(
+        format!("{rel}/a.js"),
+        "a();\n//# sourceMappingURL=a.js.map\n",
+    );
+    env.write(format!("{rel}/a.js.map"), MAP_A);
+    env.write(
+        format!("{rel}/css/b.css"),
+        "b{}\n/*# sourceMappingURL=b.css.map */\n",
+    );
+    env.write(format!("{rel}/css/b.css.map"), MAP_B);
+    env.write(
+        format!("{rel}/inline.js"),
+        "i();\n//# sourceMappingURL=data:application/json;base64,e30=\n",
+    );
+    env.write(format!("{rel}/clean.js"), "clean();\n");
+    env.write(format!("{rel}/index.html"), "<script src=a.js></script>\n");
+    env.write(format!("{rel}/logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    env.write(format!("{rel}/empty.js"), "");
+}
+
+const NOT_LEAKS: &[&str] = &["clean.js", "index.html", "logo.png", "empty.js"];
+
+#[test]
+fn seal_dry_run_changes_nothing_and_creates_no_vault() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    let before = env.snapshot("");
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--dry-run"])
+        .ok();
+    run.ensure(
+        run.stdout_str().contains("would"),
+        "a dry run prints the plan (`would …`)",
+    );
+    before.assert_same(&env.snapshot(""), Level::Untouched, "seal --dry-run");
+    run.ensure(!env.vault("vault").exists(), "--dry-run created the vault");
+
+    let json = env
+        .mapvault(["seal", "dist", "--dry-run", "--format", "json"])
+        .ok();
+    json.json();
+    json.ensure(
+        !env.path(".mapvault").exists(),
+        "--dry-run created the default vault",
+    );
+    before.assert_same(
+        &env.snapshot(""),
+        Level::Untouched,
+        "seal --dry-run --format json",
+    );
+}
+
+#[test]
+fn second_seal_changes_nothing_and_exits_0() {
+    let env = TestEnv::new();
+    env.copy_fixture("esbuild", "dist");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let dist = env.snapshot("dist");
+    let vault = env.vault("vault");
+    let manifest = vault.manifest_bytes();
+    let maps = vault.maps();
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    dist.assert_same(&env.snapshot("dist"), Level::Untouched, "second seal");
+    assert!(
+        vault.manifest_bytes() == manifest,
+        "second seal rewrote the manifest"
+    );
+    assert!(vault.maps() == maps, "second seal changed the vault's maps");
+}
+
+#[test]
+fn default_vault_is_dot_mapvault_in_the_current_directory() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    env.mkdir("work");
+    env.command()
+        .current_dir("work")
+        .args(["seal", "../dist"])
+        .ok();
+    assert!(
+        env.path("work/.mapvault/manifest.json").is_file(),
+        "vault not at ./.mapvault of the cwd:\n{}",
+        env.listing()
+    );
+    assert!(!env.path(".mapvault").exists() && !env.path("dist/.mapvault").exists());
+    env.command()
+        .current_dir("work")
+        .args(["unseal", "../dist"])
+        .ok();
+    assert!(
+        env.path("dist/a.js.map").is_file(),
+        "unseal used the same default vault"
+    );
+}
+
+#[test]
+fn vault_inside_dist_is_refused_with_exit_2() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    let before = env.snapshot("");
+    env.mapvault(["seal", "dist", "--vault", "dist/vault"])
+        .expect_code(2);
+    // The default vault, run from inside the dist.
+    env.command()
+        .current_dir("dist")
+        .args(["seal", "."])
+        .expect_code(2);
+    env.mapvault(["seal", "dist", "--vault", "dist"])
+        .expect_code(2);
+    env.mapvault(["unseal", "dist", "--vault", "dist/vault"])
+        .expect_code(2);
+    before.assert_same(&env.snapshot(""), Level::Untouched, "refused seals");
+}
+
+#[test]
+fn dist_inside_vault_is_refused_with_exit_2() {
+    let env = TestEnv::new();
+    small_dist(&env, "v/dist");
+    let before = env.snapshot("");
+    let run = env
+        .mapvault(["seal", "v/dist", "--vault", "v"])
+        .expect_code(2);
+    run.ensure(!run.stderr.is_empty(), "a refusal says why on stderr");
+    env.mapvault(["unseal", "v/dist", "--vault", "v"])
+        .expect_code(2);
+    before.assert_same(&env.snapshot(""), Level::Untouched, "refused seal");
+}
+
+#[test]
+fn seal_of_a_missing_dist_exits_2() {
+    let env = TestEnv::new();
+    env.mapvault(["seal", "nope", "--vault", "vault"])
+        .expect_code(2);
+    env.mapvault(["unseal", "nope", "--vault", "vault"])
+        .expect_code(2);
+    env.write("file.js", "x();\n");
+    env.mapvault(["seal", "file.js", "--vault", "vault"])
+        .expect_code(2);
+}
+
+#[test]
+fn vault_is_private_even_under_umask_000() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    env.mapvault(["seal", "dist", "--vault", "vault"])
+        .umask(0o000)
+        .ok();
+    let mut wrong = Vec::new();
+    let root = std::fs::metadata(env.path("vault")).expect("vault exists");
+    if root.permissions().mode() & 0o7777 != 0o700 {
+        wrong.push(format!(
+            "vault/ is {:04o}",
+            root.permissions().mode() & 0o7777
+        ));
+    }
+    let snap = env.snapshot("vault");
+    for (p, n) in &snap.nodes {
+        let want = match n.kind {
+            Kind::Dir => 0o700,
+            Kind::File => 0o600,
+            _ => continue,
+        };
+        if n.mode != want {
+            wrong.push(format!("vault/{p} is {:04o}, want {want:04o}", n.mode));
+        }
+    }
+    assert!(!snap.nodes.is_empty(), "empty vault");
+    assert!(
+        wrong.is_empty(),
+        "vault not private:\n  {}",
+        wrong.join("\n  ")
+    );
+}
+
+#[test]
+fn files_that_are_not_leaks_are_never_rewritten() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    let before = env.snapshot("dist");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let sealed = env.snapshot("dist");
+    let keep = |p: &str| NOT_LEAKS.contains(&p);
+    let d = before.diff_only(&sealed, Level::Untouched, keep);
+    assert!(d.is_empty(), "seal rewrote files that are not leaks: {d:?}");
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    let d = before.diff_only(&env.snapshot("dist"), Level::Untouched, keep);
+    assert!(
+        d.is_empty(),
+        "unseal rewrote files that are not leaks: {d:?}"
+    );
+}
+
+#[test]
+fn crlf_stays_crlf_and_no_newline_is_added() {
+    let env = TestEnv::new();
+    env.write(
+        "dist/a.js",
+        "one();\r\n//# sourceMappingURL=one.js.map\r\ntwo();\r\n//# sourceMappingURL=a.js.map",
+    );
+    env.write("dist/b.css", "b{}\r\n/*# sourceMappingURL=b.css.map */\r\n");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    assert_eq!(
+        String::from_utf8_lossy(&env.read("dist/a.js")),
+        "one();\r\n\r\ntwo();\r\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&env.read("dist/b.css")),
+        "b{}\r\n\r\n"
+    );
+}
+
+#[test]
+fn seal_out_seals_a_copy_and_leaves_dist_untouched() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    env.symlink("a.js", "dist/link.js");
+    let before = env.snapshot("");
+    let run = env
+        .mapvault(["seal", "dist", "--out", "sealed", "--vault", "vault"])
+        .ok();
+    let d = before.diff_only(&env.snapshot(""), Level::Untouched, |p| {
+        p.starts_with("dist")
+    });
+    run.ensure(
+        d.is_empty(),
+        format_args!("--out changed the source dist: {d:?}"),
+    );
+    env.mapvault(["verify", "sealed"]).ok();
+    let sealed = env.snapshot("sealed");
+    run.ensure(
+        sealed.get("link.js").map(|n| &n.kind) == Some(&Kind::Symlink("a.js".into())),
+        "the symlink is copied as a link",
+    );
+    run.ensure(
+        env.vault("vault")
+            .map(&sha256_hex(MAP_A.as_bytes()))
+            .is_some(),
+        "maps of the copy are in the vault",
+    );
+    env.mapvault(["unseal", "sealed", "--vault", "vault"]).ok();
+    Snapshot::of(&env.path("dist")).assert_same(
+        &env.snapshot("sealed"),
+        Level::Mode,
+        "unseal of the --out copy gives back the source dist",
+    );
+}
+
+#[test]
+fn seal_out_refuses_a_non_empty_or_nested_target() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    env.write("busy/x", "x");
+    env.mapvault(["seal", "dist", "--out", "busy", "--vault", "vault"])
+        .expect_code(2);
+    env.mapvault(["seal", "dist", "--out", "dist/sealed", "--vault", "vault"])
+        .expect_code(2);
+}
+
+#[test]
+fn seal_with_one_job_gives_the_same_result() {
+    let env = TestEnv::new();
+    env.copy_fixture("vite", "one");
+    env.copy_fixture("vite", "many");
+    env.mapvault(["seal", "one", "--vault", "v1", "--jobs", "1"])
+        .ok();
+    env.mapvault(["seal", "many", "--vault", "v2", "--jobs", "4"])
+        .ok();
+    env.snapshot("one")
+        .assert_same(&env.snapshot("many"), Level::Content, "--jobs 1 vs 4");
+    assert!(env.vault("v1").maps() == env.vault("v2").maps());
+}
+
+#[test]
+fn seal_json_report_is_one_object_and_seal_sees_hidden_files() {
+    let env = TestEnv::new();
+    env.write("dist/.hidden/app.js.map", MAP_A);
+    env.write(
+        "dist/node_modules/pkg/index.js",
+        "module.exports=1;\n//# sourceMappingURL=index.js.map\n",
+    );
+    env.write("dist/node_modules/pkg/index.js.map", MAP_B);
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .ok();
+    run.json();
+    let snap = env.snapshot("dist");
+    run.ensure(
+        snap.files().collect::<Vec<_>>() == ["node_modules/pkg/index.js"],
+        "only the stripped index.js may remain",
+    );
+    run.ensure(
+        env.read("dist/node_modules/pkg/index.js") == b"module.exports=1;\n\n",
+        "comment stripped in node_modules",
+    );
+}
+
+#[test]
+fn seal_leaves_symlinks_and_their_targets_alone() {
+    let env = TestEnv::new();
+    env.write("outside/real.js.map", MAP_A);
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=link.js.map\n");
+    env.symlink("../outside/real.js.map", "dist/link.js.map");
+    env.symlink("../outside", "dist/outdir");
+    let before = env.snapshot("");
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .run();
+    run.ensure(
+        run.code == Some(0),
+        "a symlink is a note, not a leak or an error",
+    );
+    let after = env.snapshot("");
+    let d = before.diff_only(&after, Level::Untouched, |p| {
+        p.starts_with("outside") || p.starts_with("dist/link") || p.starts_with("dist/outdir")
+    });
+    run.ensure(
+        d.is_empty(),
+        format_args!("links or their targets changed: {d:?}"),
+    );
+    run.ensure(
+        env.vault("vault")
+            .map(&sha256_hex(MAP_A.as_bytes()))
+            .is_none(),
+        "a map behind a symlink reached the vault",
+    );
+    run.ensure(
+        env.read("dist/a.js") == b"a();\n\n",
+        "the reference comment is still stripped",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions: named after what broke.
+
+/// Several files carrying the *same* inline map: seal stores one vault object from several
+/// threads at once. `Vault::put_bytes` names its temp file `tmp/put-<sha>-<pid>`, the same for
+/// every thread, so one thread's rename steals the other's file and the loser fails with
+/// "cannot move object into the vault: No such file or directory"; seal exits 2 and leaves the
+/// comment in place. It is a race, so the dist is sealed afresh several times.
+#[test]
+#[ignore = "bug: concurrent put_bytes of one object share the temp name tmp/put-<sha>-<pid> (src/vault/mod.rs)"]
+fn regression_same_inline_map_in_two_files_races_on_one_temp_file() {
+    const URI: &str = "data:application/json;base64,e30=";
+    for attempt in 0..20 {
+        let env = TestEnv::new();
+        for k in 0..16 {
+            env.write(
+                format!("dist/f{k}.js"),
+                format!("f{k}();\n//# sourceMappingURL={URI}\n"),
+            );
+        }
+        let run = env
+            .mapvault(["seal", "dist", "--vault", "vault", "--jobs", "4"])
+            .run();
+        run.ensure(
+            run.code == Some(0),
+            format_args!("attempt {attempt}: seal must exit 0"),
+        );
+        for k in 0..16 {
+            let now = env.read(format!("dist/f{k}.js"));
+            run.ensure(
+                now == format!("f{k}();\n\n").as_bytes(),
+                format_args!("attempt {attempt}: f{k}.js not stripped"),
+            );
+        }
+        run.ensure(
+            env.vault("vault").maps().len() == 1,
+            "one vault object for one inline map",
+        );
+    }
+}
