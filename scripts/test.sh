@@ -16,10 +16,10 @@ fi
 
 echo "== cargo fmt --check, clippy"
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets --quiet -- -D warnings
+cargo clippy --locked --all-targets --features failpoints --quiet -- -D warnings
 
 echo "== cargo test"
-cargo test --locked
+cargo test --locked --features failpoints
 
 shared="../shared"
 if [ -d "$shared/tools" ]; then

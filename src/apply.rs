@@ -48,7 +48,51 @@ use crate::vault::journal::{How, Journal, Step};
 use crate::vault::manifest::{Bytes, EditRecord, Stored};
 use crate::walk::Meta;
 
+/// Test-only crash points, compiled in with `--features failpoints`: when
+/// `MAPVAULT_FAILPOINT=NAME[:N]` is set, the process aborts (no destructors, no flushing — like a
+/// SIGKILL) the N-th time (default: first) execution reaches point `NAME`. The points sit
+/// between the steps of the ordering argument above: `after-journal`, `prepare` (after each
+/// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
+/// `after-barrier-2`, `after-manifest`, `after-gc`.
+pub fn failpoint(name: &str) {
+    #[cfg(feature = "failpoints")]
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static HITS: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
+        static ARMED: AtomicUsize = AtomicUsize::new(0);
+        let Ok(spec) = std::env::var("MAPVAULT_FAILPOINT") else {
+            return;
+        };
+        let (want, nth) = match spec.split_once(':') {
+            Some((w, n)) => (w.to_string(), n.parse().unwrap_or(1)),
+            None => (spec.clone(), 1),
+        };
+        if want != name {
+            return;
+        }
+        let count = match HITS.lock() {
+            Ok(mut h) => match h.iter_mut().find(|(n, _)| n == name) {
+                Some(e) => {
+                    e.1 += 1;
+                    e.1
+                }
+                None => {
+                    h.push((name.to_string(), 1));
+                    1
+                }
+            },
+            Err(_) => return,
+        };
+        if count == nth && ARMED.fetch_add(1, Ordering::SeqCst) == 0 {
+            std::process::abort();
+        }
+    }
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
+
 /// What happened to each step.
+
 #[derive(Debug)]
 pub struct Applied {
     /// `Ok(())` or the reason the step failed, parallel to `journal.steps`.
@@ -93,11 +137,16 @@ pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
     let prepared: Vec<Result<Prepared, String>> = j
         .steps
         .par_iter()
-        .map(|s| prepare(vault, &dist, s).map_err(|e| format!("{e:#}")))
+        .map(|s| {
+            let r = prepare(vault, &dist, s).map_err(|e| format!("{e:#}"));
+            failpoint("prepare");
+            r
+        })
         .collect();
 
     // Barrier: everything prepared, and every original about to move, is durable.
     vault.barrier(Some(&dist))?;
+    failpoint("after-barrier-1");
 
     // Files whose preparation failed are not committed at all.
     let mut blocked = std::collections::HashSet::new();
@@ -127,7 +176,9 @@ pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
                     "skipped: an earlier step for this file failed".to_string()
                 ));
             }
-            Some(commit(vault, &dist, s, *p).map_err(|e| format!("{e:#}")))
+            let r = commit(vault, &dist, s, *p).map_err(|e| format!("{e:#}"));
+            failpoint("commit");
+            Some(r)
         })
         .collect();
     for (i, c) in committed.into_iter().enumerate() {
@@ -143,7 +194,9 @@ pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
         }
     }
 
+    failpoint("after-commit");
     vault.barrier(Some(&dist))?;
+    failpoint("after-barrier-2");
     cleanup_temps(j);
     Ok(Applied { results })
 }

@@ -931,6 +931,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     if let Some(v) = &vault {
         if !p.journal.steps.is_empty() {
             v.save_journal(&p.journal)?;
+            apply::failpoint("after-journal");
             let applied = apply::execute(v, &p.journal)?;
             crate::unseal::finish(
                 v,

@@ -96,6 +96,7 @@ pub fn finish(
                 if !rec.files.is_empty() && !m.seals.iter().any(|s| s.id == rec.id) {
                     m.seals.push(rec);
                     v.save_manifest(&m)?;
+                    apply::failpoint("after-manifest");
                 }
             }
         }
@@ -129,7 +130,9 @@ pub fn finish(
             }
             m.seals.retain(|r| !r.files.is_empty());
             v.save_manifest(&m)?;
+            apply::failpoint("after-manifest");
             removed_objects = v.collect_garbage(&m)?;
+            apply::failpoint("after-gc");
         }
     }
     v.remove_journal()?;
@@ -339,6 +342,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     report.dirs_recreated = made.len() as u64;
 
     v.save_journal(&j)?;
+    apply::failpoint("after-journal");
     let applied = apply::execute(&v, &j)?;
     let failed_files: BTreeSet<_> = applied
         .errors()
