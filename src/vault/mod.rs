@@ -160,6 +160,16 @@ impl Vault {
         self.root.join("tmp")
     }
 
+    /// A temp file name no other thread or process will use: two threads may store the same
+    /// object at once (identical inline maps), and each needs its own temp file; the second
+    /// rename then replaces the first object with identical bytes, which is harmless.
+    fn unique_tmp(&self, what: &str) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.tmp_dir()
+            .join(format!("{what}-{}-{n}", std::process::id()))
+    }
+
     pub fn object_path(&self, s: &Stored) -> PathBuf {
         match s {
             Stored::Map(sha) => self.root.join("maps").join(format!("{sha}.map")),
@@ -186,9 +196,7 @@ impl Vault {
         if self.has(s, Some(bytes.len() as u64)) {
             return Ok(());
         }
-        let tmp = self
-            .tmp_dir()
-            .join(format!("put-{}-{}", s.sha(), std::process::id()));
+        let tmp = self.unique_tmp("put");
         {
             use std::io::Write;
             let mut f = fsutil::create_private(&tmp)?;
@@ -200,9 +208,7 @@ impl Vault {
 
     /// Copy a file into the vault as object `s`, verifying its hash while copying.
     pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
-        let tmp = self
-            .tmp_dir()
-            .join(format!("copy-{}-{}", s.sha(), std::process::id()));
+        let tmp = self.unique_tmp("copy");
         let (sha, _) = fsutil::copy_hashing(src, &tmp)
             .with_context(|| format!("cannot copy {} into the vault", src.display()))?;
         if sha != s.sha() {
@@ -345,5 +351,49 @@ impl Vault {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_threads_storing_the_same_object_both_succeed() -> Result<()> {
+        // Regression: temp names were per (sha, pid), so the second rename found no file.
+        let t = tempfile::tempdir()?;
+        let v = Vault::open(&t.path().join("v"), true, &mut |_| {})?;
+        let data = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}".repeat(2000);
+        let obj = Stored::Map(fsutil::sha256_hex(&data));
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| v.put_bytes(&obj, &data)))
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().map_err(|_| anyhow::anyhow!("panicked"))?)
+                .collect::<Result<Vec<()>>>()
+        })?;
+        assert_eq!(v.get(&obj)?, data);
+        Ok(())
+    }
+
+    #[test]
+    fn world_writable_or_symlinked_vaults_are_refused() -> Result<()> {
+        let t = tempfile::tempdir()?;
+        let p = t.path().join("v");
+        fs::create_dir(&p)?;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o777))?;
+        let e = Vault::open(&p, true, &mut |_| {})
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("world-writable"), "{e}");
+        std::os::unix::fs::symlink(&p, t.path().join("link"))?;
+        let e = Vault::open(&t.path().join("link"), true, &mut |_| {})
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("symbolic link"), "{e}");
+        Ok(())
     }
 }
