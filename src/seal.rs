@@ -515,6 +515,8 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 edits: Vec::new(),
                 codec,
                 map_sha256: decoded.clone(),
+                debug_id: None,
+                inserted: None,
             });
             let how = if group.len() > 1 {
                 format!(" (same bytes as {} other)", group.len() - 1)
@@ -613,6 +615,8 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             edits: Vec::new(),
             codec: Some(*codec),
             map_sha256: None,
+            debug_id: None,
+            inserted: None,
         });
         actions.push(ActionRecord {
             path: rel.lossy(),
@@ -750,6 +754,8 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             edits,
             codec: None,
             map_sha256: None,
+            debug_id: None,
+            inserted: None,
         });
     }
 

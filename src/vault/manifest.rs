@@ -101,6 +101,22 @@ pub struct FileRecord {
     /// A compressed source map: its decompressed bytes, stored as `maps/<sha256>.map`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_sha256: Option<String>,
+    /// The debug ID (ECMA-426 debug-ID proposal) linking this bundle and its map: found in the
+    /// file or map, or injected by `seal --debug-ids`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_id: Option<String>,
+    /// A moved map stored with a `debugId` field added: the bytes inserted (at `offset` of the
+    /// original) — `stored` names the map as stored, `sha256` the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inserted: Option<Inserted>,
+}
+
+/// Bytes seal inserted into a file (the `"debugId"` member of a vaulted map, or the
+/// `//# debugId=` comment), recorded so unseal removes exactly them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inserted {
+    pub offset: u64,
+    pub text: String,
 }
 
 /// A vault object.
@@ -362,6 +378,8 @@ mod tests {
                     sealed_size: Some(5),
                     codec: None,
                     map_sha256: None,
+                    debug_id: None,
+                    inserted: None,
                     edits: vec![EditRecord {
                         offset: 5,
                         len: 25,
