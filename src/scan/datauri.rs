@@ -49,7 +49,10 @@ pub fn decode(url: &[u8]) -> Result<DataUri, DataUriError> {
     let header = String::from_utf8_lossy(&rest[..comma]).into_owned();
     let body: Vec<u8> = percent_encoding::percent_decode(&rest[comma + 1..]).collect();
     let trimmed = header.trim_end_matches([' ', '\t']);
-    let is_b64 = trimmed.len() >= 7 && trimmed[trimmed.len() - 7..].eq_ignore_ascii_case(";base64");
+    // Compare bytes: the header is lossy UTF-8, so its last 7 bytes may start inside a
+    // character. When they match, the cut falls on the ASCII `;`, a character boundary.
+    let is_b64 = trimmed.len() >= 7
+        && trimmed.as_bytes()[trimmed.len() - 7..].eq_ignore_ascii_case(b";base64");
     let media_type = if is_b64 {
         trimmed[..trimmed.len() - 7].to_string()
     } else {
@@ -126,6 +129,19 @@ mod tests {
             Err(DataUriError::Base64(_))
         ));
         let _ = decode(b"data:\xff\xfe;base64,%ff%");
+    }
+
+    #[test]
+    fn non_utf8_header_ending_near_base64_does_not_panic() {
+        // Found by the datauri fuzz target: the header's last 7 bytes began inside U+FFFD.
+        let d = decode(b"data:\xffbase64,e30").expect("not base64, so percent-decoded");
+        assert!(!d.base64);
+        assert_eq!(d.data, b"e30");
+        let d = decode(b"data:\xff;base64,e30").expect("base64");
+        assert_eq!(
+            (d.media_type.as_str(), d.data.as_slice()),
+            ("\u{fffd}", &b"{}"[..])
+        );
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
     let Ok(text) = std::str::from_utf8(src) else {
         return lexical(src, Fallback::NotUtf8);
     };
-    let lexed = jslex::lex(src);
+    let lexed = jslex::lex_with(src, matches!(flavor, Flavor::Jsx | Flavor::Tsx));
     let need = lexed.depth_estimate.saturating_mul(STACK_PER_LEVEL);
     if need > MAX_PARSE_STACK {
         let estimate = lexed.depth_estimate;
@@ -251,8 +251,11 @@ fn parse_comments(text: &str, flavor: Flavor) -> Result<Vec<(Range<usize>, bool)
 
 /// If the comment at `span` is a reference, describe it.
 fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<Reference> {
-    let inner = if block {
-        span.start + 2..span.end.checked_sub(2)?.max(span.start + 2)
+    // An unterminated block comment (lexical fallback) runs to the end of the file: its text
+    // is everything after `/*`, not that minus two bytes.
+    let closed = block && span.len() >= 4 && src.get(span.end - 2..span.end) == Some(b"*/");
+    let inner = if closed {
+        span.start + 2..span.end - 2
     } else {
         span.start + 2..span.end
     };
@@ -459,6 +462,16 @@ mod tests {
     }
 
     #[test]
+    fn unterminated_block_comment_keeps_its_whole_url() {
+        // Found by the js_scan fuzz target: the URL lost its last two bytes ("a", not "abc").
+        let (u, m) = urls("a()\n/*# sourceMappingURL=abc");
+        assert_eq!(u, vec!["abc"]);
+        assert!(matches!(m, Method::Lexical(_)), "{m:?}");
+        assert_eq!(urls("a()\n/*# sourceMappingURL=abc */").0, vec!["abc"]);
+        assert_eq!(urls("a()\n/*# sourceMappingURL=*/").0, vec![""]);
+    }
+
+    #[test]
     fn invalid_utf8_falls_back() {
         let src = b"var a='\xff';\n//# sourceMappingURL=x.map\nb()";
         let s = scan(src, Flavor::Js);
@@ -496,5 +509,14 @@ mod tests {
         );
         let s = scan(src.as_bytes(), Flavor::Js);
         assert_eq!(s.method, Method::Parsed);
+        // A division the lexer reads as a regex (`{}/`) hid the nesting after it from the
+        // estimate, and oxc overflowed a 16 MiB stack on these 40 KB: the process aborted.
+        let src = format!(
+            "x={{}}/1+{}1{}/1;\n//# sourceMappingURL=x.map\nfoo()",
+            "(".repeat(20_000),
+            ")".repeat(20_000)
+        );
+        let s = scan(src.as_bytes(), Flavor::Js);
+        assert_eq!(s.refs.len(), 1);
     }
 }

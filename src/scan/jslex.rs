@@ -32,6 +32,13 @@ pub struct LexOutput {
     /// level, of the significant tokens since that level's last `;` or `,` (tokens of
     /// `else` and `do` are never reset, because their frames outlive a `;`), plus the number of
     /// open levels. Real parser depth is bounded by it up to a constant factor per token.
+    ///
+    /// Only one guess can put the lexer out of step with the parser: reading a `/` after `}`
+    /// or after `of`, `yield` or `await` (which may be plain identifiers) as the start of a
+    /// regular expression when it is really a division. Once the lexer has made that guess,
+    /// any byte it skips as part of a literal or comment may really be code, so each one is
+    /// also counted as a possible level: the estimate stays an upper bound however the guess
+    /// turned out.
     pub depth_estimate: usize,
     /// False when the input ended inside a literal or comment.
     pub complete: bool,
@@ -41,6 +48,9 @@ pub struct LexOutput {
 enum Prev {
     /// Start of input, or a punctuator after which an expression starts: `/` is a regex.
     ExprStart,
+    /// `of`, `yield` or `await`: a regex follows if it is the keyword, a division if it is
+    /// an identifier. Taken as a regex, but the guess is uncertain.
+    MaybeExprStart,
     /// An identifier, number, literal, `)` or `]`: `/` is a division.
     Value,
     /// `}`: a block end far more often than an object literal in positions followed by `/`.
@@ -53,6 +63,9 @@ struct Level {
     sticky: usize,
     /// This level was opened by `${` inside a template literal.
     template: bool,
+    /// This level is the `( … )` of an `if`, `while`, `for` or `with`: a statement, so a
+    /// regex, may follow its `)`.
+    head: bool,
 }
 
 /// Keywords after which `/` starts a regular expression.
@@ -61,7 +74,6 @@ const REGEX_AFTER: &[&[u8]] = &[
     b"typeof",
     b"instanceof",
     b"in",
-    b"of",
     b"new",
     b"delete",
     b"void",
@@ -69,9 +81,15 @@ const REGEX_AFTER: &[&[u8]] = &[
     b"case",
     b"do",
     b"else",
-    b"yield",
-    b"await",
+    b"default",
 ];
+
+/// Words after which `/` starts a regex only if they are keywords: they can also be plain
+/// identifiers (`of` always, `yield` and `await` outside generators and async code).
+const MAYBE_REGEX_AFTER: &[&[u8]] = &[b"of", b"yield", b"await"];
+
+/// Keywords whose `( … )` is followed by a statement (`if (a) /re/.test(b)`).
+const HEADS: &[&[u8]] = &[b"if", b"while", b"for", b"with"];
 
 /// Statement keywords whose parser frames stay open across a `;`: the `if` an `else` belongs to
 /// (an `else if` chain nests one frame per link) and `do … ; while (…)`.
@@ -83,6 +101,14 @@ fn is_ident_byte(c: u8) -> bool {
 
 /// Lex `src` as JavaScript (or TypeScript; types add no literal forms that matter here).
 pub fn lex(src: &[u8]) -> LexOutput {
+    lex_with(src, false)
+}
+
+/// Like [`lex`], for a grammar with JSX when `jsx` is true. The lexer cannot read JSX text
+/// (`<p>don't</p>` has no string in it), so the first `<` where an expression starts makes
+/// the depth estimate count skipped bytes, as an uncertain regex does. Comments are found the
+/// same way either way.
+pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
     let mut out = LexOutput {
         complete: true,
         ..LexOutput::default()
@@ -90,6 +116,14 @@ pub fn lex(src: &[u8]) -> LexOutput {
     let mut levels: Vec<Level> = vec![Level::default()];
     let mut est_sum: usize = 0; // Σ (seg + sticky) over levels, kept incrementally
     let mut prev = Prev::ExprStart;
+    // The previous token was `.` (or `?.`): a word here is a property name, never a keyword.
+    let mut after_dot = false;
+    // The previous word was a statement head: the next `(` opens its condition.
+    let mut head_pending = false;
+    // See `LexOutput::depth_estimate`: set once a `/` was read as a regex on an uncertain
+    // guess; from then on, bytes skipped in literals and comments count as possible nesting.
+    let mut unsure = false;
+    let mut hidden: usize = 0;
     let n = src.len();
     let mut i = 0usize;
     // Hashbang: only at the very start; it is not a comment for our purposes.
@@ -104,9 +138,21 @@ pub fn lex(src: &[u8]) -> LexOutput {
                 top.seg += 1;
                 est_sum += 1;
             }
-            let est = est_sum + levels.len();
+            let est = est_sum + levels.len() + hidden;
             if est > out.depth_estimate {
                 out.depth_estimate = est;
+            }
+        }};
+    }
+    // Account for the bytes `from..to` skipped inside a literal or comment.
+    macro_rules! skipped {
+        ($from:expr, $to:expr) => {{
+            if unsure {
+                hidden = hidden.saturating_add($to.min(n).saturating_sub($from));
+                let est = est_sum + levels.len() + hidden;
+                if est > out.depth_estimate {
+                    out.depth_estimate = est;
+                }
             }
         }};
     }
@@ -118,6 +164,14 @@ pub fn lex(src: &[u8]) -> LexOutput {
             i += ws;
             continue;
         }
+        // Comments leave these as they were; every other token sets them below.
+        let is_comment = c == b'/' && matches!(src.get(i + 1), Some(b'/' | b'*'));
+        let was_after_dot = after_dot;
+        let was_head_pending = head_pending;
+        if !is_comment {
+            after_dot = false;
+            head_pending = false;
+        }
         match c {
             b'/' if src.get(i + 1) == Some(&b'/') => {
                 let start = i;
@@ -125,6 +179,7 @@ pub fn lex(src: &[u8]) -> LexOutput {
                 while i < n && line_terminator_len(src, i) == 0 {
                     i += 1;
                 }
+                skipped!(start, i);
                 out.comments.push(LexComment {
                     span: start..i,
                     block: false,
@@ -139,6 +194,7 @@ pub fn lex(src: &[u8]) -> LexOutput {
                         out.complete = false;
                     }
                 }
+                skipped!(start, i);
                 out.comments.push(LexComment {
                     span: start..i,
                     block: true,
@@ -147,10 +203,15 @@ pub fn lex(src: &[u8]) -> LexOutput {
             b'/' if prev != Prev::Value => {
                 // Regular expression literal.
                 token!();
+                if matches!(prev, Prev::CloseBrace | Prev::MaybeExprStart) {
+                    unsure = true;
+                }
+                let start = i;
                 i += 1;
                 let mut in_class = false;
                 loop {
                     if i >= n {
+                        skipped!(start, n);
                         out.complete = false;
                         break 'outer;
                     }
@@ -178,13 +239,16 @@ pub fn lex(src: &[u8]) -> LexOutput {
                         _ => i += 1,
                     }
                 }
+                skipped!(start, i);
                 prev = Prev::Value;
             }
             b'\'' | b'"' => {
                 token!();
+                let start = i;
                 i += 1;
                 loop {
                     if i >= n {
+                        skipped!(start, n);
                         out.complete = false;
                         break 'outer;
                     }
@@ -209,12 +273,16 @@ pub fn lex(src: &[u8]) -> LexOutput {
                     }
                     i += 1;
                 }
+                skipped!(start, i);
                 prev = Prev::Value;
             }
             b'`' => {
                 token!();
+                let start = i;
                 i += 1;
-                match lex_template_chars(src, &mut i) {
+                let stop = lex_template_chars(src, &mut i);
+                skipped!(start, i);
+                match stop {
                     TemplateStop::End => prev = Prev::Value,
                     TemplateStop::Expr => {
                         levels.push(Level {
@@ -234,8 +302,11 @@ pub fn lex(src: &[u8]) -> LexOutput {
                 if let Some(l) = levels.pop() {
                     est_sum -= l.seg + l.sticky;
                 }
+                let start = i;
                 i += 1;
-                match lex_template_chars(src, &mut i) {
+                let stop = lex_template_chars(src, &mut i);
+                skipped!(start, i);
+                match stop {
                     TemplateStop::End => prev = Prev::Value,
                     TemplateStop::Expr => {
                         levels.push(Level {
@@ -252,19 +323,26 @@ pub fn lex(src: &[u8]) -> LexOutput {
             }
             b'(' | b'[' | b'{' => {
                 token!();
-                levels.push(Level::default());
+                levels.push(Level {
+                    head: c == b'(' && was_head_pending,
+                    ..Level::default()
+                });
                 i += 1;
                 prev = Prev::ExprStart;
             }
             b')' | b']' | b'}' => {
+                let mut head = false;
                 if levels.len() > 1
                     && let Some(l) = levels.pop()
                 {
                     est_sum -= l.seg + l.sticky;
+                    head = l.head && c == b')';
                 }
                 i += 1;
                 prev = if c == b'}' {
                     Prev::CloseBrace
+                } else if head {
+                    Prev::ExprStart
                 } else {
                     Prev::Value
                 };
@@ -298,17 +376,26 @@ pub fn lex(src: &[u8]) -> LexOutput {
                 }
                 let word = &src[start..i];
                 token!();
-                if STICKY.contains(&word)
-                    && let Some(top) = levels.last_mut()
-                {
-                    top.sticky += 1;
-                    est_sum += 1;
-                }
-                prev = if REGEX_AFTER.contains(&word) {
-                    Prev::ExprStart
+                if was_after_dot {
+                    // A property name (`a.return / 2`), whatever it spells.
+                    prev = Prev::Value;
                 } else {
-                    Prev::Value
-                };
+                    if STICKY.contains(&word)
+                        && let Some(top) = levels.last_mut()
+                    {
+                        top.sticky += 1;
+                        est_sum += 1;
+                    }
+                    // `for await (`: the head is still to come.
+                    head_pending = HEADS.contains(&word) || (was_head_pending && word == b"await");
+                    prev = if REGEX_AFTER.contains(&word) {
+                        Prev::ExprStart
+                    } else if MAYBE_REGEX_AFTER.contains(&word) {
+                        Prev::MaybeExprStart
+                    } else {
+                        Prev::Value
+                    };
+                }
             }
             b'+' | b'-' if src.get(i + 1) == Some(&c) => {
                 // `++`/`--`: postfix far more often than prefix before a `/`.
@@ -319,6 +406,11 @@ pub fn lex(src: &[u8]) -> LexOutput {
             _ => {
                 // Any other punctuator (operators, `=>`, `?`, `!`, `#`, NUL, stray bytes).
                 token!();
+                if jsx && c == b'<' && prev != Prev::Value {
+                    unsure = true;
+                }
+                // `.` and `?.` (not the first two dots of `...`) make the next word a name.
+                after_dot = c == b'.' && src.get(i + 1) != Some(&b'.');
                 i += 1;
                 prev = Prev::ExprStart;
             }
@@ -408,6 +500,62 @@ mod tests {
         let _ = lex(b"\xff\xfe\x00/\\");
         let _ = lex(b"/");
         let _ = lex(b"\\");
+    }
+
+    #[test]
+    fn statement_heads_and_property_names_settle_regex_or_division() {
+        // After the `)` of `if`/`while`/`for`/`with` comes a statement: `/` starts a regex.
+        assert_eq!(texts("if (a) /'/.test(b) // real\n"), vec!["// real"]);
+        assert_eq!(texts(r"for await (x of y) /\//.test(x) // c"), vec!["// c"]);
+        // A keyword after `.` is a property name: `/` is a division.
+        assert_eq!(texts("x = a.return / 2 // c\n"), vec!["// c"]);
+        assert_eq!(texts("x = a?.in / 2 /* c */"), vec!["/* c */"]);
+        assert!(texts(r"export default /\/\/ x/g;").is_empty());
+    }
+
+    #[test]
+    fn a_wrong_regex_guess_cannot_hide_nesting() {
+        // Found while fuzzing js_scan: `{}` then a division was read as a regex, hiding the
+        // nesting after it from the estimate, and oxc overflowed its stack on 40 KB of input.
+        let n = 5000;
+        let open = "(".repeat(n);
+        let close = ")".repeat(n);
+        for src in [
+            format!("x={{}}/1+{open}1{close}/1"),
+            format!("x=function(){{}}/1+{open}1{close}/1"),
+            format!("of=2;x=of/1+{open}1{close}/1"),
+            format!("x={{}}/1+!/'/.test(x),{open}1{close}"),
+            format!("x={{}}/1+{}1/1", "!".repeat(n)),
+        ] {
+            let est = lex(src.as_bytes()).depth_estimate;
+            assert!(est >= n, "{est} for {}", &src[..20]);
+        }
+        // A regex after a statement head, a property named like a keyword, and `if` after a
+        // dot are no guesses: nothing extra is counted.
+        for src in [
+            format!("if(a)/'/.test(b);x={open}1{close}"),
+            format!("x=a.return/1+{open}1{close}"),
+        ] {
+            assert!(lex(src.as_bytes()).depth_estimate >= n);
+        }
+        let flat = "if(a){b()}x=1;".repeat(1000) + "s='" + &"a".repeat(10_000) + "'";
+        assert!(lex(flat.as_bytes()).depth_estimate < 10);
+    }
+
+    #[test]
+    fn jsx_text_cannot_hide_nesting() {
+        // JSX text is not JavaScript: the `'` in "don't" opened a string that hid the rest of
+        // the line from the estimate, and oxc overflowed its stack.
+        let n = 5000;
+        let src = format!("x=<p>don't {{{}1{}}}</p>", "(".repeat(n), ")".repeat(n));
+        assert!(lex_with(src.as_bytes(), true).depth_estimate >= n);
+        assert_eq!(
+            lex_with(src.as_bytes(), true).comments,
+            lex(src.as_bytes()).comments
+        );
+        // `a < b` is no JSX.
+        let flat = "x=a<b;s='".to_string() + &"a".repeat(10_000) + "'";
+        assert!(lex_with(flat.as_bytes(), true).depth_estimate < 10);
     }
 
     #[test]

@@ -57,17 +57,14 @@ pub fn resolve(file: &[u8], url: &[u8]) -> Target {
     if path.is_empty() {
         return Target::Empty;
     }
+    // The file's directory goes through the same `.`/`..` handling as the URL: callers pass
+    // walker paths, but an archive member's name is whatever the archive says.
+    let dir: &[u8] = match file.iter().rposition(|&c| c == b'/') {
+        Some(slash) if !path.starts_with(b"/") => &file[..slash],
+        _ => b"",
+    };
     let mut segs: Vec<&[u8]> = Vec::new();
-    if !path.starts_with(b"/")
-        && let Some(slash) = file.iter().rposition(|&c| c == b'/')
-    {
-        segs.extend(
-            file[..slash]
-                .split(|&c| c == b'/')
-                .filter(|s| !s.is_empty()),
-        );
-    }
-    for seg in path.split(|&c| c == b'/') {
+    for seg in dir.split(|&c| c == b'/').chain(path.split(|&c| c == b'/')) {
         match seg {
             b"" | b"." => {}
             b".." => {
@@ -117,6 +114,16 @@ mod tests {
             Target::Outside
         );
         assert_eq!(resolve(b"a.js", b"."), Target::Outside);
+    }
+
+    #[test]
+    fn dot_segments_in_the_file_path_are_resolved_too() {
+        // Found by the url_resolve fuzz target: `Inside("./w/x.map")`.
+        assert_eq!(resolve(b"./w/a.js", b"x.map"), inside("w/x.map"));
+        assert_eq!(resolve(b"a//b/./c/../a.js", b"x.map"), inside("a/b/x.map"));
+        assert_eq!(resolve(b"../a.js", b"x.map"), Target::Outside);
+        assert_eq!(resolve(b"a/../../b/a.js", b"x.map"), Target::Outside);
+        assert_eq!(resolve(b"../a.js", b"/x.map"), inside("x.map"));
     }
 
     #[test]
