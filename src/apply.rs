@@ -269,6 +269,37 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
                 .with_context(|| format!("{path}: inline map changed since it was planned"))?;
             Ok(Prepared::Ready)
         }
+        Step::StoreWithDebugId {
+            path,
+            inline,
+            offset,
+            text,
+            sha256,
+        } => {
+            let obj = Stored::Map(sha256.clone());
+            if vault.has(&obj, None) {
+                return Ok(Prepared::Done);
+            }
+            let p = at(dist, path)?;
+            let mut map = match inline {
+                Some((o, l)) => {
+                    let bytes = read_range(&p, *o, *l)?;
+                    datauri::decode(&bytes)
+                        .with_context(|| format!("{path}: inline map no longer decodes"))?
+                        .data
+                }
+                None => fs::read(&p).with_context(|| format!("cannot read {path}"))?,
+            };
+            let at = usize::try_from(*offset)?;
+            if at > map.len() {
+                bail!("{path}: map changed since it was planned");
+            }
+            map.splice(at..at, text.bytes());
+            vault
+                .put_bytes(&obj, &map)
+                .with_context(|| format!("{path}: map changed since it was planned"))?;
+            Ok(Prepared::Ready)
+        }
         Step::StoreBlob {
             path,
             offset,
@@ -309,6 +340,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             original_sha256,
             inner_sha256,
             cuts,
+            inserts,
             new_sha256,
             temp,
         } => {
@@ -326,7 +358,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             if &fsutil::sha256_hex(&inner) != inner_sha256 {
                 bail!("{path}: decompressed content is not what was planned");
             }
-            let z = compress::compress(*codec, &crate::seal::cut(&inner, cuts))?;
+            let z = compress::compress(*codec, &crate::seal::splice(&inner, cuts, inserts))?;
             if &fsutil::sha256_hex(&z) != new_sha256 {
                 bail!(
                     "{path}: compressing again gave different bytes than planned (compressor not deterministic?)"
@@ -356,11 +388,16 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             original_sha256,
             sealed_sha256,
             cuts,
+            inserts,
             how: How::Rewrite { temp },
             meta,
         } => {
             let p = at(dist, path)?;
-            let ops: Vec<(u64, u64, &[u8])> = cuts.iter().map(|&(o, l)| (o, l, &[][..])).collect();
+            let ops: Vec<(u64, u64, &[u8])> = cuts
+                .iter()
+                .enumerate()
+                .map(|(i, &(o, l))| (o, l, inserts.get(i).map_or(&[][..], |s| s.as_bytes())))
+                .collect();
             rewrite_into(
                 &p,
                 &temp.to_path(),
@@ -420,8 +457,11 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             match how {
                 How::Rewrite { temp } => {
                     let inserts = unedit_ops(vault, edits)?;
-                    let ops: Vec<(u64, u64, &[u8])> =
-                        inserts.iter().map(|(o, b)| (*o, 0, b.as_slice())).collect();
+                    let ops: Vec<(u64, u64, &[u8])> = inserts
+                        .iter()
+                        .map(|(o, d, b)| (*o, *d, b.as_slice()))
+                        .collect();
+
                     rewrite_into(
                         &p,
                         &temp.to_path(),
@@ -453,6 +493,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
 fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()> {
     match s {
         Step::StoreInline { .. }
+        | Step::StoreWithDebugId { .. }
         | Step::StoreBlob { .. }
         | Step::CopyIn { .. }
         | Step::StoreDecoded { .. } => Ok(()),
@@ -829,13 +870,17 @@ pub fn removed_bytes(vault: &Vault, e: &EditRecord) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Insert operations (in sealed-file coordinates) that undo `edits`.
-pub fn unedit_ops(vault: &Vault, edits: &[EditRecord]) -> Result<Vec<(u64, Vec<u8>)>> {
-    let mut shift = 0u64;
+/// Operations `(offset in the sealed file, bytes to drop, bytes to insert)` that undo `edits`:
+/// each drops what seal inserted and puts back what it removed.
+pub fn unedit_ops(vault: &Vault, edits: &[EditRecord]) -> Result<Vec<(u64, u64, Vec<u8>)>> {
+    // Sealed offset = original offset + Σ (inserted − removed) of the edits before it.
+    let mut delta: i128 = 0;
     let mut out = Vec::with_capacity(edits.len());
     for e in edits {
-        out.push((e.offset - shift, removed_bytes(vault, e)?));
-        shift += e.len;
+        let at = u64::try_from(i128::from(e.offset) + delta)
+            .map_err(|_| anyhow!("edit offsets in the manifest do not add up"))?;
+        out.push((at, e.inserted_len(), removed_bytes(vault, e)?));
+        delta += i128::from(e.inserted_len()) - i128::from(e.len);
     }
     Ok(out)
 }

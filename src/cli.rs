@@ -106,6 +106,22 @@ pub struct SealArgs {
     /// List every change in the human report (a dry run always does).
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Link each bundle and its map by a debug ID (ECMA-426 proposal), the same ID
+    /// `sentry-cli sourcemaps inject` derives: `//# debugId=` replaces the stripped comment
+    /// (or follows the last line) and the vaulted map gets `"debugId"`. `=sentry` also
+    /// appends Sentry's runtime registration snippet after the last line.
+    #[arg(long, value_enum, value_name = "KIND", num_args = 0..=1, require_equals = true, default_missing_value = "comment")]
+    pub debug_ids: Option<DebugIdsArg>,
+}
+
+/// What `seal --debug-ids` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DebugIdsArg {
+    /// The `//# debugId=` comment and the map's `"debugId"` field.
+    Comment,
+    /// Also Sentry's runtime snippet, so Sentry SDKs report the ID with every event.
+    Sentry,
 }
 
 #[derive(Debug, Args)]

@@ -139,7 +139,12 @@ impl Config {
                             dist,
                             vault,
                             dry_run: a.dry_run,
+                            debug_ids: a.debug_ids.map(|d| match d {
+                                crate::cli::DebugIdsArg::Comment => crate::seal::DebugIds::Comment,
+                                crate::cli::DebugIdsArg::Sentry => crate::seal::DebugIds::Sentry,
+                            }),
                         },
+
                         copy_from,
                         verbose: a.verbose,
                     },

@@ -11,6 +11,7 @@ pub mod archive;
 pub mod cli;
 pub mod compress;
 pub mod config;
+pub mod debugid;
 pub mod exit;
 pub mod inspect;
 pub mod parallel;

@@ -2,7 +2,7 @@
 //! as a journal, apply it ([`crate::apply`]), record it in the manifest, then verify the dist.
 //! `--dry-run` stops after the plan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -23,7 +23,8 @@ use crate::scan::{self, FileKind, LeakKind, datauri, url};
 use crate::vault::fsutil::{self, hex_digest};
 use crate::vault::journal::{How, Journal, Op, Step};
 use crate::vault::manifest::{
-    Action, Bytes, DirRecord, EditRecord, FileRecord, SealRecord, Stored, TargetKind,
+    Action, Bytes, DirRecord, EditKind, EditRecord, FileRecord, Inserted, RewriteKind, SealRecord,
+    Stored, TargetKind,
 };
 use crate::vault::{self, Vault};
 use crate::verify;
@@ -41,6 +42,8 @@ pub struct SealOptions {
     /// Absolute path of the vault.
     pub vault: PathBuf,
     pub dry_run: bool,
+    /// `--debug-ids`: give bundles and their maps debug IDs.
+    pub debug_ids: Option<DebugIds>,
 }
 
 /// One thing seal did (or, in a dry run, would do).
@@ -68,6 +71,8 @@ pub struct SealReport {
     pub maps_moved: u64,
     pub map_bytes: u64,
     pub inline_maps_extracted: u64,
+    /// Bundles given a debug ID (`--debug-ids`).
+    pub debug_ids: u64,
     pub dirs_removed: u64,
     /// Interrupted operations found in the vault and finished first.
     pub resumed: Vec<String>,
@@ -110,6 +115,40 @@ struct Cut {
     /// Needs `blobs/<removed_sha>` (too large for the manifest).
     blob: bool,
     inline: Option<Result<InlineSeen, String>>,
+    /// Text put where the cut bytes were (`seal --debug-ids`); empty for a plain cut.
+    insert: String,
+    /// Set for a pure insertion (nothing removed) made to keep the dist consistent.
+    rewrite: Option<RewriteKind>,
+}
+
+/// What `seal --debug-ids` adds to a bundle's edit.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    /// Replace the last reference (a `//` comment near the end) with this text.
+    replace_last: Option<String>,
+    /// Append this text after the last byte.
+    append: Option<String>,
+}
+
+/// A debug ID given to a bundle (or its map) by `seal --debug-ids`.
+#[derive(Debug, Clone)]
+struct DebugSeen {
+    id: String,
+    /// The map is also stored with `"debugId"` inserted: what goes where, and the result.
+    store: Option<MapWithId>,
+    /// The external map (dist path) this bundle's ID names, when it was paired by name.
+    guessed_map: Option<RelPath>,
+    /// The vault object holding the map with this ID in it (when seal added it).
+    map_sha_with_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct MapWithId {
+    /// `Some((url_offset, url_len))` for an inline map in the bundle; `None`: the file is the map.
+    inline: Option<(u64, u64)>,
+    offset: u64,
+    text: String,
+    sha: String,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +186,9 @@ struct Seen {
     packed: Option<Packed>,
     note: Option<String>,
     error: Option<String>,
+    /// The references behind `edit` (kept for `--debug-ids`, which plans the edit again).
+    refs: Vec<scan::Reference>,
+    debug: Option<DebugSeen>,
 }
 
 fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
@@ -157,6 +199,8 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         packed: None,
         note: None,
         error: None,
+        refs: Vec::new(),
+        debug: None,
     };
     let kind = scan::classify(entry.rel.file_name());
     if kind == FileKind::MapName {
@@ -212,7 +256,12 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
                 inner_sha: fsutil::sha256_hex(&inner.bytes),
             });
         } else if !inner.analysis.refs.is_empty() {
-            let edit = plan_edit(&inner.bytes, &inner.analysis.refs, &seen.entry.meta);
+            let edit = plan_edit(
+                &inner.bytes,
+                &inner.analysis.refs,
+                &seen.entry.meta,
+                &Extra::default(),
+            );
             let sealed = cut(
                 &inner.bytes,
                 &edit
@@ -245,9 +294,27 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         return seen;
     }
     if !a.refs.is_empty() {
-        seen.edit = Some(plan_edit(buf, &a.refs, &seen.entry.meta));
+        seen.edit = Some(plan_edit(buf, &a.refs, &seen.entry.meta, &Extra::default()));
+        seen.refs = a.refs;
     }
     seen
+}
+
+/// `bytes` with each `cuts[i]` range replaced by `inserts[i]` (no insert when `inserts` is
+/// shorter).
+pub fn splice(bytes: &[u8], cuts: &[(u64, u64)], inserts: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + inserts.iter().map(String::len).sum::<usize>());
+    let mut pos = 0usize;
+    for (i, &(o, l)) in cuts.iter().enumerate() {
+        let (o, e) = (o as usize, (o + l) as usize);
+        out.extend_from_slice(&bytes[pos..o]);
+        if let Some(t) = inserts.get(i) {
+            out.extend_from_slice(t.as_bytes());
+        }
+        pos = e;
+    }
+    out.extend_from_slice(&bytes[pos..]);
+    out
 }
 
 /// `bytes` with the `(offset, len)` ranges removed.
@@ -265,7 +332,7 @@ pub fn cut(bytes: &[u8], cuts: &[(u64, u64)]) -> Vec<u8> {
 
 /// Work out the cuts for one file's references, how each removed span is stored, the hashes of
 /// the file before and after, and whether the edit fits in the tail.
-fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta) -> EditSeen {
+fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta, extra: &Extra) -> EditSeen {
     let mut cuts = Vec::with_capacity(refs.len());
     for r in refs {
         let removed = &buf[r.span.clone()];
@@ -317,6 +384,31 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta) -> EditSeen {
             removed: removed_bytes,
             blob,
             inline,
+            insert: String::new(),
+            rewrite: None,
+        });
+    }
+    if let (Some(t), Some(last)) = (&extra.replace_last, cuts.last_mut()) {
+        last.insert.clone_from(t);
+    }
+    if let Some(t) = &extra.append {
+        cuts.push(Cut {
+            form: scan::Form::LineComment,
+            offset: buf.len() as u64,
+            len: 0,
+            line: 0,
+            url: Vec::new(),
+            url_offset: buf.len() as u64,
+            removed_sha: fsutil::sha256_hex(b""),
+            removed: Bytes::Text(String::new()),
+            blob: false,
+            inline: None,
+            insert: t.clone(),
+            rewrite: Some(if t.contains("_sentryDebugIds") {
+                RewriteKind::DebugIdSnippet
+            } else {
+                RewriteKind::DebugId
+            }),
         });
     }
     // Hash prefix once, then fork for original / sealed / prefix hashes.
@@ -333,8 +425,10 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta) -> EditSeen {
     for c in &cuts {
         let (o, e) = (c.offset as usize, (c.offset + c.len) as usize);
         sealed.update(&buf[pos..o]);
+        sealed.update(c.insert.as_bytes());
         if in_tail {
             sealed_tail.extend_from_slice(&buf[pos..o]);
+            sealed_tail.extend_from_slice(c.insert.as_bytes());
         }
         pos = e;
     }
@@ -343,6 +437,7 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta) -> EditSeen {
         sealed_tail.extend_from_slice(&buf[pos..]);
     }
     let removed_total: u64 = cuts.iter().map(|c| c.len).sum();
+    let inserted_total: u64 = cuts.iter().map(|c| c.insert.len() as u64).sum();
     let writable_single_link = meta.nlink == 1
         && meta.mode & 0o200 != 0
         && meta.uid == rustix::process::geteuid().as_raw();
@@ -351,7 +446,7 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta) -> EditSeen {
     EditSeen {
         original_sha: hex_digest(orig),
         sealed_sha: hex_digest(sealed),
-        sealed_size: buf.len() as u64 - removed_total,
+        sealed_size: buf.len() as u64 - removed_total + inserted_total,
         cuts,
         tail,
     }
@@ -471,6 +566,15 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 });
             }
         }
+        if let Some(m) = first.debug.as_ref().and_then(|d| d.store.as_ref()) {
+            journal.steps.push(Step::StoreWithDebugId {
+                path: first.entry.rel.clone(),
+                inline: None,
+                offset: m.offset,
+                text: m.text.clone(),
+                sha256: m.sha.clone(),
+            });
+        }
         if renameable {
             journal.steps.push(Step::RenameIn {
                 path: first.entry.rel.clone(),
@@ -515,9 +619,18 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 edits: Vec::new(),
                 codec,
                 map_sha256: decoded.clone(),
-                debug_id: None,
-                inserted: None,
+                debug_id: s.debug.as_ref().map(|d| d.id.clone()),
+                inserted: s
+                    .debug
+                    .as_ref()
+                    .and_then(|d| d.store.as_ref())
+                    .map(|m| Inserted {
+                        offset: m.offset,
+                        text: m.text.clone(),
+                    }),
+                debug_map_sha256: s.debug.as_ref().and_then(|d| d.map_sha_with_id.clone()),
             });
+
             let how = if group.len() > 1 {
                 format!(" (same bytes as {} other)", group.len() - 1)
             } else {
@@ -596,6 +709,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             original_sha256: file_sha.clone(),
             inner_sha256: inner.original_sha.clone(),
             cuts: inner.cuts.iter().map(|c| (c.offset, c.len)).collect(),
+            inserts: inserts_of(&inner.cuts),
             new_sha256: new_sha.clone(),
             temp: vault.map_or_else(RawPath::default, |v| temp_for(v, &s.entry, &jid, n)),
         });
@@ -617,6 +731,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             map_sha256: None,
             debug_id: None,
             inserted: None,
+            debug_map_sha256: None,
         });
         actions.push(ActionRecord {
             path: rel.lossy(),
@@ -636,6 +751,45 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
         let rel = &s.entry.rel;
         let mut edits = Vec::new();
         for c in &e.cuts {
+            if let Some(kind) = c.rewrite {
+                // An insertion `--debug-ids` made (a bundle paired with its map by name).
+                let guessed = s.debug.as_ref().and_then(|d| d.guessed_map.clone());
+                let map_sha = guessed
+                    .as_ref()
+                    .and_then(|p| map_sha_of.get(p.as_bytes()))
+                    .map(|s| (*s).to_string());
+                actions.push(ActionRecord {
+                    path: rel.lossy(),
+                    action: "debug-id",
+                    line: None,
+                    detail: format!(
+                        "{} appended after the last line",
+                        if kind == RewriteKind::DebugIdSnippet {
+                            "Sentry snippet and //# debugId comment"
+                        } else {
+                            "//# debugId comment"
+                        }
+                    ),
+                });
+                edits.push(EditRecord {
+                    offset: c.offset,
+                    len: 0,
+                    removed_sha256: c.removed_sha.clone(),
+                    removed: c.removed.clone(),
+                    kind: EditKind::Rewrite(kind),
+                    line: None,
+                    url: None,
+                    target: if guessed.is_some() {
+                        TargetKind::Inside
+                    } else {
+                        TargetKind::Empty
+                    },
+                    map_path: guessed,
+                    map_sha256: map_sha,
+                    inserted: Some(c.insert.clone()),
+                });
+                continue;
+            }
             let (target, map_path, map_sha) = match url::resolve(rel.as_bytes(), &c.url) {
                 url::Target::Inline => (
                     TargetKind::Inline,
@@ -669,6 +823,17 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                         url_len: c.url.len() as u64,
                         sha256: i.sha.clone(),
                     });
+                    if let Some(m) = s.debug.as_ref().and_then(|d| d.store.as_ref())
+                        && m.inline == Some((c.url_offset, c.url.len() as u64))
+                    {
+                        journal.steps.push(Step::StoreWithDebugId {
+                            path: rel.clone(),
+                            inline: m.inline,
+                            offset: m.offset,
+                            text: m.text.clone(),
+                            sha256: m.sha.clone(),
+                        });
+                    }
                     stats.inline += 1;
                     actions.push(ActionRecord {
                         path: rel.lossy(),
@@ -696,12 +861,17 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             } else {
                 crate::sanitize::truncate(&String::from_utf8_lossy(&c.url), 160)
             };
+            let replaced = if c.insert.is_empty() {
+                String::new()
+            } else {
+                format!("; replaced by {}", c.insert)
+            };
             actions.push(ActionRecord {
                 path: rel.lossy(),
                 action: "strip",
                 line: Some(c.line),
                 detail: format!(
-                    "sourceMappingURL={shown} ({} bytes; target: {})",
+                    "sourceMappingURL={shown} ({} bytes; target: {}){replaced}",
                     c.len,
                     target_name(target)
                 ),
@@ -712,12 +882,13 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 len: c.len,
                 removed_sha256: c.removed_sha.clone(),
                 removed: c.removed.clone(),
-                kind,
+                kind: EditKind::Leak(kind),
                 line: (c.line > 0).then_some(c.line),
                 url: (c.inline.is_none()).then(|| String::from_utf8_lossy(&c.url).into_owned()),
                 target,
                 map_path,
                 map_sha256: map_sha,
+                inserted: (!c.insert.is_empty()).then(|| c.insert.clone()),
             });
         }
         let how = match &e.tail {
@@ -737,8 +908,10 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             original_sha256: e.original_sha.clone(),
             sealed_sha256: e.sealed_sha.clone(),
             cuts: e.cuts.iter().map(|c| (c.offset, c.len)).collect(),
+            inserts: inserts_of(&e.cuts),
             how,
         });
+
         stats.files_edited += 1;
         record.files.push(FileRecord {
             path: rel.clone(),
@@ -754,8 +927,16 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             edits,
             codec: None,
             map_sha256: None,
-            debug_id: None,
-            inserted: None,
+            debug_id: s.debug.as_ref().map(|d| d.id.clone()),
+            inserted: s
+                .debug
+                .as_ref()
+                .and_then(|d| d.store.as_ref())
+                .map(|m| Inserted {
+                    offset: m.offset,
+                    text: m.text.clone(),
+                }),
+            debug_map_sha256: s.debug.as_ref().and_then(|d| d.map_sha_with_id.clone()),
         });
     }
 
@@ -826,6 +1007,295 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
         notes,
         errors,
         stats,
+    }
+}
+
+/// `seal --debug-ids`: link each bundle and its map by a debug ID (ECMA-426 proposal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugIds {
+    /// `//# debugId=` in the bundle, `"debugId"` in the vaulted map.
+    Comment,
+    /// Also Sentry's runtime registration snippet after the last line of the bundle.
+    Sentry,
+}
+
+/// Which map a bundle's debug ID is derived from.
+enum MapSource {
+    /// A map file in the dist (index into `seen`); `guessed` when paired by name.
+    External { idx: usize, guessed: bool },
+    /// The inline map of the bundle's last reference.
+    Inline { url: Vec<u8>, url_offset: u64 },
+}
+
+/// Give every bundle with a map a debug ID, as `sentry-cli sourcemaps inject` would (see
+/// [`crate::debugid`]), re-plan its edit to carry the `//# debugId=` comment, and plan the map
+/// copies that carry `"debugId"`. Bundles and maps are read again (only those paired).
+fn assign_debug_ids(seen: &mut [Seen], mode: DebugIds, dist: &Path) {
+    use crate::debugid;
+    let by_path: HashMap<Vec<u8>, usize> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.entry.rel.as_bytes().to_vec(), i))
+        .collect();
+    let is_plain_map = |s: &Seen| s.map.is_some() && s.packed.is_none() && s.error.is_none();
+    // Maps a reference names are never paired with another bundle by name.
+    let mut referenced: HashSet<Vec<u8>> = HashSet::new();
+    for s in seen.iter() {
+        for c in s.edit.iter().flat_map(|e| &e.cuts) {
+            if let url::Target::Inside(p) = url::resolve(s.entry.rel.as_bytes(), &c.url) {
+                referenced.insert(p);
+            }
+        }
+    }
+    let is_js = |s: &Seen| {
+        let name = s.entry.rel.file_name();
+        matches!(scan::classify(name), FileKind::Js(_))
+            && [&b".js"[..], b".mjs", b".cjs"]
+                .iter()
+                .any(|e| name.ends_with(e))
+    };
+    let mut order: Vec<usize> = (0..seen.len())
+        .filter(|&i| is_js(&seen[i]) && seen[i].error.is_none() && seen[i].map.is_none())
+        .collect();
+    order.sort_by(|&a, &b| {
+        seen[a]
+            .entry
+            .rel
+            .as_bytes()
+            .cmp(seen[b].entry.rel.as_bytes())
+    });
+    let guess = |i: usize, seen: &[Seen]| -> Option<usize> {
+        let is_map = |p: &[u8]| {
+            !referenced.contains(p) && by_path.get(p).is_some_and(|&j| is_plain_map(&seen[j]))
+        };
+        debugid::guess_map(seen[i].entry.rel.as_bytes(), &is_map)
+            .and_then(|p| by_path.get(&p).copied())
+    };
+    // A map guessed for two bundles is given to neither (sentry-cli does the same).
+    let mut guessed_count: HashMap<usize, usize> = HashMap::new();
+    for &i in &order {
+        if seen[i].edit.is_none()
+            && let Some(j) = guess(i, seen)
+        {
+            *guessed_count.entry(j).or_default() += 1;
+        }
+    }
+    let mut map_ids: HashMap<usize, String> = HashMap::new();
+    let mut siblings: Vec<(usize, EditSeen, Vec<u8>)> = Vec::new();
+    for i in order {
+        let source = match seen[i].edit.as_ref().and_then(|e| e.cuts.last()) {
+            Some(c) if c.inline.is_some() => match &c.inline {
+                Some(Ok(_)) => MapSource::Inline {
+                    url: c.url.clone(),
+                    url_offset: c.url_offset,
+                },
+                _ => continue,
+            },
+            Some(c) => match url::resolve(seen[i].entry.rel.as_bytes(), &c.url) {
+                url::Target::Inside(p) => match by_path.get(&p) {
+                    Some(&j) if is_plain_map(&seen[j]) => MapSource::External {
+                        idx: j,
+                        guessed: false,
+                    },
+                    _ => continue,
+                },
+                _ => continue,
+            },
+            None => match guess(i, seen) {
+                Some(j) if guessed_count.get(&j) == Some(&1) => MapSource::External {
+                    idx: j,
+                    guessed: true,
+                },
+                _ => continue,
+            },
+        };
+        let s = &seen[i];
+        let Some(path) = s.entry.rel.under(dist) else {
+            continue;
+        };
+        let js = match std::fs::read(&path) {
+            Ok(b) if b.len() as u64 == s.entry.meta.size => b,
+            Ok(_) => {
+                seen[i].error = Some("file changed while it was being read".into());
+                continue;
+            }
+            Err(e) => {
+                seen[i].error = Some(format!("cannot read: {e}"));
+                continue;
+            }
+        };
+        if s.edit
+            .as_ref()
+            .is_some_and(|e| fsutil::sha256_hex(&js) != e.original_sha)
+        {
+            seen[i].error = Some("file changed while it was being read".into());
+            continue;
+        }
+        let (map, sentry_finds_map) = match &source {
+            MapSource::External { idx, .. } => {
+                let m = &seen[*idx];
+                let bytes = m.entry.rel.under(dist).and_then(|p| std::fs::read(p).ok());
+                match bytes {
+                    Some(b)
+                        if Some(fsutil::sha256_hex(&b))
+                            == m.map.as_ref().map(|x| x.sha.clone()) =>
+                    {
+                        (b, true)
+                    }
+                    _ => {
+                        seen[*idx].error = Some("file changed while it was being read".into());
+                        continue;
+                    }
+                }
+            }
+            MapSource::Inline { url, .. } => match datauri::decode(url) {
+                Ok(d) => (d.data, url.starts_with(debugid::SENTRY_DATA_PREAMBLE)),
+                Err(_) => continue,
+            },
+        };
+        let in_bundle = debugid::in_bundle(&js);
+        let in_map = debugid::in_map(&map);
+        let map_idx = match &source {
+            MapSource::External { idx, .. } => Some(*idx),
+            MapSource::Inline { .. } => None,
+        };
+        let id = in_bundle
+            .clone()
+            .or_else(|| map_idx.and_then(|j| map_ids.get(&j).cloned()))
+            .or_else(|| in_map.clone())
+            .unwrap_or_else(|| {
+                if sentry_finds_map {
+                    debugid::of_bundle_and_map(&js, &map)
+                } else {
+                    debugid::of_bundle(&js)
+                }
+            });
+        // The map gets the ID unless it has one (or an earlier bundle already gave it one).
+        let already = map_idx.is_some_and(|j| map_ids.contains_key(&j));
+        let store = if in_map.is_none() && !already {
+            debugid::map_insertion(&map, &id).map(|(at, text)| {
+                let mut with = map.clone();
+                with.splice(at..at, text.bytes());
+                MapWithId {
+                    inline: match &source {
+                        MapSource::Inline { url, url_offset } => {
+                            Some((*url_offset, url.len() as u64))
+                        }
+                        MapSource::External { .. } => None,
+                    },
+                    offset: at as u64,
+                    text,
+                    sha: fsutil::sha256_hex(&with),
+                }
+            })
+        } else {
+            None
+        };
+        let map_sha_with_id = store.as_ref().map(|m| m.sha.clone());
+        if let Some(j) = map_idx {
+            map_ids.entry(j).or_insert_with(|| id.clone());
+            if store.is_some() {
+                seen[j].debug = Some(DebugSeen {
+                    id: id.clone(),
+                    store: store.clone(),
+                    guessed_map: None,
+                    map_sha_with_id: map_sha_with_id.clone(),
+                });
+            }
+        }
+        // The bundle: replace its last reference with the comment when that is a `//`
+        // comment within the last five lines; otherwise append after the last line.
+        let mut extra = Extra::default();
+        if in_bundle.is_none() {
+            let nl = if js.ends_with(b"\r\n") { "\r\n" } else { "\n" };
+            let ends_nl = matches!(js.last(), Some(b'\n' | b'\r'));
+            let (sep, end) = if ends_nl { ("", nl) } else { ("\n", "") };
+            let replace = seen[i]
+                .edit
+                .as_ref()
+                .and_then(|e| e.cuts.last())
+                .is_some_and(|c| {
+                    let after = &js[(c.offset + c.len) as usize..];
+                    c.form == scan::Form::LineComment
+                        && after
+                            .split(|&b| b == b'\n')
+                            .filter(|l| !l.trim_ascii().is_empty())
+                            .count()
+                            <= 4
+                });
+            let comment = debugid::comment(&id);
+            let snippet = (mode == DebugIds::Sentry).then(|| debugid::snippet(&id));
+            if replace {
+                extra.replace_last = Some(comment);
+                extra.append = snippet.map(|sn| format!("{sep}{sn}{end}"));
+            } else {
+                extra.append = Some(match snippet {
+                    Some(sn) => format!("{sep}{sn}{nl}{comment}{end}"),
+                    None => format!("{sep}{comment}{end}"),
+                });
+            }
+        }
+        let s = &mut seen[i];
+        let inline_store = store.filter(|m| m.inline.is_some());
+        if extra.replace_last.is_some() || extra.append.is_some() {
+            let edit = plan_edit(&js, &s.refs, &s.entry.meta, &extra);
+            // Precompressed copies of this bundle carry the same bytes as sealed.
+            let sealed = splice(
+                &js,
+                &edit
+                    .cuts
+                    .iter()
+                    .map(|c| (c.offset, c.len))
+                    .collect::<Vec<_>>(),
+                &inserts_of(&edit.cuts),
+            );
+            for ext in [&b".gz"[..], b".br", b".zst"] {
+                let sib = [s.entry.rel.as_bytes(), ext].concat();
+                if let Some(&k) = by_path.get(&sib) {
+                    siblings.push((k, edit.clone(), sealed.clone()));
+                }
+            }
+            s.edit = Some(edit);
+        }
+        seen[i].debug = Some(DebugSeen {
+            id,
+            store: inline_store,
+            guessed_map: match source {
+                MapSource::External { idx, guessed: true } => Some(seen[idx].entry.rel.clone()),
+                _ => None,
+            },
+            map_sha_with_id,
+        });
+    }
+    for (k, edit, sealed) in siblings {
+        let sib = &mut seen[k];
+        if let Some(Packed::Refs {
+            codec,
+            inner,
+            new_sha,
+            new_size,
+            ..
+        }) = &mut sib.packed
+            && inner.original_sha == edit.original_sha
+        {
+            match crate::compress::compress(*codec, &sealed) {
+                Ok(z) => {
+                    *new_sha = fsutil::sha256_hex(&z);
+                    *new_size = z.len() as u64;
+                    **inner = edit;
+                }
+                Err(e) => sib.error = Some(format!("cannot compress the sealed copy: {e}")),
+            }
+        }
+    }
+}
+
+/// Texts of `cuts` for a journal step: empty when no cut inserts anything.
+fn inserts_of(cuts: &[Cut]) -> Vec<String> {
+    if cuts.iter().all(|c| c.insert.is_empty()) {
+        Vec::new()
+    } else {
+        cuts.iter().map(|c| c.insert.clone()).collect()
     }
 }
 
@@ -918,11 +1388,15 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.notes.extend(pre.notes);
     report.errors.extend(pre.errors);
     report.files_scanned = w.files.len() as u64;
-    let seen: Vec<Seen> = w
+    let mut seen: Vec<Seen> = w
         .files
         .par_iter()
         .map_init(Vec::new, |buf, f| inspect_one(f, buf))
         .collect();
+    if let Some(mode) = opts.debug_ids {
+        assign_debug_ids(&mut seen, mode, &opts.dist);
+    }
+
     let p = plan(opts, vault.as_ref(), &seen, &w);
     report.notes.extend(p.notes);
     report.errors.extend(p.errors);
@@ -932,6 +1406,11 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.maps_moved = p.stats.maps_moved;
     report.map_bytes = p.stats.map_bytes;
     report.inline_maps_extracted = p.stats.inline;
+    report.debug_ids = seen
+        .iter()
+        .filter(|s| s.map.is_none() && s.debug.is_some())
+        .count() as u64;
+
     report.dirs_removed = p.stats.dirs_removed;
 
     if let Some(v) = &vault {
@@ -1040,7 +1519,7 @@ mod tests {
     fn plan_edit_hashes_and_tails() {
         let src = b"code();\n//# sourceMappingURL=a.js.map\n";
         let a = scan::analyze(b"a.js", src);
-        let e = plan_edit(src, &a.refs, &meta());
+        let e = plan_edit(src, &a.refs, &meta(), &Extra::default());
         assert_eq!(e.original_sha, fsutil::sha256_hex(src));
         assert_eq!(e.sealed_sha, fsutil::sha256_hex(b"code();\n\n"));
         assert_eq!(e.sealed_size, 9);
@@ -1057,7 +1536,7 @@ mod tests {
     fn canonical_inline_maps_are_stored_once() {
         let src = b"x\n//# sourceMappingURL=data:application/json;base64,e30=\n";
         let a = scan::analyze(b"a.js", src);
-        let e = plan_edit(src, &a.refs, &meta());
+        let e = plan_edit(src, &a.refs, &meta(), &Extra::default());
         match &e.cuts[0].removed {
             Bytes::InlineMap { map, prefix } => {
                 assert_eq!(map, &fsutil::sha256_hex(b"{}"));
@@ -1073,9 +1552,17 @@ mod tests {
         let a = scan::analyze(b"a.js", src);
         let mut m = meta();
         m.nlink = 2;
-        assert!(plan_edit(src, &a.refs, &m).tail.is_none());
+        assert!(
+            plan_edit(src, &a.refs, &m, &Extra::default())
+                .tail
+                .is_none()
+        );
         let mut m = meta();
         m.mode = 0o444;
-        assert!(plan_edit(src, &a.refs, &m).tail.is_none());
+        assert!(
+            plan_edit(src, &a.refs, &m, &Extra::default())
+                .tail
+                .is_none()
+        );
     }
 }

@@ -409,13 +409,23 @@ fn plan_unedit_tail(
     let mut original_tail = Vec::with_capacity(sealed_tail.len() + 64);
     let ops = apply::unedit_ops(v, &f.edits)?;
     let mut pos = start;
-    for (at, ins) in &ops {
-        let rel_at = usize::try_from(at - start)?;
-        let rel_pos = usize::try_from(pos - start)?;
-        original_tail.extend_from_slice(&sealed_tail[rel_pos..rel_at]);
+    for (at, drop, ins) in &ops {
+        let (Some(rel_at), Some(rel_pos)) = (at.checked_sub(start), pos.checked_sub(start)) else {
+            bail!("edits in the manifest do not fit the file");
+        };
+        let (rel_at, rel_pos) = (usize::try_from(rel_at)?, usize::try_from(rel_pos)?);
+        let dropped = rel_at + usize::try_from(*drop)?;
+        let (Some(keep), Some(_)) = (
+            sealed_tail.get(rel_pos..rel_at),
+            sealed_tail.get(rel_at..dropped),
+        ) else {
+            bail!("shorter than its manifest entry says");
+        };
+        original_tail.extend_from_slice(keep);
         original_tail.extend_from_slice(ins);
-        pos = *at;
+        pos = at + drop;
     }
+
     original_tail.extend_from_slice(&sealed_tail[usize::try_from(pos - start)?..]);
     Ok(Some(How::InPlace {
         start,

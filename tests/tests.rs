@@ -25,6 +25,9 @@ mod verify;
 /// The ECMA-426 conformance corpus from `../shared` (skipped, loudly, when absent).
 #[path = "it/conformance.rs"]
 mod conformance;
+/// `seal --debug-ids`: the same IDs as `sentry-cli sourcemaps inject`, maps carry them.
+#[path = "it/debugid.rs"]
+mod debugid;
 /// The real bundler outputs: round trip, structural token check, node behaviour.
 #[path = "it/fixtures.rs"]
 mod fixtures;

@@ -184,7 +184,7 @@ pub fn seal(
             for_terminal(&l.message)
         )?;
     }
-    let what = format!(
+    let mut what = format!(
         "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
         plural(r.references_stripped, "reference"),
         plural(r.files_edited, "file"),
@@ -193,6 +193,10 @@ pub fn seal(
         plural(r.inline_maps_extracted, "inline map"),
         plural(r.dirs_removed, "empty directory")
     );
+    if r.debug_ids > 0 {
+        what.push_str(&format!(", {} given", plural(r.debug_ids, "debug ID")));
+    }
+
     let secs = r.elapsed_ms as f64 / 1000.0;
     if r.dry_run {
         writeln!(

@@ -65,6 +65,17 @@ pub enum Step {
         url_len: u64,
         sha256: String,
     },
+    /// Store a map with a `"debugId"` member inserted (`seal --debug-ids`) as
+    /// `maps/<sha256>.map`: `text` goes at `offset` of the map, which is the whole (still
+    /// original) file, or the data URI at `inline = (url_offset, url_len)` decoded.
+    StoreWithDebugId {
+        path: RelPath,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inline: Option<(u64, u64)>,
+        offset: u64,
+        text: String,
+        sha256: String,
+    },
     /// Store bytes `[offset, +len)` of the (still original) file as `blobs/<sha256>`.
     StoreBlob {
         path: RelPath,
@@ -100,6 +111,9 @@ pub enum Step {
         original_sha256: String,
         inner_sha256: String,
         cuts: Vec<(u64, u64)>,
+        /// Text put in place of each cut (empty: cuts only; otherwise one per cut).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inserts: Vec<String>,
         new_sha256: String,
         temp: RawPath,
     },
@@ -116,6 +130,9 @@ pub enum Step {
         original_sha256: String,
         sealed_sha256: String,
         cuts: Vec<(u64, u64)>,
+        /// Text put in place of each cut (empty: cuts only; otherwise one per cut).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inserts: Vec<String>,
         how: How,
     },
     /// Remove a directory seal emptied (deepest first; only if empty).
@@ -161,6 +178,7 @@ impl Step {
     pub fn path(&self) -> &RelPath {
         match self {
             Step::StoreInline { path, .. }
+            | Step::StoreWithDebugId { path, .. }
             | Step::StoreBlob { path, .. }
             | Step::CopyIn { path, .. }
             | Step::RenameIn { path, .. }

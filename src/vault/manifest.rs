@@ -105,10 +105,14 @@ pub struct FileRecord {
     /// file or map, or injected by `seal --debug-ids`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug_id: Option<String>,
-    /// A moved map stored with a `debugId` field added: the bytes inserted (at `offset` of the
-    /// original) — `stored` names the map as stored, `sha256` the original.
+    /// `seal --debug-ids` on a map without one: the map is also stored with a `"debugId"`
+    /// member added, as `maps/<debug_map_sha256>.map` (`stored` keeps the original bytes, so
+    /// unseal and lookups by original hash are unchanged). `inserted` says what was added
+    /// where (offset in the original map or, for an inline map, in its decoded JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inserted: Option<Inserted>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_map_sha256: Option<String>,
 }
 
 /// Bytes seal inserted into a file (the `"debugId"` member of a vaulted map, or the
@@ -165,7 +169,9 @@ pub struct EditRecord {
     pub len: u64,
     pub removed_sha256: String,
     pub removed: Bytes,
-    pub kind: LeakKind,
+    /// What the edit was for: a leak kind (the removed bytes were a reference), or a change
+    /// that keeps the dist consistent (`debug-id`, `integrity`, `ngsw-hash`).
+    pub kind: EditKind,
     /// 1-based line (absent for binary formats such as WebAssembly).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
@@ -179,6 +185,41 @@ pub struct EditRecord {
     /// The vaulted map this reference led to (external map in the dist, or inline map).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_sha256: Option<String>,
+    /// Text seal put where the removed bytes were (a `//# debugId=` comment, a recomputed
+    /// `integrity` value…); absent when the bytes were only cut. Unseal takes exactly these
+    /// bytes out again before putting `removed` back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inserted: Option<String>,
+}
+
+impl EditRecord {
+    /// Length of the inserted text (what the edit occupies in the sealed file).
+    pub fn inserted_len(&self) -> u64 {
+        self.inserted.as_ref().map_or(0, |s| s.len() as u64)
+    }
+}
+
+/// Why an edit was made. Serialized as one kebab-case string: a [`LeakKind`] name, or one of
+/// the consistency rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EditKind {
+    Leak(LeakKind),
+    Rewrite(RewriteKind),
+}
+
+/// Edits that do not remove a leak but keep the dist consistent with what seal changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RewriteKind {
+    /// A `//# debugId=` comment added (`seal --debug-ids`).
+    DebugId,
+    /// Sentry's runtime registration snippet added (`seal --debug-ids=sentry`).
+    DebugIdSnippet,
+    /// An HTML `integrity="sha…-…"` value recomputed for a file seal changed.
+    Integrity,
+    /// An Angular `ngsw.json` hash-table entry recomputed for a file seal changed.
+    NgswHash,
 }
 
 /// Removed bytes, stored in the cheapest exact form.
@@ -291,6 +332,9 @@ impl Manifest {
                                 ));
                             }
                             end = e.offset + e.len;
+                            if e.inserted.is_none() && matches!(e.kind, EditKind::Rewrite(_)) {
+                                return Err(bad("a rewrite that inserts nothing", rec, &f.path));
+                            }
                             let ok = match &e.removed {
                                 Bytes::Blob(s) => is_sha256_hex(s),
                                 Bytes::InlineMap { map, .. } => is_sha256_hex(map),
@@ -322,6 +366,9 @@ impl Manifest {
         for rec in &self.seals {
             for f in &rec.files {
                 if let Some(m) = &f.map_sha256 {
+                    out.insert((true, m.clone()));
+                }
+                if let Some(m) = &f.debug_map_sha256 {
                     out.insert((true, m.clone()));
                 }
                 match &f.stored {
@@ -380,17 +427,19 @@ mod tests {
                     map_sha256: None,
                     debug_id: None,
                     inserted: None,
+                    debug_map_sha256: None,
                     edits: vec![EditRecord {
                         offset: 5,
                         len: 25,
                         removed_sha256: sha,
                         removed: Bytes::Text("//# sourceMappingURL=a.map".into()),
-                        kind: LeakKind::MapReference,
+                        kind: EditKind::Leak(LeakKind::MapReference),
                         line: Some(2),
                         url: Some("a.map".into()),
                         target: TargetKind::Missing,
                         map_path: None,
                         map_sha256: None,
+                        inserted: None,
                     }],
                 }],
                 dirs: vec![],

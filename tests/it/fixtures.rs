@@ -211,6 +211,10 @@ fn round_trip(fixture: &str) {
 /// Seal, then check every map's sampled tokens against the original and the sealed file,
 /// using the map *from the vault*.
 fn tokens_unmoved(fixture: &str) {
+    tokens_unmoved_with(fixture, &[]);
+}
+
+fn tokens_unmoved_with(fixture: &str, extra: &[&str]) {
     let env = TestEnv::new();
     env.copy_fixture(fixture, "dist");
     let files = contents(&env.snapshot("dist"));
@@ -225,7 +229,10 @@ fn tokens_unmoved(fixture: &str) {
     }
     assert!(!pairs.is_empty(), "{fixture}: no maps to check");
 
-    let seal = env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let seal = env
+        .mapvault(["seal", "dist", "--vault", "vault"])
+        .args(extra)
+        .ok();
     let vault = env.vault("vault");
     for (generated, map, from) in &pairs {
         let sha = sha256_hex(map);
@@ -260,6 +267,11 @@ macro_rules! per_fixture {
         mod tokens_unmoved {
             $( #[test] fn $name() { super::tokens_unmoved($dir) } )*
         }
+        /// The same with `--debug-ids=sentry`: the comment and snippet move no token.
+        mod tokens_unmoved_with_debug_ids {
+            $( #[test] fn $name() { super::tokens_unmoved_with($dir, &["--debug-ids=sentry"]) } )*
+        }
+
     };
 }
 
