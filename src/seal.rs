@@ -128,6 +128,8 @@ struct Extra {
     replace_last: Option<String>,
     /// Append this text after the last byte.
     append: Option<String>,
+    /// Replace `(offset, len)` with the text (recomputed hashes); never overlapping a reference.
+    rewrites: Vec<(u64, u64, String, RewriteKind)>,
 }
 
 /// A debug ID given to a bundle (or its map) by `seal --debug-ids`.
@@ -391,6 +393,25 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta, extra: &Extra) -
     if let (Some(t), Some(last)) = (&extra.replace_last, cuts.last_mut()) {
         last.insert.clone_from(t);
     }
+    for (offset, len, text, kind) in &extra.rewrites {
+        let old = &buf[*offset as usize..(*offset + *len) as usize];
+        cuts.push(Cut {
+            form: scan::Form::LineComment,
+            offset: *offset,
+            len: *len,
+            line: 0,
+            url: Vec::new(),
+            url_offset: *offset,
+            removed_sha: fsutil::sha256_hex(old),
+            removed: Bytes::Text(String::from_utf8_lossy(old).into_owned()),
+            blob: false,
+            inline: None,
+            insert: text.clone(),
+            rewrite: Some(*kind),
+        });
+    }
+    cuts.sort_by_key(|c| c.offset);
+
     if let Some(t) = &extra.append {
         cuts.push(Cut {
             form: scan::Form::LineComment,
@@ -686,6 +707,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             && original_sha_of.get(plain.as_bytes()).copied() != Some(inner.original_sha.as_str())
         {
             errors.push(ErrorRecord {
+                kind: None,
                 path: rel.lossy(),
                 message: format!(
                     "does not decompress to {} (a stale precompressed copy?): not regenerated, rebuild or delete it",
@@ -751,6 +773,35 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
         let rel = &s.entry.rel;
         let mut edits = Vec::new();
         for c in &e.cuts {
+            if let Some(kind) = c.rewrite
+                && matches!(kind, RewriteKind::Integrity | RewriteKind::NgswHash)
+            {
+                let what = if kind == RewriteKind::Integrity {
+                    "integrity"
+                } else {
+                    "ngsw.json hash"
+                };
+                actions.push(ActionRecord {
+                    path: rel.lossy(),
+                    action: "rehash",
+                    line: None,
+                    detail: format!("{what} {} → {}", c.removed_text(), c.insert),
+                });
+                edits.push(EditRecord {
+                    offset: c.offset,
+                    len: c.len,
+                    removed_sha256: c.removed_sha.clone(),
+                    removed: c.removed.clone(),
+                    kind: EditKind::Rewrite(kind),
+                    line: None,
+                    url: None,
+                    target: TargetKind::Empty,
+                    map_path: None,
+                    map_sha256: None,
+                    inserted: Some(c.insert.clone()),
+                });
+                continue;
+            }
             if let Some(kind) = c.rewrite {
                 // An insertion `--debug-ids` made (a bundle paired with its map by name).
                 let guessed = s.debug.as_ref().and_then(|d| d.guessed_map.clone());
@@ -992,6 +1043,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
     for s in seen {
         if let Some(e) = &s.error {
             errors.push(ErrorRecord {
+                kind: None,
                 path: s.entry.rel.lossy(),
                 message: e.clone(),
             });
@@ -1290,6 +1342,146 @@ fn assign_debug_ids(seen: &mut [Seen], mode: DebugIds, dist: &Path) {
     }
 }
 
+impl Cut {
+    fn removed_text(&self) -> String {
+        match &self.removed {
+            Bytes::Text(t) => t.clone(),
+            _ => String::from("…"),
+        }
+    }
+}
+
+/// Keep the dist consistent with what seal changes: recompute `integrity="sha…-…"` tokens in
+/// HTML files and Angular `ngsw.json` hash-table entries that name a file seal edits (only
+/// where the old value matched the old bytes: a value that was already wrong is reported, not
+/// guessed). Runs after the edits of every other file are final.
+fn fix_hashes(seen: &mut [Seen], dist: &Path) {
+    use crate::scan::integrity;
+    let by_path: HashMap<Vec<u8>, usize> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.entry.rel.as_bytes().to_vec(), i))
+        .collect();
+    // Original and sealed bytes of an edited file, read once.
+    let mut cache: HashMap<usize, Option<(Vec<u8>, Vec<u8>)>> = HashMap::new();
+    let mut load = |j: usize, seen: &[Seen]| -> Option<(Vec<u8>, Vec<u8>)> {
+        cache
+            .entry(j)
+            .or_insert_with(|| {
+                let s = &seen[j];
+                let e = s.edit.as_ref()?;
+                let bytes = std::fs::read(s.entry.rel.under(dist)?).ok()?;
+                if fsutil::sha256_hex(&bytes) != e.original_sha {
+                    return None;
+                }
+                let sealed = splice(
+                    &bytes,
+                    &e.cuts.iter().map(|c| (c.offset, c.len)).collect::<Vec<_>>(),
+                    &e.cuts.iter().map(|c| c.insert.clone()).collect::<Vec<_>>(),
+                );
+                Some((bytes, sealed))
+            })
+            .clone()
+    };
+    let mut updates: Vec<(usize, Vec<u8>, Extra, Vec<String>)> = Vec::new();
+    for i in 0..seen.len() {
+        let s = &seen[i];
+        if s.error.is_some() || s.map.is_some() || s.packed.is_some() {
+            continue;
+        }
+        let name = s.entry.rel.file_name();
+        let html = matches!(scan::classify(name), FileKind::Html);
+        let ngsw = name == b"ngsw.json";
+        if !html && !ngsw {
+            continue;
+        }
+        let Some(buf) = s.entry.rel.under(dist).and_then(|p| std::fs::read(p).ok()) else {
+            continue;
+        };
+        if buf.len() as u64 != s.entry.meta.size
+            || s.edit
+                .as_ref()
+                .is_some_and(|e| fsutil::sha256_hex(&buf) != e.original_sha)
+        {
+            continue;
+        }
+        let rel = s.entry.rel.as_bytes().to_vec();
+        let mut extra = Extra::default();
+        let mut notes = Vec::new();
+        let target = |url: &[u8]| match url::resolve(&rel, url) {
+            url::Target::Inside(p) => by_path.get(&p).copied(),
+            _ => None,
+        };
+        if html {
+            for r in integrity::find(&buf) {
+                if !integrity::is_local(&r.url) {
+                    continue;
+                }
+                let Some(j) = target(&r.url) else { continue };
+                if seen[j].edit.is_none() {
+                    continue;
+                }
+                let Some((old, new)) = load(j, seen) else {
+                    continue;
+                };
+                if r.alg.token(&old) != String::from_utf8_lossy(&buf[r.span.clone()]) {
+                    notes.push(format!(
+                        "line {}: integrity of {} did not match that file before seal; left as it is",
+                        r.line,
+                        String::from_utf8_lossy(&r.url)
+                    ));
+                    continue;
+                }
+                extra.rewrites.push((
+                    r.span.start as u64,
+                    r.span.len() as u64,
+                    r.alg.token(&new),
+                    RewriteKind::Integrity,
+                ));
+            }
+        }
+        if ngsw {
+            for e in integrity::ngsw_entries(&buf) {
+                let Some(j) = target(e.url.as_bytes()) else {
+                    continue;
+                };
+                if seen[j].edit.is_none() {
+                    continue;
+                }
+                let Some((old, new)) = load(j, seen) else {
+                    continue;
+                };
+                let sha1 = |b: &[u8]| hex::encode(sha1::Sha1::digest(b));
+                if sha1(&old) != e.sha1.to_ascii_lowercase() {
+                    notes.push(format!(
+                        "hashTable entry {} did not match that file before seal; left as it is",
+                        e.url
+                    ));
+                    continue;
+                }
+                extra.rewrites.push((
+                    e.span.start as u64,
+                    e.span.len() as u64,
+                    sha1(&new),
+                    RewriteKind::NgswHash,
+                ));
+            }
+        }
+        if !extra.rewrites.is_empty() || !notes.is_empty() {
+            updates.push((i, buf, extra, notes));
+        }
+    }
+    for (i, buf, extra, notes) in updates {
+        let s = &mut seen[i];
+        if !extra.rewrites.is_empty() {
+            s.edit = Some(plan_edit(&buf, &s.refs, &s.entry.meta, &extra));
+        }
+        if let Some(n) = notes.into_iter().next() {
+            s.note.get_or_insert(n);
+        }
+    }
+}
+
 /// Texts of `cuts` for a journal step: empty when no cut inserts anything.
 fn inserts_of(cuts: &[Cut]) -> Vec<String> {
     if cuts.iter().all(|c| c.insert.is_empty()) {
@@ -1396,6 +1588,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     if let Some(mode) = opts.debug_ids {
         assign_debug_ids(&mut seen, mode, &opts.dist);
     }
+    fix_hashes(&mut seen, &opts.dist);
 
     let p = plan(opts, vault.as_ref(), &seen, &w);
     report.notes.extend(p.notes);

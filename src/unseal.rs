@@ -74,6 +74,7 @@ pub fn finish(
         }
         failed.insert(step.path().clone());
         errors.push(ErrorRecord {
+            kind: None,
             path: step.path().lossy(),
             message: msg.to_owned(),
         });
@@ -303,6 +304,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
                         },
                         Err(e) => {
                             report.errors.push(ErrorRecord {
+                                kind: None,
                                 path: f.path.lossy(),
                                 message: format!("{e:#}"),
                             });

@@ -22,6 +22,7 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
 
         match std::fs::symlink_metadata(p) {
             Err(e) => report.errors.push(ErrorRecord {
+                kind: None,
                 path: shown.clone(),
                 message: format!("cannot read: {e}"),
             }),
@@ -30,7 +31,9 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
                 let w = walk::walk(p, None);
                 merge_walk_notes(&mut report, &w);
                 scan_files(&w.files, &mut report);
+                check_integrity(&w.files, &mut report);
             }
+
             Ok(m) if m.is_file() || (m.file_type().is_symlink() && p.is_file()) => {
                 let name = p
                     .file_name()
@@ -47,6 +50,7 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
                 scan_files(std::slice::from_ref(&entry), &mut report);
             }
             Ok(_) => report.errors.push(ErrorRecord {
+                kind: None,
                 path: shown.clone(),
                 message: "not a regular file or directory".into(),
             }),
@@ -78,6 +82,7 @@ pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
     }
     for (rel, e) in &w.errors {
         report.errors.push(ErrorRecord {
+            kind: None,
             path: rel.lossy(),
             message: format!("cannot list: {e}"),
         });
@@ -136,6 +141,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
             }
             if let Some(e) = m.error {
                 out.errors.push(ErrorRecord {
+                    kind: None,
                     path: m.path,
                     message: e,
                 });
@@ -143,6 +149,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
         }
         if let Some(e) = s.fatal {
             out.errors.push(ErrorRecord {
+                kind: None,
                 path,
                 message: format!("cannot scan archive: {e}"),
             });
@@ -153,6 +160,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
         Ok(l) => l,
         Err(e) => {
             out.errors.push(ErrorRecord {
+                kind: None,
                 path,
                 message: format!("cannot read: {e}"),
             });
@@ -178,6 +186,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
     }
     if let Some(e) = &a.error {
         out.errors.push(ErrorRecord {
+            kind: None,
             path: path.clone(),
             message: e.clone(),
         });
@@ -200,7 +209,60 @@ pub fn verify_dir(root: &Path, skip: Option<&Path>) -> VerifyReport {
     let w = walk::walk(root, skip);
     merge_walk_notes(&mut report, &w);
     scan_files(&w.files, &mut report);
+    check_integrity(&w.files, &mut report);
     report.clean = report.leaks.is_empty();
+
     report.sort();
     report
+}
+
+/// Every `integrity="sha…-…"` token of an HTML file under the root that names a local file
+/// must match that file's bytes; a mismatch is an error of its own kind (the browser would
+/// refuse the file), not a leak. Files outside the root or not present are not judged.
+fn check_integrity(files: &[FileEntry], report: &mut VerifyReport) {
+    use crate::scan::{FileKind, integrity, url};
+    let by_rel: std::collections::HashMap<&[u8], &FileEntry> =
+        files.iter().map(|f| (f.rel.as_bytes(), f)).collect();
+    let htmls: Vec<&FileEntry> = files
+        .iter()
+        .filter(|f| matches!(crate::scan::classify(f.rel.file_name()), FileKind::Html))
+        .collect();
+    let found: Vec<ErrorRecord> = htmls
+        .par_iter()
+        .flat_map_iter(|f| {
+            let mut out = Vec::new();
+            let Ok(html) = std::fs::read(&f.path) else {
+                return out;
+            };
+            for r in integrity::find(&html) {
+                if !integrity::is_local(&r.url) {
+                    continue;
+                }
+                let url::Target::Inside(p) = url::resolve(f.rel.as_bytes(), &r.url) else {
+                    continue;
+                };
+                let Some(target) = by_rel.get(p.as_slice()) else {
+                    continue;
+                };
+                let Ok(bytes) = std::fs::read(&target.path) else {
+                    continue;
+                };
+                let want = r.alg.token(&bytes);
+                if want.as_bytes() != &html[r.span.clone()] {
+                    out.push(ErrorRecord {
+                        path: f.rel.lossy(),
+                        kind: Some("integrity-mismatch"),
+                        message: format!(
+                            "line {}: integrity {}-… does not match {} (it is {want})",
+                            r.line,
+                            r.alg.name(),
+                            target.rel.lossy()
+                        ),
+                    });
+                }
+            }
+            out
+        })
+        .collect();
+    report.errors.extend(found);
 }

@@ -31,6 +31,9 @@ mod debugid;
 /// The real bundler outputs: round trip, structural token check, node behaviour.
 #[path = "it/fixtures.rs"]
 mod fixtures;
+/// SRI `integrity` and `ngsw.json` hashes follow sealed bytes; verify checks `integrity`.
+#[path = "it/integrity.rs"]
+mod integrity;
 /// Property test: `unseal(seal(dist)) == dist`, and seal cuts only comment bytes.
 #[path = "it/props.rs"]
 mod props;

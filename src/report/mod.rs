@@ -52,6 +52,10 @@ impl NoteRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorRecord {
     pub path: String,
+    /// Absent for files that could not be read or changed; `integrity-mismatch` for an HTML
+    /// `integrity` value that does not match the local file it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     pub message: String,
 }
 

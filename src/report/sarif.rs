@@ -232,6 +232,7 @@ mod schema {
                 message: "d".into(),
             }],
             errors: vec![ErrorRecord {
+                kind: None,
                 path: "x.js".into(),
                 message: "cannot read".into(),
             }],

@@ -6,6 +6,7 @@ pub mod css;
 pub mod datauri;
 pub mod headers;
 pub mod html;
+pub mod integrity;
 pub mod js;
 pub mod jslex;
 pub mod mapsniff;
