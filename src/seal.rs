@@ -1355,6 +1355,9 @@ impl Cut {
 /// HTML files and Angular `ngsw.json` hash-table entries that name a file seal edits (only
 /// where the old value matched the old bytes: a value that was already wrong is reported, not
 /// guessed). Runs after the edits of every other file are final.
+/// Original and sealed bytes of one file.
+type BeforeAfter = (Vec<u8>, Vec<u8>);
+
 fn fix_hashes(seen: &mut [Seen], dist: &Path) {
     use crate::scan::integrity;
     let by_path: HashMap<Vec<u8>, usize> = seen
@@ -1363,8 +1366,8 @@ fn fix_hashes(seen: &mut [Seen], dist: &Path) {
         .map(|(i, s)| (s.entry.rel.as_bytes().to_vec(), i))
         .collect();
     // Original and sealed bytes of an edited file, read once.
-    let mut cache: HashMap<usize, Option<(Vec<u8>, Vec<u8>)>> = HashMap::new();
-    let mut load = |j: usize, seen: &[Seen]| -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut cache: HashMap<usize, Option<BeforeAfter>> = HashMap::new();
+    let mut load = |j: usize, seen: &[Seen]| -> Option<BeforeAfter> {
         cache
             .entry(j)
             .or_insert_with(|| {
