@@ -551,10 +551,11 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             replaces,
             ..
         } => {
-            if prepared == Prepared::Done {
-                return Ok(());
-            }
             let p = at(dist, path)?;
+            if prepared == Prepared::Done {
+                // The bytes are back (perhaps by a run killed before it set mode and mtime).
+                return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
+            }
             let src = if *rename {
                 vault.object_path(from)
             } else {
@@ -567,10 +568,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                 rename_noreplace(&src, &p)
                     .with_context(|| format!("cannot restore {}", p.display()))?;
             }
-
-            fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
-            fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
-            Ok(())
+            set_mode_mtime(&p, *mode, *mtime, *mtime_nsec)
         }
         Step::Unedit {
             path,
@@ -583,10 +581,10 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             how,
             ..
         } => {
-            if prepared == Prepared::Done {
-                return Ok(());
-            }
             let p = at(dist, path)?;
+            if prepared == Prepared::Done {
+                return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
+            }
             match how {
                 How::InPlace {
                     start,
@@ -604,12 +602,19 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                 }
             }
             let _ = (sha256, sealed_sha256, edits);
-            fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
-            fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
-            Ok(())
+            set_mode_mtime(&p, *mode, *mtime, *mtime_nsec)
         }
         Step::RemoveDir { .. } | Step::MakeDir { .. } => Ok(()),
     }
+}
+
+/// The last touch of a restored file: its recorded mode and mtime. Also run when the bytes were
+/// already back, since a run killed between the rename and this leaves them unset.
+fn set_mode_mtime(p: &Path, mode: u32, mtime: i64, mtime_nsec: i64) -> Result<()> {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of {}", p.display()))?;
+    fsutil::set_mtime(p, mtime, mtime_nsec)
+        .with_context(|| format!("cannot set the mtime of {}", p.display()))
 }
 
 fn make_dir(dist: &Path, rel: &RelPath, mode: u32) -> Result<()> {
