@@ -34,3 +34,7 @@ mod props;
 /// The hand-made tricky dist (`fixtures/tricky/`): exact expectations per file.
 #[path = "it/tricky.rs"]
 mod tricky;
+
+/// Crash safety: `seal`/`unseal` aborted at every failpoint, then recovered.
+#[path = "it/crash.rs"]
+mod crash;
