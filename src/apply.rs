@@ -213,7 +213,7 @@ pub fn cleanup_temps(j: &Journal) {
                 how: How::Rewrite { temp },
                 ..
             } => temp,
-            Step::Restore { temp, .. } => temp,
+            Step::Restore { temp, .. } | Step::Recompress { temp, .. } => temp,
             _ => continue,
         };
         let p = temp.to_path();
@@ -335,7 +335,8 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             let t = temp.to_path();
             let mut f = fsutil::create_with_mode(&t, 0o600)
                 .with_context(|| format!("cannot create {}", t.display()))?;
-            f.write_all(&z)?;
+            f.write_all(&z)
+                .with_context(|| format!("cannot write {}", t.display()))?;
             f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
             Ok(Prepared::Ready)
         }
@@ -734,6 +735,8 @@ fn rewrite_into(
     let out = fsutil::create_with_mode(temp, 0o600)
         .with_context(|| format!("cannot create {}", temp.display()))?;
     let mut w = BufWriter::with_capacity(256 * 1024, out);
+    let werr =
+        |e: io::Error| anyhow::Error::new(e).context(format!("cannot write {}", temp.display()));
     let (mut hin, mut hout) = (Sha256::new(), Sha256::new());
     let mut buf = vec![0u8; 256 * 1024];
     let mut pos = 0u64;
@@ -756,7 +759,7 @@ fn rewrite_into(
             }
             if next < ops.len() && ops[next].0 == pos {
                 let (_, drop, ins) = ops[next];
-                w.write_all(ins)?;
+                w.write_all(ins).map_err(werr)?;
                 hout.update(ins);
                 skip = drop;
                 next += 1;
@@ -768,7 +771,7 @@ fn rewrite_into(
                 usize::MAX
             };
             let k = until.min(n - i);
-            w.write_all(&buf[i..i + k])?;
+            w.write_all(&buf[i..i + k]).map_err(werr)?;
             hout.update(&buf[i..i + k]);
             i += k;
             pos += k as u64;
@@ -777,12 +780,12 @@ fn rewrite_into(
     // Inserts at the very end of the input.
     while next < ops.len() && ops[next].0 == pos && skip == 0 {
         let (_, drop, ins) = ops[next];
-        w.write_all(ins)?;
+        w.write_all(ins).map_err(werr)?;
         hout.update(ins);
         skip = drop;
         next += 1;
     }
-    let out = w.into_inner().map_err(|e| e.into_error())?;
+    let out = w.into_inner().map_err(|e| werr(e.into_error()))?;
     let (got_in, got_out) = (hex_digest(hin), hex_digest(hout));
     if got_in == out_sha {
         drop(out);
