@@ -38,3 +38,6 @@ mod tricky;
 /// Crash safety: `seal`/`unseal` aborted at every failpoint, then recovered.
 #[path = "it/crash.rs"]
 mod crash;
+/// Write errors, hostile contents, corrupt manifests, vault privacy.
+#[path = "it/hostile.rs"]
+mod hostile;
