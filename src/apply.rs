@@ -227,8 +227,25 @@ pub fn cleanup_temps(j: &Journal) {
 }
 
 fn at(dist: &Path, rel: &RelPath) -> Result<PathBuf> {
-    rel.under(dist)
-        .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))
+    let p = rel
+        .under(dist)
+        .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))?;
+    // Never through a symbolic link: a directory of the dist replaced by a link (after a seal,
+    // say) would otherwise lead a restore or a move outside the dist.
+    let mut dir = p.parent();
+    while let Some(d) = dir {
+        if d == dist {
+            break;
+        }
+        if lstat(d)?.is_some_and(|m| m.file_type().is_symlink()) {
+            bail!(
+                "{} is now a symbolic link; not following it (for {rel})",
+                d.display()
+            );
+        }
+        dir = d.parent();
+    }
+    Ok(p)
 }
 
 fn lstat(p: &Path) -> Result<Option<fs::Metadata>> {
