@@ -388,3 +388,40 @@ fn read_only_files_keep_their_modes_through_seal_and_unseal() {
     env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
     orig.assert_same(&env.snapshot("dist"), Level::Restored, "unseal");
 }
+
+/// A directory of a sealed dist replaced by a symlink to somewhere else: unseal must not follow
+/// it (it would restore maps outside the dist); it refuses those files with exit 2.
+#[test]
+fn unseal_never_follows_a_directory_replaced_by_a_symlink() {
+    let env = TestEnv::new();
+    env.write("dist/sub/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write("dist/sub/a.js.map", map_for("a"));
+    env.write("dist/b.js", "b();\n//# sourceMappingURL=b.js.map\n");
+    env.write("dist/b.js.map", map_for("b"));
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    std::fs::rename(env.path("dist/sub"), env.path("elsewhere")).expect("move the dir away");
+    env.symlink("../elsewhere", "dist/sub");
+    let elsewhere = env.snapshot("elsewhere");
+    let run = env
+        .mapvault(["unseal", "dist", "--vault", "vault"])
+        .expect_code(2);
+    run.ensure(
+        run.stderr_str().contains("symbolic link"),
+        "the refusal says a symlink is in the way",
+    );
+    elsewhere.assert_same(
+        &env.snapshot("elsewhere"),
+        Level::Untouched,
+        "the symlinked directory's target",
+    );
+    run.ensure(
+        env.vault("vault")
+            .holds(&sha256_hex(map_for("a").as_bytes())),
+        "the map whose restore was refused stays in the vault",
+    );
+    // The rest of the dist is restored.
+    assert_eq!(
+        env.read("dist/b.js"),
+        b"b();\n//# sourceMappingURL=b.js.map\n"
+    );
+}
