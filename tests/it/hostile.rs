@@ -571,8 +571,9 @@ fn hundred_mb_one_line_bundle_and_two_hundred_mb_map_round_trip() {
 // ---------------------------------------------------------------------------------------------
 // Hand-edited and corrupt manifests
 
-/// How to damage a sealed vault's manifest (or vault), and a word the refusal must contain.
+/// How to damage a sealed vault's manifest, as JSON or as raw bytes.
 type Damage = fn(&mut serde_json::Value);
+type RawDamage = fn(&[u8]) -> Vec<u8>;
 
 fn files(m: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
     m["seals"][0]["files"].as_array_mut().expect("files")
@@ -710,7 +711,7 @@ fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
             "not a valid manifest",
         ),
     ];
-    let raw: &[(&str, fn(&[u8]) -> Vec<u8>, &str)] = &[
+    let raw: &[(&str, RawDamage, &str)] = &[
         (
             "truncated",
             |b| b[..b.len() / 2].to_vec(),
