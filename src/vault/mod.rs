@@ -299,9 +299,13 @@ impl Vault {
 
     pub fn load_journal(&self) -> Result<Option<Journal>> {
         match fs::read(self.journal_path()) {
-            Ok(b) => Journal::parse(&b)
-                .map(Some)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", self.journal_path().display())),
+            Ok(b) => Journal::parse(&b).map(Some).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}; an interrupted run cannot be finished from it — restore it from \
+                         a backup or fix it by hand (it lists every step and the manifest record)",
+                    self.journal_path().display()
+                )
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => {
                 Err(e).with_context(|| format!("cannot read {}", self.journal_path().display()))

@@ -886,3 +886,46 @@ fn vault_stays_private_through_unseal_under_umask_000() {
         "unseal under umask 000",
     );
 }
+
+/// A journal (left by a killed run) that was hand-edited or truncated: seal and unseal refuse
+/// to run it, naming it; nothing outside the dist is touched; fixed, it finishes.
+#[test]
+fn corrupt_journal_is_refused_and_never_leads_outside_the_dist() {
+    let env = TestEnv::new();
+    env.copy_fixture("esbuild", "dist");
+    env.write("outside/o.js.map", MAP);
+    let orig = env.snapshot("dist");
+    let outside = env.snapshot("outside");
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault"])
+        .env("MAPVAULT_FAILPOINT", "after-journal")
+        .ulimit("-c", 0)
+        .run();
+    if run.code.is_some() {
+        say("skipped: needs `--features failpoints` to leave a journal behind");
+        return;
+    }
+    let journal = env.path("vault/journal.json");
+    let good = std::fs::read(&journal).expect("journal left behind");
+    let mut escaping: serde_json::Value = serde_json::from_slice(&good).expect("journal JSON");
+    escaping["steps"][0]["path"] = "../outside/o.js.map".into();
+    for (what, bytes) in [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("escaping", serde_json::to_vec(&escaping).expect("json")),
+    ] {
+        std::fs::write(&journal, &bytes).expect("write journal");
+        for cmd in ["seal", "unseal"] {
+            let run = env
+                .mapvault([cmd, "dist", "--vault", "vault"])
+                .expect_code(2);
+            run.ensure(
+                run.stderr_str().contains("journal.json"),
+                format_args!("{what} journal: the refusal names it"),
+            );
+            orig.assert_same(&env.snapshot("dist"), Level::Untouched, what);
+            outside.assert_same(&env.snapshot("outside"), Level::Untouched, what);
+        }
+    }
+    std::fs::write(&journal, &good).expect("restore journal");
+    rerun_then_unseal_restores(&env, "dist", "vault", &orig);
+}
