@@ -138,14 +138,15 @@ fn b64(bytes: &[u8]) -> String {
 #[test]
 fn writes_past_ulimit_f_exit_2_and_a_rerun_finishes() {
     let mut failed = 0;
-    for kib in [1, 8, 64, 128, 256, 512] {
+    // Blocks of 512 bytes (POSIX sh) or 1 KiB (bash): either way, from tiny to past most files.
+    for blocks in [1, 8, 64, 128, 256, 512, 1024] {
         let env = TestEnv::new();
         write_heavy_dist(&env);
         let orig = env.snapshot("dist");
         let keep = env.snapshot("keep");
         let run = env
             .mapvault(["seal", "dist", "--vault", "vault"])
-            .ulimit("-f", kib)
+            .ulimit("-f", blocks)
             .run();
         match run.code {
             Some(0) => {}
@@ -157,14 +158,14 @@ fn writes_past_ulimit_f_exit_2_and_a_rerun_finishes() {
                 );
             }
             _ => run.fail(format_args!(
-                "ulimit -f {kib}: expected exit 2 (or 0), never a crash"
+                "ulimit -f {blocks}: expected exit 2 (or 0), never a crash"
             )),
         }
         assert_no_map_lost(
             &orig,
             &env.snapshot("dist"),
             &env.vault("vault"),
-            &format!("seal under ulimit -f {kib}"),
+            &format!("seal under ulimit -f {blocks}"),
         );
         keep.assert_same(&env.snapshot("keep"), Level::Content, "the other hard link");
         rerun_then_unseal_restores(&env, "dist", "vault", &orig);
