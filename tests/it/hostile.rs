@@ -176,6 +176,46 @@ fn writes_past_ulimit_f_exit_2_and_a_rerun_finishes() {
     );
 }
 
+#[test]
+fn unseal_past_ulimit_f_exits_2_and_a_rerun_restores() {
+    let mut failed = 0;
+    for blocks in [1, 8, 64, 256, 1024, 4096] {
+        let env = TestEnv::new();
+        write_heavy_dist(&env);
+        let orig = env.snapshot("dist");
+        env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+        let run = env
+            .mapvault(["unseal", "dist", "--vault", "vault"])
+            .ulimit("-f", blocks)
+            .run();
+        match run.code {
+            Some(0) => {}
+            Some(2) => {
+                failed += 1;
+                run.ensure(
+                    run.stderr_str().contains("File too large"),
+                    "the error gives the OS reason (EFBIG)",
+                );
+            }
+            _ => run.fail(format_args!(
+                "unseal under ulimit -f {blocks}: expected exit 2 (or 0), never a crash"
+            )),
+        }
+        assert_no_map_lost(
+            &orig,
+            &env.snapshot("dist"),
+            &env.vault("vault"),
+            &format!("unseal under ulimit -f {blocks}"),
+        );
+        env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+        orig.assert_same(&env.snapshot("dist"), Level::Restored, "unseal re-run");
+    }
+    assert!(
+        failed >= 2,
+        "only {failed} ulimit runs failed: the test lost its teeth"
+    );
+}
+
 /// A tmpfs mounted for one test, unmounted (lazily) when dropped.
 struct Tmpfs(PathBuf);
 
