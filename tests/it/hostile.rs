@@ -471,7 +471,10 @@ fn hostile_bytes_never_abort_and_round_trip() {
     );
     env.write("dist/nul.js.map", MAP);
     let n = 100_000;
-    let mut deep = Vec::new();
+    // A string that mentions the needle: the file cannot take the trailing-comment fast path
+    // and goes to the parser (or, too deep for it, to the lexical fallback).
+    let mention: &[u8] = b"var s=\"//# sourceMappingURL=not-this.map\";\n";
+    let mut deep = mention.to_vec();
     deep.extend_from_slice(b"x=");
     deep.extend(std::iter::repeat_n(b'(', n));
     deep.push(b'1');
@@ -492,7 +495,7 @@ fn hostile_bytes_never_abort_and_round_trip() {
     deep.extend_from_slice(b";\n/* a trailing comment */\n//# sourceMappingURL=deep.js.map\n");
     env.write("dist/deep.js", &deep);
     env.write("dist/deep.js.map", MAP);
-    let mut open = Vec::new();
+    let mut open = mention.to_vec();
     open.extend_from_slice(b"x=");
     open.extend(std::iter::repeat_n(b'(', n));
     open.extend(std::iter::repeat_n(b'{', n));
@@ -527,6 +530,13 @@ fn hostile_bytes_never_abort_and_round_trip() {
         !leaks.iter().any(|l| l["path"] == "data.json"),
         "JSON that is not a map and not named *.map is not a leak",
     );
+    let notes = v.json()["notes"].as_array().cloned().unwrap_or_default();
+    for parsed_differently in ["deep.js", "open.js"] {
+        v.ensure(
+            notes.iter().any(|n| n["path"] == parsed_differently),
+            format_args!("{parsed_differently} gets a note saying how it was scanned"),
+        );
+    }
 
     env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
     env.mapvault(["verify", "dist"]).ok();
@@ -544,6 +554,71 @@ fn hostile_bytes_never_abort_and_round_trip() {
         &env.snapshot("dist"),
         Level::Restored,
         "unseal of hostile bytes",
+    );
+}
+
+/// Deep nesting of every construct that makes a recursive-descent parser recurse, at depths
+/// around the point where mapvault stops trusting the parser's stack: never an abort, every
+/// file's reference found, exit 1 from verify and a clean seal.
+#[test]
+fn deep_nesting_of_every_construct_never_aborts() {
+    let env = TestEnv::new();
+    let constructs: &[(&str, &str, &str, &str)] = &[
+        ("paren", "(", "1", ")"),
+        ("array", "[", "", "]"),
+        ("object", "{a:", "1", "}"),
+        ("ternary", "a?b:", "c", ""),
+        ("class", "class{m(){", "", "}}"),
+        ("function", "function f(){", "", "}"),
+        ("arrow", "()=>", "1", ""),
+        ("arrow-block", "()=>{", "", "}"),
+        ("async", "async function f(){", "", "}"),
+        ("not", "!", "1", ""),
+        ("new", "new ", "a", ""),
+        ("typeof", "typeof ", "1", ""),
+        ("assign", "a=", "1", ""),
+        ("power", "a**", "1", ""),
+        ("template", "`${", "1", "}`"),
+        ("call", "f(", "", ")"),
+        ("spread", "[...", "a", "]"),
+        ("member", "", "a", ".b"),
+        ("optional", "", "a", "?.b"),
+        ("nullish", "a??", "b", ""),
+    ];
+    let mut names = Vec::new();
+    for (name, open, mid, close) in constructs {
+        for depth in [5_000, 40_000, 150_000] {
+            let mut js = b"var s=\"//# sourceMappingURL=not-this.map\";\nx=".to_vec();
+            js.extend(open.as_bytes().repeat(depth));
+            js.extend_from_slice(mid.as_bytes());
+            js.extend(close.as_bytes().repeat(depth));
+            js.extend_from_slice(b";\n/* done */\n//# sourceMappingURL=x.js.map\n");
+            let file = format!("{name}-{depth}.js");
+            env.write(format!("dist/{file}"), js);
+            names.push(file);
+        }
+    }
+    let v = env
+        .mapvault(["verify", "dist", "--format", "json"])
+        .expect_code(1);
+    let leaks = v.json()["leaks"].as_array().cloned().unwrap_or_default();
+    for f in &names {
+        v.ensure(
+            leaks
+                .iter()
+                .any(|l| l["path"] == f.as_str() && l["message"] == "sourceMappingURL=x.js.map"),
+            format_args!("{f}: the real reference is found (and only it)"),
+        );
+    }
+    v.ensure(leaks.len() == names.len(), "one leak per file");
+    let orig = env.snapshot("dist");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["verify", "dist"]).ok();
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    orig.assert_same(
+        &env.snapshot("dist"),
+        Level::Restored,
+        "unseal of deep files",
     );
 }
 
