@@ -213,7 +213,7 @@ pub fn cleanup_temps(j: &Journal) {
                 how: How::Rewrite { temp },
                 ..
             } => temp,
-            Step::Restore { temp, .. } => temp,
+            Step::Restore { temp, .. } | Step::Recompress { temp, .. } => temp,
             _ => continue,
         };
         let p = temp.to_path();
@@ -227,8 +227,25 @@ pub fn cleanup_temps(j: &Journal) {
 }
 
 fn at(dist: &Path, rel: &RelPath) -> Result<PathBuf> {
-    rel.under(dist)
-        .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))
+    let p = rel
+        .under(dist)
+        .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))?;
+    // Never through a symbolic link: a directory of the dist replaced by a link (after a seal,
+    // say) would otherwise lead a restore or a move outside the dist.
+    let mut dir = p.parent();
+    while let Some(d) = dir {
+        if d == dist {
+            break;
+        }
+        if lstat(d)?.is_some_and(|m| m.file_type().is_symlink()) {
+            bail!(
+                "{} is now a symbolic link; not following it (for {rel})",
+                d.display()
+            );
+        }
+        dir = d.parent();
+    }
+    Ok(p)
 }
 
 fn lstat(p: &Path) -> Result<Option<fs::Metadata>> {
@@ -367,7 +384,8 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             let t = temp.to_path();
             let mut f = fsutil::create_with_mode(&t, 0o600)
                 .with_context(|| format!("cannot create {}", t.display()))?;
-            f.write_all(&z)?;
+            f.write_all(&z)
+                .with_context(|| format!("cannot write {}", t.display()))?;
             f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
             Ok(Prepared::Ready)
         }
@@ -592,10 +610,11 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             replaces,
             ..
         } => {
-            if prepared == Prepared::Done {
-                return Ok(());
-            }
             let p = at(dist, path)?;
+            if prepared == Prepared::Done {
+                // The bytes are back (perhaps by a run killed before it set mode and mtime).
+                return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
+            }
             let src = if *rename {
                 vault.object_path(from)
             } else {
@@ -608,10 +627,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                 rename_noreplace(&src, &p)
                     .with_context(|| format!("cannot restore {}", p.display()))?;
             }
-
-            fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
-            fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
-            Ok(())
+            set_mode_mtime(&p, *mode, *mtime, *mtime_nsec)
         }
         Step::Unedit {
             path,
@@ -624,10 +640,10 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             how,
             ..
         } => {
-            if prepared == Prepared::Done {
-                return Ok(());
-            }
             let p = at(dist, path)?;
+            if prepared == Prepared::Done {
+                return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
+            }
             match how {
                 How::InPlace {
                     start,
@@ -645,12 +661,19 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                 }
             }
             let _ = (sha256, sealed_sha256, edits);
-            fs::set_permissions(&p, fs::Permissions::from_mode(*mode))?;
-            fsutil::set_mtime(&p, *mtime, *mtime_nsec)?;
-            Ok(())
+            set_mode_mtime(&p, *mode, *mtime, *mtime_nsec)
         }
         Step::RemoveDir { .. } | Step::MakeDir { .. } => Ok(()),
     }
+}
+
+/// The last touch of a restored file: its recorded mode and mtime. Also run when the bytes were
+/// already back, since a run killed between the rename and this leaves them unset.
+fn set_mode_mtime(p: &Path, mode: u32, mtime: i64, mtime_nsec: i64) -> Result<()> {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of {}", p.display()))?;
+    fsutil::set_mtime(p, mtime, mtime_nsec)
+        .with_context(|| format!("cannot set the mtime of {}", p.display()))
 }
 
 fn make_dir(dist: &Path, rel: &RelPath, mode: u32) -> Result<()> {
@@ -770,6 +793,8 @@ fn rewrite_into(
     let out = fsutil::create_with_mode(temp, 0o600)
         .with_context(|| format!("cannot create {}", temp.display()))?;
     let mut w = BufWriter::with_capacity(256 * 1024, out);
+    let werr =
+        |e: io::Error| anyhow::Error::new(e).context(format!("cannot write {}", temp.display()));
     let (mut hin, mut hout) = (Sha256::new(), Sha256::new());
     let mut buf = vec![0u8; 256 * 1024];
     let mut pos = 0u64;
@@ -792,7 +817,7 @@ fn rewrite_into(
             }
             if next < ops.len() && ops[next].0 == pos {
                 let (_, drop, ins) = ops[next];
-                w.write_all(ins)?;
+                w.write_all(ins).map_err(werr)?;
                 hout.update(ins);
                 skip = drop;
                 next += 1;
@@ -804,7 +829,7 @@ fn rewrite_into(
                 usize::MAX
             };
             let k = until.min(n - i);
-            w.write_all(&buf[i..i + k])?;
+            w.write_all(&buf[i..i + k]).map_err(werr)?;
             hout.update(&buf[i..i + k]);
             i += k;
             pos += k as u64;
@@ -813,12 +838,12 @@ fn rewrite_into(
     // Inserts at the very end of the input.
     while next < ops.len() && ops[next].0 == pos && skip == 0 {
         let (_, drop, ins) = ops[next];
-        w.write_all(ins)?;
+        w.write_all(ins).map_err(werr)?;
         hout.update(ins);
         skip = drop;
         next += 1;
     }
-    let out = w.into_inner().map_err(|e| e.into_error())?;
+    let out = w.into_inner().map_err(|e| werr(e.into_error()))?;
     let (got_in, got_out) = (hex_digest(hin), hex_digest(hout));
     if got_in == out_sha {
         drop(out);

@@ -517,6 +517,15 @@ fn temp_for(vault: &Vault, entry: &FileEntry, jid: &str, n: usize) -> RawPath {
     }
 }
 
+/// Does the plain file `rel` already hold `sealed_sha` — what its precompressed copy gives once
+/// sealed? Then an earlier seal stopped (a write error, e.g. a copy that could not be replaced)
+/// after the plain file and before its copy, and regenerating the copy finishes that seal.
+fn holds_sealed(dist: &Path, rel: &RelPath, sealed_sha: &str) -> bool {
+    rel.under(dist)
+        .and_then(|p| fsutil::hash_file(&p).ok())
+        .is_some_and(|(sha, _)| sha == sealed_sha)
+}
+
 #[allow(clippy::too_many_lines)]
 fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk) -> Plan {
     let jid = new_id("seal");
@@ -705,6 +714,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             .map_or_else(|| RelPath::new(inner_name.clone()), |p| p.join(inner_name));
         if all_files.contains(plain.as_bytes())
             && original_sha_of.get(plain.as_bytes()).copied() != Some(inner.original_sha.as_str())
+            && !holds_sealed(&opts.dist, &plain, &inner.sealed_sha)
         {
             errors.push(ErrorRecord {
                 kind: None,

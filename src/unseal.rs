@@ -19,7 +19,7 @@ use crate::seal::{TAIL_MAX, lock_dist, recover};
 use crate::vault::Vault;
 use crate::vault::fsutil;
 use crate::vault::journal::{How, Journal, Op, Step};
-use crate::vault::manifest::{Action, Bytes, Manifest};
+use crate::vault::manifest::{Action, Bytes, Manifest, Stored};
 
 #[derive(Debug, Clone)]
 pub struct UnsealOptions {
@@ -167,6 +167,41 @@ fn object_uses(
         }
     }
     (outside, inside)
+}
+
+/// Before anything changes: every vault object the plan reads must be there. A manifest naming
+/// objects the vault lacks was edited or the vault damaged; unseal refuses it whole rather than
+/// restoring part of the dist.
+fn refuse_missing_objects(v: &Vault, j: &Journal) -> Result<()> {
+    let mut missing = BTreeSet::new();
+    for s in &j.steps {
+        match s {
+            Step::Restore { path, from, .. } if !v.has(from, None) => {
+                missing.insert(format!("{} (for {path})", v.object_path(from).display()));
+            }
+            Step::Unedit { path, edits, .. } => {
+                for e in edits {
+                    let obj = match &e.removed {
+                        Bytes::Blob(s) => Stored::Blob(s.clone()),
+                        Bytes::InlineMap { map, .. } => Stored::Map(map.clone()),
+                        Bytes::Text(_) | Bytes::Base64(_) => continue,
+                    };
+                    if !v.has(&obj, None) {
+                        missing.insert(format!("{} (for {path})", v.object_path(&obj).display()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "the manifest names vault objects that are missing: {}; refusing to unseal anything — \
+             restore the vault from a backup",
+            missing.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Unseal `opts.dist`. Call inside the worker pool.
@@ -342,6 +377,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         _ => 1,
     });
     report.dirs_recreated = made.len() as u64;
+    refuse_missing_objects(&v, &j)?;
 
     v.save_journal(&j)?;
     apply::failpoint("after-journal");

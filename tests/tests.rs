@@ -40,3 +40,16 @@ mod props;
 /// The hand-made tricky dist (`fixtures/tricky/`): exact expectations per file.
 #[path = "it/tricky.rs"]
 mod tricky;
+
+/// Concurrent seals and unseals on one dist or one vault.
+#[path = "it/concurrency.rs"]
+mod concurrency;
+/// Crash safety: `seal`/`unseal` aborted at every failpoint, then recovered.
+#[path = "it/crash.rs"]
+mod crash;
+/// Write errors, hostile contents, corrupt manifests, vault privacy.
+#[path = "it/hostile.rs"]
+mod hostile;
+/// `../` and absolute URLs, symlinks, odd names and terminal escaping, hard links, read-only files.
+#[path = "it/paths.rs"]
+mod paths;

@@ -280,12 +280,31 @@ impl Manifest {
                 )));
             }
             let root = std::path::Path::new("/");
+            let mut paths = BTreeSet::new();
             for f in &rec.files {
                 if f.path.under(root).is_none() {
                     return Err(bad("path escapes the dist", rec, &f.path));
                 }
+                if !paths.insert(&f.path) {
+                    return Err(bad("appears twice in one seal", rec, &f.path));
+                }
                 if !is_sha256_hex(&f.sha256) {
                     return Err(bad("sha256 is not a sha256", rec, &f.path));
+                }
+                if f.mode > 0o7777 {
+                    return Err(bad("mode is not a permission mode", rec, &f.path));
+                }
+                // A moved or replaced file is stored under the hash of its own bytes (unless
+                // seal inserted bytes into it, which `inserted` records).
+                if f.inserted.is_none()
+                    && let Some(s) = &f.stored
+                    && s.sha() != f.sha256
+                {
+                    return Err(bad(
+                        "vault object does not match the file's sha256",
+                        rec,
+                        &f.path,
+                    ));
                 }
                 match f.action {
                     Action::Moved => match &f.stored {
@@ -338,11 +357,18 @@ impl Manifest {
                             let ok = match &e.removed {
                                 Bytes::Blob(s) => is_sha256_hex(s),
                                 Bytes::InlineMap { map, .. } => is_sha256_hex(map),
-                                Bytes::Text(_) | Bytes::Base64(_) => true,
+                                // Bytes kept in the manifest itself must be what was removed.
+                                Bytes::Text(t) => removed_matches(t.as_bytes(), e),
+                                Bytes::Base64(b) => {
+                                    use base64::Engine;
+                                    base64::engine::general_purpose::STANDARD
+                                        .decode(b)
+                                        .is_ok_and(|d| removed_matches(&d, e))
+                                }
                             };
                             if !ok {
                                 return Err(bad(
-                                    "edit refers to an invalid vault object",
+                                    "edit refers to an invalid vault object, or its removed bytes do not match their sha256",
                                     rec,
                                     &f.path,
                                 ));
@@ -400,6 +426,11 @@ impl Manifest {
     }
 }
 
+/// Do `bytes` (kept in the manifest) hash and measure as the edit says they should?
+fn removed_matches(bytes: &[u8], e: &EditRecord) -> bool {
+    bytes.len() as u64 == e.len && super::fsutil::sha256_hex(bytes) == e.removed_sha256
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,7 +447,7 @@ mod tests {
                     path: RelPath::new(b"a.js".to_vec()),
                     action: Action::Edited,
                     sha256: sha.clone(),
-                    size: 30,
+                    size: 31,
                     mode: 0o644,
                     mtime: 0,
                     mtime_nsec: 0,
@@ -430,8 +461,10 @@ mod tests {
                     debug_map_sha256: None,
                     edits: vec![EditRecord {
                         offset: 5,
-                        len: 25,
-                        removed_sha256: sha,
+                        len: 26,
+                        removed_sha256: crate::vault::fsutil::sha256_hex(
+                            b"//# sourceMappingURL=a.map",
+                        ),
                         removed: Bytes::Text("//# sourceMappingURL=a.map".into()),
                         kind: EditKind::Leak(LeakKind::MapReference),
                         line: Some(2),

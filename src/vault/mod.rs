@@ -290,7 +290,7 @@ impl Vault {
     pub fn save_manifest(&self, m: &Manifest) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(m)?;
         fsutil::write_atomic(&self.tmp_dir(), &self.manifest_path(), &bytes)
-            .context("cannot write manifest.json")
+            .with_context(|| format!("cannot write {}", self.manifest_path().display()))
     }
 
     fn journal_path(&self) -> PathBuf {
@@ -299,11 +299,17 @@ impl Vault {
 
     pub fn load_journal(&self) -> Result<Option<Journal>> {
         match fs::read(self.journal_path()) {
-            Ok(b) => Journal::parse(&b)
-                .map(Some)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", self.journal_path().display())),
+            Ok(b) => Journal::parse(&b).map(Some).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}; an interrupted run cannot be finished from it — restore it from \
+                         a backup or fix it by hand (it lists every step and the manifest record)",
+                    self.journal_path().display()
+                )
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).context("cannot read journal.json"),
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read {}", self.journal_path().display()))
+            }
         }
     }
 
@@ -311,7 +317,7 @@ impl Vault {
     pub fn save_journal(&self, j: &Journal) -> Result<()> {
         let bytes = serde_json::to_vec(j)?;
         fsutil::write_atomic(&self.tmp_dir(), &self.journal_path(), &bytes)
-            .context("cannot write journal.json")
+            .with_context(|| format!("cannot write {}", self.journal_path().display()))
     }
 
     pub fn remove_journal(&self) -> Result<()> {

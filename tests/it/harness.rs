@@ -464,6 +464,8 @@ pub struct TestCommand {
     cwd: PathBuf,
     env: Vec<(OsString, OsString)>,
     umask: Option<u32>,
+    /// `ulimit` settings (`("-f", 64)`) applied by the wrapping shell.
+    ulimits: Vec<(&'static str, u64)>,
 }
 
 impl TestCommand {
@@ -474,6 +476,7 @@ impl TestCommand {
             cwd: root.to_path_buf(),
             env: Vec::new(),
             umask: None,
+            ulimits: Vec::new(),
         }
     }
 
@@ -511,12 +514,28 @@ impl TestCommand {
         self
     }
 
-    /// The command line, shell-quoted, as shown in failure messages.
-    pub fn cmdline(&self) -> String {
+    /// Run the binary under `ulimit FLAG VALUE` (e.g. `("-f", 8)`: no file may grow past 8 KiB),
+    /// through the same wrapping shell as [`TestCommand::umask`].
+    pub fn ulimit(&mut self, flag: &'static str, value: u64) -> &mut Self {
+        self.ulimits.push((flag, value));
+        self
+    }
+
+    /// `umask …; ulimit …; ` as the wrapping shell runs it (empty when there is none).
+    fn shell_prefix(&self) -> String {
         let mut s = String::new();
         if let Some(m) = self.umask {
             let _ = write!(s, "umask {m:03o}; ");
         }
+        for (flag, v) in &self.ulimits {
+            let _ = write!(s, "ulimit {flag} {v}; ");
+        }
+        s
+    }
+
+    /// The command line, shell-quoted, as shown in failure messages.
+    pub fn cmdline(&self) -> String {
+        let mut s = self.shell_prefix();
         s.push_str(&shell_quote(OsStr::new(BIN)));
         for a in &self.args {
             s.push(' ');
@@ -527,15 +546,15 @@ impl TestCommand {
 
     /// Run to completion (or [`COMMAND_TIMEOUT`]) without judging the result.
     pub fn run(&self) -> Run {
-        let mut cmd = match self.umask {
-            Some(m) => {
-                let mut c = Command::new("sh");
-                c.arg("-c")
-                    .arg(format!("umask {m:03o}; exec \"$0\" \"$@\""))
-                    .arg(BIN);
-                c
-            }
-            None => Command::new(BIN),
+        let prefix = self.shell_prefix();
+        let mut cmd = if prefix.is_empty() {
+            Command::new(BIN)
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("{prefix}exec \"$0\" \"$@\""))
+                .arg(BIN);
+            c
         };
         cmd.args(&self.args)
             .current_dir(&self.cwd)
@@ -789,4 +808,43 @@ impl VaultView {
             })
             .unwrap_or_default()
     }
+}
+
+impl VaultView {
+    /// Does the vault hold an object with these bytes' sha256, as a map or as a blob?
+    pub fn holds(&self, sha: &str) -> bool {
+        self.map_path(sha).is_file() || self.root.join("blobs").join(sha).is_file()
+    }
+}
+
+/// Nothing lost: every file of `before` whose name contains `.map` (maps and their compressed
+/// copies) still has its exact bytes somewhere — in a file of `now` or in `vault`.
+#[track_caller]
+pub fn assert_no_map_lost(before: &Snapshot, now: &Snapshot, vault: &VaultView, what: &str) {
+    let present: BTreeSet<&str> = now
+        .nodes
+        .values()
+        .filter(|n| n.kind == Kind::File)
+        .map(|n| n.sha256.as_str())
+        .collect();
+    let lost: Vec<&String> = before
+        .nodes
+        .iter()
+        .filter(|(p, n)| n.kind == Kind::File && p.contains(".map"))
+        .filter(|(_, n)| !present.contains(n.sha256.as_str()) && !vault.holds(&n.sha256))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{what}: the bytes of {lost:?} are neither in {} nor in the vault {}\n\nlisting now:\n{}\nvault:\n{}",
+        now.root.display(),
+        vault.root.display(),
+        listing(&now.root),
+        listing(&vault.root)
+    );
+}
+
+/// Are we root? (Some hostile-input tests need `mount`, `chown` or `chattr`.)
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
 }
