@@ -415,6 +415,23 @@ mod tests {
     }
 
     #[test]
+    fn line_starts_and_ends_see_u2028_but_not_other_e2_characters() {
+        // "…" (E2 80 A6) and "—" (E2 80 94) share the lead byte of U+2028 (E2 80 A8).
+        let src = "a\u{2026}b\u{2028}c\u{2014}d\n//# sourceMappingURL=x.map\u{2029}".as_bytes();
+        let after_ls = "a\u{2026}b\u{2028}".len();
+        let nl = after_ls + "c\u{2014}d".len();
+        assert_eq!(line_start(src, nl), after_ls);
+        assert_eq!(line_start(src, after_ls - 3), 0);
+        assert_eq!(next_line_terminator(src, 0), after_ls - 3);
+        assert_eq!(next_line_terminator(src, after_ls), nl);
+        assert_eq!(next_line_terminator(src, nl + 1), src.len() - 3);
+        assert_eq!(
+            urls(std::str::from_utf8(src).unwrap_or_default()),
+            (vec!["x.map".into()], Method::Trailing)
+        );
+    }
+
+    #[test]
     fn no_needle_is_free() {
         assert_eq!(urls("var a = 1;\n"), (vec![], Method::NoNeedle));
     }
