@@ -122,9 +122,21 @@ enum Prepared {
 
 /// Run every step of `j` against its dist. Never panics; failures are per step.
 pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
+    execute_with(vault, j, || ()).map(|(a, ())| a)
+}
+
+/// [`execute`], running `during` on the calling thread once every change to the dist is made,
+/// while the second barrier flushes them on another thread (`syncfs` waits on the disk, not the
+/// CPU). `during` must only read: seal's final verify runs there.
+pub fn execute_with<R>(
+    vault: &Vault,
+    j: &Journal,
+    during: impl FnOnce() -> R,
+) -> Result<(Applied, R)> {
     let dist = j.dist.to_path();
     let n = j.steps.len();
     let mut results: Vec<Result<(), String>> = vec![Ok(()); n];
+    let mut phases = crate::parallel::Phases::start();
 
     // Directories first, parents before children (they are planned in that order).
     for (i, s) in j.steps.iter().enumerate() {
@@ -144,8 +156,10 @@ pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
         })
         .collect();
 
+    phases.mark("  prepare");
     // Barrier: everything prepared, and every original about to move, is durable.
     vault.barrier(Some(&dist))?;
+    phases.mark("  barrier 1");
     failpoint("after-barrier-1");
 
     // Files whose preparation failed are not committed at all.
@@ -194,11 +208,29 @@ pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
         }
     }
 
-    failpoint("after-commit");
-    vault.barrier(Some(&dist))?;
-    failpoint("after-barrier-2");
+    // Leftover temps (of steps that failed) go first, so `during` sees the dist as it will
+    // stay; nothing needs them any more (a re-run of the journal prepares them again).
     cleanup_temps(j);
-    Ok(Applied { results })
+    phases.mark("  commit");
+    failpoint("after-commit");
+    let (barrier, r) = std::thread::scope(|s| {
+        let b = std::thread::Builder::new()
+            .name("mapvault-barrier".into())
+            .spawn_scoped(s, || vault.barrier(Some(&dist)));
+        let r = during();
+        let barrier = match b {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the barrier thread panicked"))),
+            // No thread to spare: flush here.
+            Err(_) => vault.barrier(Some(&dist)),
+        };
+        (barrier, r)
+    });
+    barrier?;
+    phases.mark("  barrier 2 (overlapped)");
+    failpoint("after-barrier-2");
+    Ok((Applied { results }, r))
 }
 
 /// Remove temp files a journal may have left in the dist (temps in the vault go with `tmp/`).
@@ -539,13 +571,31 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                     if !Meta::from_std(&m).same_content(meta) {
                         bail!("{path} changed since it was hashed; left in place");
                     }
-                    if vault.has(&obj, Some(meta.size)) {
-                        fs::remove_file(&p)
-                            .with_context(|| format!("cannot remove {}", p.display()))?;
-                    } else {
-                        fs::rename(&p, &dest).with_context(|| {
-                            format!("cannot move {} into the vault", p.display())
-                        })?;
+                    // One syscall in the common case (the object is new); when it exists
+                    // already (an identical map stored meanwhile) keep the vault's copy if it
+                    // is sound, else replace it with this verified file.
+                    match rename_noreplace(&p, &dest) {
+                        Ok(()) => {}
+                        // EINVAL: a file system without RENAME_NOREPLACE; check, then rename.
+                        Err(e)
+                            if e.kind() == io::ErrorKind::AlreadyExists
+                                || e.raw_os_error()
+                                    == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
+                        {
+                            if vault.has(&obj, Some(meta.size)) {
+                                fs::remove_file(&p)
+                                    .with_context(|| format!("cannot remove {}", p.display()))?;
+                            } else {
+                                fs::rename(&p, &dest).with_context(|| {
+                                    format!("cannot move {} into the vault", p.display())
+                                })?;
+                            }
+                        }
+                        Err(e) => {
+                            return Err(e).with_context(|| {
+                                format!("cannot move {} into the vault", p.display())
+                            });
+                        }
                     }
                 }
                 None if vault.has(&obj, Some(meta.size)) => {}

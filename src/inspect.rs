@@ -5,9 +5,10 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::scan::{self, Analysis, FileKind, Need};
-use crate::walk::FileEntry;
+use crate::walk::{FileEntry, Meta};
 
 /// The part of a file that was read.
 pub enum Loaded {
@@ -21,35 +22,76 @@ pub enum Loaded {
 
 /// Read what `kind` needs of `entry` into `buf` (cleared first).
 pub fn load(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> io::Result<Loaded> {
+    load_stat(entry, kind, buf, false).map(|(l, _)| l)
+}
+
+/// Like [`load`], and when the whole file was read, also the metadata of the open file
+/// (`fstat` after reading, so it describes the inode the bytes came from, even if the path was
+/// replaced meanwhile). A size different from the bytes read means the file changed under us.
+pub fn load_stat(
+    entry: &FileEntry,
+    kind: FileKind,
+    buf: &mut Vec<u8>,
+    want_meta: bool,
+) -> io::Result<(Loaded, Option<Meta>)> {
     buf.clear();
+    let meta_of = |f: &File| -> io::Result<Option<Meta>> {
+        Ok(if want_meta {
+            Some(Meta::from_std(&f.metadata()?))
+        } else {
+            None
+        })
+    };
     match scan::need(kind) {
-        Need::Nothing => Ok(Loaded::NameOnly),
+        Need::Nothing => Ok((Loaded::NameOnly, None)),
         Need::All => {
-            let mut f = File::open(&entry.path)?;
-            read_all(&mut f, entry.meta.size, buf)?;
-            Ok(Loaded::All)
+            let f = open_nofollow(&entry.path)?;
+            read_all(&f, entry.meta.size, buf)?;
+            Ok((Loaded::All, meta_of(&f)?))
         }
         Need::Head => {
             if entry.meta.size == 0 {
-                return Ok(Loaded::Uninteresting);
+                return Ok((Loaded::Uninteresting, None));
             }
-            let mut f = File::open(&entry.path)?;
+            let mut f = open_nofollow(&entry.path)?;
             let mut head = [0u8; scan::HEAD_LEN];
             let n = read_up_to(&mut f, &mut head)?;
             if !scan::head_needs_all(&head[..n]) {
-                return Ok(Loaded::Uninteresting);
+                return Ok((Loaded::Uninteresting, None));
             }
             buf.extend_from_slice(&head[..n]);
-            read_all(&mut f, entry.meta.size.saturating_sub(n as u64), buf)?;
-            Ok(Loaded::All)
+            read_all(&f, entry.meta.size.saturating_sub(n as u64), buf)?;
+            Ok((Loaded::All, meta_of(&f)?))
         }
     }
 }
 
-fn read_all(f: &mut File, hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+/// Open a file the walk saw as regular for reading, never following a symbolic link that
+/// replaced it meanwhile.
+pub fn open_nofollow(path: &std::path::Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
+/// Read to the end into `buf`'s spare capacity. `hint` (the size the walk saw) sizes the buffer
+/// so a file that did not change takes one `read` plus the one that returns 0 — std's
+/// `read_to_end` on a `File` adds an `fstat` and an `lseek` per call to learn the same size.
+fn read_all(f: &File, hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.reserve(usize::try_from(hint).unwrap_or(0).saturating_add(1));
-    f.read_to_end(buf)?;
-    Ok(())
+    loop {
+        if buf.len() == buf.capacity() {
+            // Grew since the walk: keep reading, the caller compares sizes.
+            buf.reserve(buf.len().max(64 * 1024));
+        }
+        match rustix::io::read(f, rustix::buffer::spare_capacity(buf)) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn read_up_to(f: &mut File, out: &mut [u8]) -> io::Result<usize> {

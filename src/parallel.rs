@@ -16,3 +16,30 @@ pub fn pool(jobs: usize) -> anyhow::Result<ThreadPool> {
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))
 }
+
+/// Phase timings for profiling a run: with `MAPVAULT_PHASES=1` in the environment, each
+/// [`Phases::mark`] prints `mapvault: phase NAME: N ms` to stderr (the time since the previous
+/// mark). Costs one environment lookup per run otherwise. Not a contract: for benchmarks only.
+pub struct Phases {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    pub fn start() -> Self {
+        Phases {
+            on: std::env::var_os("MAPVAULT_PHASES").is_some_and(|v| !v.is_empty() && v != "0"),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    pub fn mark(&mut self, name: &str) {
+        if self.on {
+            use std::io::Write;
+            let now = std::time::Instant::now();
+            let ms = now.duration_since(self.last).as_secs_f64() * 1000.0;
+            let _ = writeln!(std::io::stderr(), "mapvault: phase {name}: {ms:.1} ms");
+            self.last = now;
+        }
+    }
+}

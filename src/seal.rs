@@ -207,7 +207,7 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
     let kind = scan::classify(entry.rel.file_name());
     if kind == FileKind::MapName {
         // Stream-hash from the same open file whose metadata we record.
-        match File::open(&entry.path).and_then(|mut f| {
+        match inspect::open_nofollow(&entry.path).and_then(|mut f| {
             let m = f.metadata()?;
             let (sha, size) = fsutil::hash_reader(&mut f)?;
             Ok((Meta::from_std(&m), sha, size))
@@ -220,7 +220,7 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         }
         return seen;
     }
-    let loaded = match inspect::load(entry, kind, buf) {
+    let (loaded, meta) = match inspect::load_stat(entry, kind, buf, true) {
         Ok(l) => l,
         Err(e) => {
             seen.error = Some(format!("cannot read: {e}"));
@@ -230,10 +230,9 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
     if !matches!(loaded, Loaded::All) {
         return seen;
     }
-    // Metadata of the bytes we hold: re-stat and compare sizes so a file growing under us is
-    // noticed here rather than at commit time.
-    if let Ok(m) = std::fs::symlink_metadata(&entry.path) {
-        let meta = Meta::from_std(&m);
+    // Metadata of the bytes we hold (fstat of the open file): compare sizes so a file growing
+    // under us is noticed here rather than at commit time.
+    if let Some(meta) = meta {
         if meta.size != buf.len() as u64 {
             seen.error = Some("file changed while it was being read".into());
             return seen;
@@ -1562,6 +1561,7 @@ pub fn recover(
 /// Seal `opts.dist`. Call inside the worker pool.
 pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealReport> {
     let started = Instant::now();
+    let mut phases = crate::parallel::Phases::start();
     let mut report = SealReport {
         dist: opts.dist.display().to_string(),
         vault: opts.vault.display().to_string(),
@@ -1587,7 +1587,9 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         report.resumed.push(id);
     }
 
+    phases.mark("open+recover");
     let w = walk::walk(&opts.dist, None);
+    phases.mark("walk");
     let mut pre = crate::report::VerifyReport::default();
     verify::merge_walk_notes(&mut pre, &w);
     report.notes.extend(pre.notes);
@@ -1598,12 +1600,13 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         .par_iter()
         .map_init(Vec::new, |buf, f| inspect_one(f, buf))
         .collect();
+    phases.mark("inspect");
     if let Some(mode) = opts.debug_ids {
         assign_debug_ids(&mut seen, mode, &opts.dist);
     }
     fix_hashes(&mut seen, &opts.dist);
-
     let p = plan(opts, vault.as_ref(), &seen, &w);
+    phases.mark("plan");
     report.notes.extend(p.notes);
     report.errors.extend(p.errors);
     report.actions = p.actions;
@@ -1620,10 +1623,16 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.dirs_removed = p.stats.dirs_removed;
 
     if let Some(v) = &vault {
-        if !p.journal.steps.is_empty() {
+        let after = if p.journal.steps.is_empty() {
+            None
+        } else {
             v.save_journal(&p.journal)?;
+            phases.mark("journal");
             apply::failpoint("after-journal");
-            let applied = apply::execute(v, &p.journal)?;
+            // The final verify reads the dist while the second barrier flushes it.
+            let (applied, after) =
+                apply::execute_with(v, &p.journal, || verify::verify_dir(&opts.dist, None))?;
+            phases.mark("apply + final verify");
             crate::unseal::finish(
                 v,
                 &p.journal,
@@ -1632,8 +1641,11 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
                 &mut report.errors,
             )?;
             report.seal_id = Some(p.journal.id.clone());
-        }
-        let after = verify::verify_dir(&opts.dist, None);
+            phases.mark("manifest");
+            Some(after)
+        };
+        let after = after.unwrap_or_else(|| verify::verify_dir(&opts.dist, None));
+        phases.mark("final verify");
         report.clean = after.leaks.is_empty();
         report.leaks = after.leaks;
         report.errors.extend(after.errors);

@@ -7,6 +7,8 @@
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::relpath::RelPath;
 
 /// What `lstat` said about a file, kept so later steps can tell whether it changed.
@@ -71,55 +73,97 @@ pub struct Walk {
 
 /// Walk `root`. `skip` is a directory (absolute, canonical) not to descend into — the vault when
 /// a caller has one nearby; pass `None` otherwise.
+///
+/// The root's subdirectories are walked in parallel (on the current rayon pool: one `lstat` per
+/// entry is most of a walk's cost, and a monorepo's dist has many top-level packages), then
+/// joined in name order, which is exactly the order of one sorted depth-first walk.
 pub fn walk(root: &Path, skip: Option<&Path>) -> Walk {
-    let mut w = Walk::default();
-    let it = walkdir::WalkDir::new(root)
+    let top: Vec<walkdir::Result<walkdir::DirEntry>> = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
+        .min_depth(1)
+        .max_depth(1)
         .into_iter()
-        .filter_entry(|e| skip.is_none_or(|s| e.path() != s));
-    for item in it {
-        let entry = match item {
-            Ok(e) => e,
-            Err(err) => {
-                let rel = err
-                    .path()
-                    .and_then(|p| RelPath::from_paths(root, p))
-                    .unwrap_or_default();
-                let msg = err
-                    .io_error()
-                    .map_or_else(|| err.to_string(), |e| e.to_string());
-                w.errors.push((rel, msg));
-                continue;
+        .filter_entry(|e| skip.is_none_or(|s| e.path() != s))
+        .collect();
+    let mut w = Walk::default();
+    // The root itself cannot be listed: `min_depth` hid its error from `top`; report it.
+    if top.is_empty()
+        && let Err(e) = std::fs::read_dir(root)
+    {
+        w.errors.push((RelPath::default(), e.to_string()));
+    }
+    let parts: Vec<Walk> = top
+        .into_par_iter()
+        .map(|item| {
+            let mut part = Walk::default();
+            match item {
+                Ok(e) if e.file_type().is_dir() => {
+                    let it = walkdir::WalkDir::new(e.path())
+                        .follow_links(false)
+                        .sort_by_file_name()
+                        .into_iter()
+                        .filter_entry(|e| skip.is_none_or(|s| e.path() != s));
+                    for item in it {
+                        add(&mut part, root, item);
+                    }
+                }
+                item => add(&mut part, root, item),
             }
-        };
-        if entry.depth() == 0 {
-            continue;
-        }
-        let Some(rel) = RelPath::from_paths(root, entry.path()) else {
-            continue;
-        };
-        let ft = entry.file_type();
-        if ft.is_symlink() {
-            let target = std::fs::read_link(entry.path()).unwrap_or_default();
-            w.symlinks.push((rel, target));
-        } else if ft.is_dir() {
-            let mode = entry.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o755);
-            w.dirs.push((rel, mode));
-        } else if ft.is_file() {
-            match entry.metadata() {
-                Ok(m) => w.files.push(FileEntry {
-                    rel,
-                    path: entry.into_path(),
-                    meta: Meta::from_std(&m),
-                }),
-                Err(e) => w.errors.push((rel, e.to_string())),
-            }
-        } else if ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
-            w.special.push(rel);
-        }
+            part
+        })
+        .collect();
+    for p in parts {
+        w.files.extend(p.files);
+        w.dirs.extend(p.dirs);
+        w.symlinks.extend(p.symlinks);
+        w.special.extend(p.special);
+        w.errors.extend(p.errors);
     }
     w
+}
+
+/// Classify one entry the walk produced.
+fn add(w: &mut Walk, root: &Path, item: walkdir::Result<walkdir::DirEntry>) {
+    let entry = match item {
+        Ok(e) => e,
+        Err(err) => {
+            let rel = err
+                .path()
+                .and_then(|p| RelPath::from_paths(root, p))
+                .unwrap_or_default();
+            let msg = err
+                .io_error()
+                .map_or_else(|| err.to_string(), |e| e.to_string());
+            w.errors.push((rel, msg));
+            return;
+        }
+    };
+    let Some(rel) = RelPath::from_paths(root, entry.path()) else {
+        return;
+    };
+    if rel.as_bytes().is_empty() {
+        return;
+    }
+    let ft = entry.file_type();
+    if ft.is_symlink() {
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        w.symlinks.push((rel, target));
+    } else if ft.is_dir() {
+        let mode = entry.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o755);
+        w.dirs.push((rel, mode));
+    } else if ft.is_file() {
+        match entry.metadata() {
+            Ok(m) => w.files.push(FileEntry {
+                rel,
+                path: entry.into_path(),
+                meta: Meta::from_std(&m),
+            }),
+            Err(e) => w.errors.push((rel, e.to_string())),
+        }
+    } else if ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
+        w.special.push(rel);
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +189,56 @@ mod tests {
         assert_eq!(w.symlinks.len(), 2);
         assert!(w.errors.is_empty(), "{:?}", w.errors);
         Ok(())
+    }
+
+    #[test]
+    fn parallel_walk_keeps_the_order_of_one_sorted_walk() -> std::io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let r = t.path();
+        for d in ["b/x/y", "a", "a.b/c", "c", "b-", "skipme/in"] {
+            std::fs::create_dir_all(r.join(d))?;
+        }
+        for f in [
+            "0.js",
+            "a/1.js",
+            "a.b/c/2.js",
+            "b/x/y/3.map",
+            "b/x/4.js",
+            "b/5",
+            "b-/6",
+            "c.js",
+            "skipme/in/7.js",
+            "z",
+        ] {
+            std::fs::write(r.join(f), f)?;
+        }
+        let skip = r.join("skipme");
+        let w = walk(r, Some(&skip));
+        let want: Vec<String> = walkdir::WalkDir::new(r)
+            .sort_by_file_name()
+            .min_depth(1)
+            .into_iter()
+            .filter_entry(|e| e.path() != skip)
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                RelPath::from_paths(r, e.path())
+                    .map(|p| p.lossy())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let got: Vec<String> = w.files.iter().map(|f| f.rel.lossy()).collect();
+        assert_eq!(got, want);
+        let dirs: Vec<String> = w.dirs.iter().map(|(d, _)| d.lossy()).collect();
+        assert_eq!(dirs, ["a", "a.b", "a.b/c", "b", "b/x", "b/x/y", "b-", "c"]);
+        Ok(())
+    }
+
+    #[test]
+    fn an_unreadable_or_missing_root_is_an_error() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let w = walk(&t.path().join("missing"), None);
+        assert_eq!(w.errors.len(), 1, "{:?}", w.errors);
+        assert!(w.files.is_empty());
     }
 }

@@ -303,13 +303,17 @@ pub fn trailing_region_start(src: &[u8]) -> usize {
 /// within that stretch, so a multi-megabyte minified line costs microseconds).
 fn line_start(src: &[u8], end: usize) -> usize {
     let lo = memchr::memrchr2(b'\n', b'\r', &src[..end]).map_or(0, |p| p + 1);
-    let seg = &src[lo..end];
-    let u1 = memmem::rfind(seg, "\u{2028}".as_bytes());
-    let u2 = memmem::rfind(seg, "\u{2029}".as_bytes());
-    match u1.max(u2) {
-        Some(p) => lo + p + 3,
-        None => lo,
+    // U+2028 and U+2029 are E2 80 A8 / E2 80 A9: one backwards SIMD search for their lead
+    // byte, checking each hit (most E2 bytes in real code start other characters).
+    let mut hi = end;
+    while let Some(p) = memchr::memrchr(0xe2, &src[lo..hi]) {
+        let p = lo + p;
+        if line_terminator_len(src, p) == 3 && p + 3 <= end {
+            return p + 3;
+        }
+        hi = p;
     }
+    lo
 }
 
 /// The region starts after the line terminator that follows the offending line.
@@ -338,7 +342,7 @@ fn trailing_line_ok(line: &[u8]) -> bool {
         return true;
     }
     rest.starts_with(b"//")
-        && !rest.iter().any(|&c| c == b'"' || c == b'\'' || c == b'`')
+        && memchr::memchr3(b'"', b'\'', b'`', rest).is_none()
         && memmem::find(rest, b"*/").is_none()
 }
 
@@ -360,10 +364,7 @@ fn refs_in_trailing_region(src: &[u8], region: usize) -> Vec<Reference> {
     let mut refs = Vec::new();
     let mut i = region;
     while i < src.len() {
-        let mut j = i;
-        while j < src.len() && line_terminator_len(src, j) == 0 {
-            j += 1;
-        }
+        let j = next_line_terminator(src, i);
         let line = &src[i..j];
         let mut k = 0;
         loop {
@@ -384,6 +385,20 @@ fn refs_in_trailing_region(src: &[u8], region: usize) -> Vec<Reference> {
     refs
 }
 
+/// Offset of the first line terminator at or after `from` (or the end): one SIMD search for
+/// LF, CR and the lead byte of U+2028/9, checking each E2 hit.
+fn next_line_terminator(src: &[u8], from: usize) -> usize {
+    let mut k = from;
+    while let Some(p) = memchr::memchr3(b'\n', b'\r', 0xe2, &src[k..]) {
+        let at = k + p;
+        if line_terminator_len(src, at) > 0 {
+            return at;
+        }
+        k = at + 1;
+    }
+    src.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +412,23 @@ mod tests {
                 .collect(),
             s.method,
         )
+    }
+
+    #[test]
+    fn line_starts_and_ends_see_u2028_but_not_other_e2_characters() {
+        // "…" (E2 80 A6) and "—" (E2 80 94) share the lead byte of U+2028 (E2 80 A8).
+        let src = "a\u{2026}b\u{2028}c\u{2014}d\n//# sourceMappingURL=x.map\u{2029}".as_bytes();
+        let after_ls = "a\u{2026}b\u{2028}".len();
+        let nl = after_ls + "c\u{2014}d".len();
+        assert_eq!(line_start(src, nl), after_ls);
+        assert_eq!(line_start(src, after_ls - 3), 0);
+        assert_eq!(next_line_terminator(src, 0), after_ls - 3);
+        assert_eq!(next_line_terminator(src, after_ls), nl);
+        assert_eq!(next_line_terminator(src, nl + 1), src.len() - 3);
+        assert_eq!(
+            urls(std::str::from_utf8(src).unwrap_or_default()),
+            (vec!["x.map".into()], Method::Trailing)
+        );
     }
 
     #[test]
