@@ -142,6 +142,7 @@ fn fresh(master: &Path, dry_run: bool) -> Fresh {
             dist,
             vault,
             dry_run,
+            allow: Default::default(),
         },
     }
 }

@@ -41,6 +41,8 @@ pub struct SealOptions {
     /// Absolute path of the vault.
     pub vault: PathBuf,
     pub dry_run: bool,
+    /// `--allow GLOB`: files left exactly as they are (their leaks end up in `allowed`).
+    pub allow: crate::allow::AllowList,
 }
 
 /// One thing seal did (or, in a dry run, would do).
@@ -75,6 +77,8 @@ pub struct SealReport {
     /// Result of the final verify (in a dry run: whether the plan would leave the dist clean).
     pub clean: bool,
     pub leaks: Vec<LeakRecord>,
+    /// Leaks of `--allow`ed files, left in place and reported (see [`crate::allow`]).
+    pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
     pub elapsed_ms: u64,
@@ -918,10 +922,12 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.notes.extend(pre.notes);
     report.errors.extend(pre.errors);
     report.files_scanned = w.files.len() as u64;
+    crate::progress::phase("inspecting", report.files_scanned);
     let seen: Vec<Seen> = w
         .files
         .par_iter()
-        .map_init(Vec::new, |buf, f| inspect_one(f, buf))
+        .filter(|f| !opts.allow.allows_file(&f.rel))
+        .map_init(Vec::new, |buf, f| crate::progress::counted(inspect_one(f, buf)))
         .collect();
     let p = plan(opts, vault.as_ref(), &seen, &w);
     report.notes.extend(p.notes);
@@ -936,6 +942,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
 
     if let Some(v) = &vault {
         if !p.journal.steps.is_empty() {
+            crate::progress::phase("sealing", 0);
             v.save_journal(&p.journal)?;
             apply::failpoint("after-journal");
             let applied = apply::execute(v, &p.journal)?;
@@ -948,7 +955,9 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
             )?;
             report.seal_id = Some(p.journal.id.clone());
         }
-        let after = verify::verify_dir(&opts.dist, None);
+        let mut after = verify::verify_dir(&opts.dist, None);
+        opts.allow.apply(&mut after);
+        report.allowed = after.allowed;
         report.clean = after.leaks.is_empty();
         report.leaks = after.leaks;
         report.errors.extend(after.errors);
