@@ -6,7 +6,8 @@
 //! - `*`, `?` and `[…]` never cross a `/`; `**` does (`assets/**/*.map`);
 //! - a glob without a `/` matches the file name at any depth, like `.gitignore`
 //!   (`vendor-*.js.map`);
-//! - a glob with a `/` matches the whole path (a leading `./` is ignored);
+//! - a glob with a `/` matches the whole path; a leading `./` or `/` only anchors it
+//!   (`./*.map`: maps at the top level only);
 //! - an archive member `pkg.tgz!/package/x.js.map` is tried both as its member path
 //!   (`package/x.js.map`) and in full.
 
@@ -41,11 +42,11 @@ impl AllowList {
         let mut names = GlobSetBuilder::new();
         for p in patterns {
             let p = p.as_ref();
-            let trimmed = p.strip_prefix("./").unwrap_or(p);
+            let trimmed = p.trim_start_matches("./").trim_start_matches('/');
             if trimmed.is_empty() {
-                anyhow::bail!("--allow needs a glob, got an empty one");
+                anyhow::bail!("--allow needs a glob, got {p:?}");
             }
-            if trimmed.contains('/') {
+            if p.contains('/') {
                 paths.add(glob(trimmed)?);
             } else {
                 names.add(glob(trimmed)?);
@@ -115,6 +116,10 @@ mod tests {
 
     #[test]
     fn globs_with_a_slash_match_the_whole_path_and_star_stays_in_one_directory() {
+        let top = allow(&["./*.map"]);
+        assert!(top.matches("a.js.map"));
+        assert!(!top.matches("assets/a.js.map"));
+        assert!(allow(&["/*.map"]).matches("a.js.map"));
         let a = allow(&["./public/*.map"]);
         assert!(a.matches("public/a.js.map"));
         assert!(!a.matches("public/sub/a.js.map"));

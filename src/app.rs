@@ -103,10 +103,7 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             };
             (rep.outcome(), r)
         }
-        Job::Generate(what) => {
-            crate::cli::generate(&what, stdout)?;
-            (Outcome::Clean, Ok(()))
-        }
+        Job::Generate(what) => (Outcome::Clean, crate::cli::generate(&what, stdout)?),
     };
     report::ignore_broken_pipe(r)?;
     Ok(o)

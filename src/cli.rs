@@ -90,7 +90,8 @@ Examples:
 Examples:
   mapvault man > /usr/local/share/man/man1/mapvault.1
   mapvault man seal > /usr/local/share/man/man1/mapvault-seal.1
-  mapvault man | man -l -")]
+  mapvault man | man -l -"
+    )]
     Man(ManArgs),
 }
 
@@ -216,14 +217,17 @@ pub fn visible_commands() -> Vec<String> {
         .collect()
 }
 
-/// Write a completion script or a man page to `out`.
-pub fn generate(what: &Generated, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Write a completion script or a man page to `out`. An unknown command name is an error;
+/// write errors come back as `io::Error` (so a closed pipe can be ignored like for reports).
+pub fn generate(what: &Generated, out: &mut dyn Write) -> anyhow::Result<std::io::Result<()>> {
     let mut cmd = Cli::command();
+    // Rendered in memory first: clap_complete panics on a failed write.
+    let mut text = Vec::new();
     match what {
         Generated::Completions(shell) => {
-            clap_complete::generate(*shell, &mut cmd, "mapvault", out);
+            clap_complete::generate(*shell, &mut cmd, "mapvault", &mut text);
         }
-        Generated::Man(None) => clap_mangen::Man::new(cmd).render(out)?,
+        Generated::Man(None) => clap_mangen::Man::new(cmd).render(&mut text)?,
         Generated::Man(Some(name)) => {
             // Build first, so global options (`--quiet`) appear on every command's page.
             cmd.build();
@@ -239,12 +243,12 @@ pub fn generate(what: &Generated, out: &mut dyn Write) -> anyhow::Result<()> {
                 })?;
             let page = sub
                 .name(format!("mapvault-{name}"))
-                .display_name(format!("mapvault-{name}"));
-            clap_mangen::Man::new(page).render(out)?;
+                .display_name(format!("mapvault-{name}"))
+                .version(env!("CARGO_PKG_VERSION"));
+            clap_mangen::Man::new(page).render(&mut text)?;
         }
     }
-    out.flush()?;
-    Ok(())
+    Ok(out.write_all(&text).and_then(|()| out.flush()))
 }
 
 #[cfg(test)]
@@ -263,7 +267,10 @@ mod tests {
         let mut all = vec![&cmd];
         all.extend(cmd.get_subcommands());
         for c in all {
-            let help = c.get_after_help().map(ToString::to_string).unwrap_or_default();
+            let help = c
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             assert!(
                 help.starts_with("Examples:") && help.contains("mapvault "),
                 "`{}` has no examples in --help",
@@ -278,13 +285,19 @@ mod tests {
         let names = visible_commands();
         assert!(names.iter().any(|n| n == "seal"), "{names:?}");
         let mut outputs = Vec::new();
-        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::PowerShell,
+            Shell::Elvish,
+        ] {
             outputs.push((format!("{shell:?}"), Generated::Completions(shell)));
         }
         outputs.push(("man".into(), Generated::Man(None)));
         for (what, g) in outputs {
             let mut buf = Vec::new();
-            generate(&g, &mut buf).expect("generates");
+            generate(&g, &mut buf).expect("generates").expect("writes");
             let text = String::from_utf8(buf).expect("UTF-8");
             for n in &names {
                 assert!(text.contains(n.as_str()), "{what} does not mention `{n}`");
@@ -292,7 +305,9 @@ mod tests {
         }
         for n in &names {
             let mut buf = Vec::new();
-            generate(&Generated::Man(Some(n.clone())), &mut buf).expect("generates");
+            generate(&Generated::Man(Some(n.clone())), &mut buf)
+                .expect("generates")
+                .expect("writes");
             let text = String::from_utf8(buf).expect("UTF-8");
             assert!(text.contains(&format!("mapvault\\-{n}")), "man {n}: {text}");
             assert!(text.contains("quiet"), "man {n} lacks the global --quiet");

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A bar is drawn only after the run has lasted this long.
+/// A bar is drawn only after the run has lasted this long (`MAPVAULT_PROGRESS_DELAY_MS`
+/// overrides it; tests set 0 to see the bar of a short run).
 pub const SHOW_AFTER: Duration = Duration::from_millis(300);
 /// How often the ticker thread refreshes the bar.
 const REFRESH: Duration = Duration::from_millis(100);
@@ -37,7 +38,9 @@ struct State {
 
 fn state() -> MutexGuard<'static, Option<State>> {
     // A panic while holding the lock leaves a usable bar; never propagate the poison.
-    STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    STATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Whether a run should show a bar: not with `--quiet`, and only on a terminal.
@@ -63,7 +66,16 @@ pub fn start(quiet: bool) -> Guard {
     if st.is_some() {
         return Guard { active: false };
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    let delay = std::env::var("MAPVAULT_PROGRESS_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(SHOW_AFTER, Duration::from_millis);
+    let target = if delay.is_zero() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
     bar.set_style(spinner_style(color));
     let stop = Arc::new(AtomicBool::new(false));
     let ticker = {
@@ -71,7 +83,7 @@ pub fn start(quiet: bool) -> Guard {
         let stop = Arc::clone(&stop);
         std::thread::Builder::new()
             .name("mapvault-progress".into())
-            .spawn(move || ticker(&bar, &stop))
+            .spawn(move || ticker(&bar, &stop, delay))
             .ok()
     };
     if ticker.is_none() {
@@ -88,15 +100,15 @@ pub fn start(quiet: bool) -> Guard {
     Guard { active: true }
 }
 
-fn ticker(bar: &ProgressBar, stop: &AtomicBool) {
+fn ticker(bar: &ProgressBar, stop: &AtomicBool, delay: Duration) {
     let started = Instant::now();
-    let mut shown = false;
+    let mut shown = delay.is_zero();
     while !stop.load(Ordering::Relaxed) {
         std::thread::park_timeout(REFRESH);
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        if !shown && started.elapsed() >= SHOW_AFTER {
+        if !shown && started.elapsed() >= delay {
             bar.set_draw_target(ProgressDrawTarget::stderr());
             shown = true;
         }

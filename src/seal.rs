@@ -927,7 +927,9 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         .files
         .par_iter()
         .filter(|f| !opts.allow.allows_file(&f.rel))
-        .map_init(Vec::new, |buf, f| crate::progress::counted(inspect_one(f, buf)))
+        .map_init(Vec::new, |buf, f| {
+            crate::progress::counted(inspect_one(f, buf))
+        })
         .collect();
     let p = plan(opts, vault.as_ref(), &seen, &w);
     report.notes.extend(p.notes);

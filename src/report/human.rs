@@ -205,6 +205,16 @@ pub fn seal(
             for_terminal(&l.message)
         )?;
     }
+    for l in &r.allowed {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            s.dim("allowed"),
+            location(&l.path, l.line),
+            s.dim(l.kind.as_str()),
+            for_terminal(&l.message)
+        )?;
+    }
     let what = format!(
         "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
         plural(r.references_stripped, "reference"),
@@ -230,7 +240,14 @@ pub fn seal(
             plural(r.files_scanned, "file")
         )?;
         writeln!(out, "vault: {}", for_terminal(&r.vault))?;
-        if r.clean && r.leaks.is_empty() {
+        if r.clean && r.leaks.is_empty() && !r.allowed.is_empty() {
+            writeln!(
+                out,
+                "{} the dist verifies clean except {} left in place (--allow)",
+                s.green("verify:"),
+                plural(r.allowed.len() as u64, "allowed leak")
+            )?;
+        } else if r.clean && r.leaks.is_empty() {
             writeln!(out, "{} the dist verifies clean", s.green("verify:"))?;
         } else {
             writeln!(
