@@ -78,6 +78,7 @@ pub struct SealReport {
     pub clean: bool,
     pub leaks: Vec<LeakRecord>,
     /// Leaks of `--allow`ed files, left in place and reported (see [`crate::allow`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,

@@ -56,14 +56,16 @@ pub struct ErrorRecord {
 }
 
 /// The result of `verify`. Serialized as the JSON contract:
-/// `{"clean", "files_scanned", "leaks": [{"path","kind","line","message"}]}` plus `allowed`,
-/// `notes` and `errors`.
+/// `{"clean", "files_scanned", "leaks": [{"path","kind","line","message"}]}` plus `notes`,
+/// `errors`, and `allowed` when `--allow` matched anything.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
     pub clean: bool,
     pub files_scanned: u64,
     pub leaks: Vec<LeakRecord>,
-    /// Leaks in files matched by `--allow GLOB`: reported, but they do not fail the run.
+    /// Leaks in files matched by `--allow GLOB`: reported, but they do not fail the run. Left
+    /// out of the JSON when empty, so reports without `--allow` keep their exact shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
