@@ -657,6 +657,9 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                     let path = Some(RelPath::new(p.clone()));
                     if let Some(sha) = map_sha_of.get(p.as_slice()) {
                         (TargetKind::Inside, path, Some((*sha).to_string()))
+                    } else if opts.allow.allows_file(&RelPath::new(p.clone())) {
+                        notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {}, left in place by --allow; comment removed (allow this file too to keep it)", c.line, String::from_utf8_lossy(&p))));
+                        (TargetKind::NotAMap, path, None)
                     } else if all_files.contains(p.as_slice()) || links.contains(p.as_slice()) {
                         notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {} which is not a source map; comment removed, file left in place", c.line, String::from_utf8_lossy(&p))));
                         (TargetKind::NotAMap, path, None)

@@ -301,6 +301,36 @@ fn seal_allow_leaves_public_files_in_place_and_reports_them() {
 }
 
 #[test]
+fn seal_allow_of_a_map_alone_strips_the_comment_and_says_why() {
+    let env = TestEnv::new();
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=public/a.js.map\n");
+    env.write("dist/public/a.js.map", MAP);
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--allow", "public/**"])
+        .expect_code(0);
+    run.ensure(
+        run.stderr_str().contains(
+            "a.js: line 2: reference points at public/a.js.map, left in place by --allow",
+        ),
+        "the note names --allow",
+    );
+    run.ensure(
+        !String::from_utf8_lossy(&env.read("dist/a.js")).contains("sourceMappingURL"),
+        "the comment is stripped",
+    );
+    run.ensure(
+        env.read("dist/public/a.js.map") == MAP.as_bytes(),
+        "the allowed map stays",
+    );
+    env.mapvault(["unseal", "dist", "--vault", "vault"])
+        .expect_code(0);
+    assert_eq!(
+        env.read("dist/a.js"),
+        b"a();\n//# sourceMappingURL=public/a.js.map\n"
+    );
+}
+
+#[test]
 fn seal_summary_and_json_carry_counts_vault_and_time() {
     let env = TestEnv::new();
     env.copy_fixture("vite", "dist");
