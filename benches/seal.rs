@@ -143,6 +143,7 @@ fn fresh(master: &Path, dry_run: bool) -> Fresh {
             vault,
             dry_run,
             debug_ids: None,
+            allow: Default::default(),
         },
     }
 }

@@ -47,4 +47,5 @@ if [ -d "$shared/tools" ]; then
 else
   echo "== ../shared not found: outside checks (roundtrip.py, killtest.py) skipped"
 fi
+bash scripts/recipes.sh
 echo "== all tests passed"

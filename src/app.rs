@@ -9,7 +9,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Job};
 use crate::exit::Outcome;
 use crate::report::{self, Format, Output, human, json};
-use crate::{parallel, seal, unseal, verify};
+use crate::{parallel, progress, seal, unseal, verify};
 
 /// Run mapvault with `args` (including the program name); returns the exit code.
 pub fn run<I, T>(args: I) -> u8
@@ -43,7 +43,7 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
     let quiet = cfg.quiet;
     let mut waiting = |msg: &str| {
         if !quiet {
-            eprintln_safe(&format!("mapvault: {msg}"));
+            crate::progress::suspend(|| eprintln_safe(&format!("mapvault: {msg}")));
         }
     };
     let Output {
@@ -53,8 +53,12 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
         ..
     } = out;
     let (o, r) = match cfg.command {
-        Job::Verify { paths } => {
-            let rep = pool.install(|| verify::verify(&paths));
+        Job::Verify { paths, allow } => {
+            let mut rep = {
+                let _bar = progress::start(quiet);
+                pool.install(|| verify::verify(&paths))
+            };
+            allow.apply(&mut rep);
             let root = match paths.as_slice() {
                 [one] => one.display().to_string(),
                 _ => String::new(),
@@ -76,7 +80,10 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             if let Some(src) = &copy_from {
                 seal::copy_tree(src, &opts.dist)?;
             }
-            let rep = pool.install(|| seal::seal(&opts, &mut waiting))?;
+            let rep = {
+                let _bar = progress::start(quiet);
+                pool.install(|| seal::seal(&opts, &mut waiting))?
+            };
             let r = match cfg.format {
                 Format::Json | Format::Sarif => json::write(stdout, &rep),
                 Format::Human if quiet => Ok(()),
@@ -85,7 +92,10 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             (rep.outcome(), r)
         }
         Job::Unseal { opts } => {
-            let rep = pool.install(|| unseal::unseal(&opts, &mut waiting))?;
+            let rep = {
+                let _bar = progress::start(quiet);
+                pool.install(|| unseal::unseal(&opts, &mut waiting))?
+            };
             let r = match cfg.format {
                 Format::Json | Format::Sarif => json::write(stdout, &rep),
                 Format::Human if quiet => Ok(()),
@@ -93,6 +103,7 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             };
             (rep.outcome(), r)
         }
+        Job::Generate(what) => (Outcome::Clean, crate::cli::generate(&what, stdout)?),
     };
     report::ignore_broken_pipe(r)?;
     Ok(o)

@@ -1,9 +1,11 @@
 //! The command line, as clap derive structs. The only module (besides `main`/`app`) that knows
 //! clap; everything else receives a validated [`crate::config`] value.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+pub use clap_complete::Shell;
 
 const ABOUT: &str = "Make sure a JavaScript build never ships its source maps.";
 
@@ -24,7 +26,10 @@ Examples:
   mapvault seal dist --dry-run              show what would change, change nothing
   mapvault verify dist                      exit 1 if anything in dist leaks a source map
   mapvault verify dist --format json        machine-readable report on stdout
-  mapvault unseal dist                      put every map and comment back";
+  mapvault verify dist --allow 'vendor/**'  report vendor/ maps as allowed, not as leaks
+  mapvault unseal dist                      put every map and comment back
+  mapvault completions bash > mapvault.bash shell completions (bash zsh fish powershell elvish)
+  mapvault man > mapvault.1                 the manual page (`mapvault man seal`: one command's)";
 
 #[derive(Debug, Parser)]
 #[command(name = "mapvault", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
@@ -32,7 +37,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Print nothing but errors (and the JSON report when one is asked for).
+    /// Print nothing but errors (and the JSON report when one is asked for). Also hides the
+    /// progress bar, which otherwise appears on stderr when stderr is a terminal.
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -45,14 +51,18 @@ Examples:
   mapvault seal dist
   mapvault seal dist --vault /secure/maps --format json
   mapvault seal dist --dry-run
-  mapvault seal dist --out /tmp/sealed     seal a copy, leave dist untouched")]
+  mapvault seal dist --out /tmp/sealed     seal a copy, leave dist untouched
+  mapvault seal dist --allow 'public/**'   leave public/ as it is (its maps reported as allowed)")]
     Seal(SealArgs),
 
     /// Scan folders or files for source-map leaks; exit 1 if any. Never writes.
     #[command(after_help = "\
 Examples:
   mapvault verify dist
-  mapvault verify dist other-dist --format json")]
+  mapvault verify dist other-dist --format json
+  mapvault verify my-pkg-1.0.0.tgz          look inside an npm pack tarball (or .zip, .vsix)
+  mapvault verify dist --format sarif > mapvault.sarif
+  mapvault verify dist --allow 'vendor-*.js.map' --allow 'public/**'")]
     Verify(VerifyArgs),
 
     /// Restore DIST byte for byte from the vault, then drop its manifest entries.
@@ -61,6 +71,28 @@ Examples:
   mapvault unseal dist
   mapvault unseal dist --vault /secure/maps")]
     Unseal(UnsealArgs),
+
+    /// Print a shell completion script for SHELL on stdout.
+    #[command(
+        hide = true,
+        after_help = "\
+Examples:
+  mapvault completions bash > ~/.local/share/bash-completion/completions/mapvault
+  mapvault completions zsh > \"${fpath[1]}/_mapvault\"
+  mapvault completions fish > ~/.config/fish/completions/mapvault.fish"
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) on stdout: mapvault(1), or mapvault-COMMAND(1).
+    #[command(
+        hide = true,
+        after_help = "\
+Examples:
+  mapvault man > /usr/local/share/man/man1/mapvault.1
+  mapvault man seal > /usr/local/share/man/man1/mapvault-seal.1
+  mapvault man | man -l -"
+    )]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +145,11 @@ pub struct SealArgs {
     /// appends Sentry's runtime registration snippet after the last line.
     #[arg(long, value_enum, value_name = "KIND", num_args = 0..=1, require_equals = true, default_missing_value = "comment")]
     pub debug_ids: Option<DebugIdsArg>,
+
+    /// Leave files matching GLOB as they are — maps meant to be public (repeatable). Their
+    /// leaks are reported as allowed and do not fail the run. Matching as for `verify --allow`.
+    #[arg(long, value_name = "GLOB")]
+    pub allow: Vec<String>,
 }
 
 /// What `seal --debug-ids` adds.
@@ -138,6 +175,13 @@ pub struct VerifyArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+
+    /// Report leaks of files matching GLOB as allowed instead of failing (repeatable): for
+    /// maps meant to be public. GLOB is matched against the path relative to PATH (`*` stays
+    /// within a directory, `**` crosses them); a GLOB without `/` matches the file name at any
+    /// depth; archive members match as `member/path` or `ARCHIVE!/member/path`.
+    #[arg(long, value_name = "GLOB")]
+    pub allow: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +202,71 @@ pub struct UnsealArgs {
     pub jobs: usize,
 }
 
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Print the page of this command (`mapvault-COMMAND(1)`) instead of mapvault(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// Something generated from these definitions rather than computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Generated {
+    Completions(Shell),
+    /// The man page of the main command, or of the named subcommand.
+    Man(Option<String>),
+}
+
+/// The commands a user sees (hidden ones, like `completions` and `man`, left out).
+pub fn visible_commands() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name().to_owned())
+        .collect()
+}
+
+/// Write a completion script or a man page to `out`. An unknown command name is an error;
+/// write errors come back as `io::Error` (so a closed pipe can be ignored like for reports).
+pub fn generate(what: &Generated, out: &mut dyn Write) -> anyhow::Result<std::io::Result<()>> {
+    let mut cmd = Cli::command();
+    // Rendered in memory first: clap_complete panics on a failed write.
+    let mut text = Vec::new();
+    match what {
+        Generated::Completions(shell) => {
+            clap_complete::generate(*shell, &mut cmd, "mapvault", &mut text);
+        }
+        Generated::Man(None) => clap_mangen::Man::new(cmd).render(&mut text)?,
+        Generated::Man(Some(name)) => {
+            // Build first, so global options (`--quiet`) appear on every command's page.
+            cmd.build();
+            let sub = cmd
+                .get_subcommands()
+                .find(|c| c.get_name() == name && !c.is_hide_set())
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no command named {name:?}; one of: {}",
+                        visible_commands().join(", ")
+                    )
+                })?;
+            let page = sub
+                .name(format!("mapvault-{name}"))
+                .display_name(format!("mapvault-{name}"))
+                .version(env!("CARGO_PKG_VERSION"));
+            clap_mangen::Man::new(page).render(&mut text)?;
+        }
+    }
+    Ok(out.write_all(&text).and_then(|()| out.flush()))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -165,5 +274,62 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// `--help` of every command ends with examples.
+    #[test]
+    fn every_command_has_examples() {
+        let cmd = super::Cli::command();
+        let mut all = vec![&cmd];
+        all.extend(cmd.get_subcommands());
+        for c in all {
+            let help = c
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                help.starts_with("Examples:") && help.contains("mapvault "),
+                "`{}` has no examples in --help",
+                c.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn generated_outputs_name_every_command() {
+        use super::{Generated, Shell, generate, visible_commands};
+        let names = visible_commands();
+        assert!(names.iter().any(|n| n == "seal"), "{names:?}");
+        let mut outputs = Vec::new();
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::PowerShell,
+            Shell::Elvish,
+        ] {
+            outputs.push((format!("{shell:?}"), Generated::Completions(shell)));
+        }
+        outputs.push(("man".into(), Generated::Man(None)));
+        for (what, g) in outputs {
+            let mut buf = Vec::new();
+            generate(&g, &mut buf).expect("generates").expect("writes");
+            let text = String::from_utf8(buf).expect("UTF-8");
+            for n in &names {
+                assert!(text.contains(n.as_str()), "{what} does not mention `{n}`");
+            }
+        }
+        for n in &names {
+            let mut buf = Vec::new();
+            generate(&Generated::Man(Some(n.clone())), &mut buf)
+                .expect("generates")
+                .expect("writes");
+            let text = String::from_utf8(buf).expect("UTF-8");
+            assert!(text.contains(&format!("mapvault\\-{n}")), "man {n}: {text}");
+            assert!(text.contains("quiet"), "man {n} lacks the global --quiet");
+        }
+        let err = generate(&Generated::Man(Some("nope".into())), &mut Vec::new())
+            .expect_err("unknown command");
+        assert!(err.to_string().contains("seal"), "{err}");
     }
 }

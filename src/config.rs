@@ -6,7 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Command, FormatArg, VerifyFormatArg};
+use crate::allow::AllowList;
+use crate::cli::{Cli, Command, FormatArg, Generated, VerifyFormatArg};
 use crate::report::Format;
 use crate::seal::SealOptions;
 use crate::unseal::UnsealOptions;
@@ -29,10 +30,14 @@ pub enum Job {
     },
     Verify {
         paths: Vec<PathBuf>,
+        /// `--allow GLOB`: leaks of matching files are reported as allowed.
+        allow: AllowList,
     },
     Unseal {
         opts: UnsealOptions,
     },
+    /// `completions SHELL` / `man [COMMAND]`: text generated from the command-line definition.
+    Generate(Generated),
 }
 
 fn format(f: FormatArg) -> Format {
@@ -112,6 +117,15 @@ fn check_apart(dist: &Path, vault: &Path) -> Result<()> {
 }
 
 impl Config {
+    fn generate(quiet: bool, what: Generated) -> Config {
+        Config {
+            quiet,
+            jobs: 1,
+            format: Format::Human,
+            command: Job::Generate(what),
+        }
+    }
+
     pub fn from_cli(cli: Cli) -> Result<Config> {
         let quiet = cli.quiet;
         Ok(match cli.command {
@@ -143,6 +157,7 @@ impl Config {
                                 crate::cli::DebugIdsArg::Comment => crate::seal::DebugIds::Comment,
                                 crate::cli::DebugIdsArg::Sentry => crate::seal::DebugIds::Sentry,
                             }),
+                            allow: AllowList::new(&a.allow)?,
                         },
 
                         copy_from,
@@ -158,7 +173,10 @@ impl Config {
                     VerifyFormatArg::Json => Format::Json,
                     VerifyFormatArg::Sarif => Format::Sarif,
                 },
-                command: Job::Verify { paths: a.paths },
+                command: Job::Verify {
+                    paths: a.paths,
+                    allow: AllowList::new(&a.allow)?,
+                },
             },
 
             Command::Unseal(a) => {
@@ -174,6 +192,8 @@ impl Config {
                     },
                 }
             }
+            Command::Completions(a) => Config::generate(quiet, Generated::Completions(a.shell)),
+            Command::Man(a) => Config::generate(quiet, Generated::Man(a.command)),
         })
     }
 }

@@ -5,6 +5,7 @@
 //! [`scan`] is pure detection; [`vault`] owns every byte written outside the dist; the commands
 //! return reports and [`report`] renders them.
 
+pub mod allow;
 pub mod app;
 pub mod apply;
 pub mod archive;
@@ -15,6 +16,7 @@ pub mod debugid;
 pub mod exit;
 pub mod inspect;
 pub mod parallel;
+pub mod progress;
 pub mod relpath;
 pub mod report;
 pub mod sanitize;

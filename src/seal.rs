@@ -44,6 +44,8 @@ pub struct SealOptions {
     pub dry_run: bool,
     /// `--debug-ids`: give bundles and their maps debug IDs.
     pub debug_ids: Option<DebugIds>,
+    /// `--allow GLOB`: files left exactly as they are (their leaks end up in `allowed`).
+    pub allow: crate::allow::AllowList,
 }
 
 /// One thing seal did (or, in a dry run, would do).
@@ -80,6 +82,9 @@ pub struct SealReport {
     /// Result of the final verify (in a dry run: whether the plan would leave the dist clean).
     pub clean: bool,
     pub leaks: Vec<LeakRecord>,
+    /// Leaks of `--allow`ed files, left in place and reported (see [`crate::allow`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
     pub elapsed_ms: u64,
@@ -866,6 +871,9 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                     let path = Some(RelPath::new(p.clone()));
                     if let Some(sha) = map_sha_of.get(p.as_slice()) {
                         (TargetKind::Inside, path, Some((*sha).to_string()))
+                    } else if opts.allow.allows_file(&RelPath::new(p.clone())) {
+                        notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {}, left in place by --allow; comment removed (allow this file too to keep it)", c.line, String::from_utf8_lossy(&p))));
+                        (TargetKind::NotAMap, path, None)
                     } else if all_files.contains(p.as_slice()) || links.contains(p.as_slice()) {
                         notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {} which is not a source map; comment removed, file left in place", c.line, String::from_utf8_lossy(&p))));
                         (TargetKind::NotAMap, path, None)
@@ -1595,10 +1603,14 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.notes.extend(pre.notes);
     report.errors.extend(pre.errors);
     report.files_scanned = w.files.len() as u64;
+    crate::progress::phase("inspecting", report.files_scanned);
     let mut seen: Vec<Seen> = w
         .files
         .par_iter()
-        .map_init(Vec::new, |buf, f| inspect_one(f, buf))
+        .filter(|f| !opts.allow.allows_file(&f.rel))
+        .map_init(Vec::new, |buf, f| {
+            crate::progress::counted(inspect_one(f, buf))
+        })
         .collect();
     phases.mark("inspect");
     if let Some(mode) = opts.debug_ids {
@@ -1626,6 +1638,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         let after = if p.journal.steps.is_empty() {
             None
         } else {
+            crate::progress::phase("sealing", 0);
             v.save_journal(&p.journal)?;
             phases.mark("journal");
             apply::failpoint("after-journal");
@@ -1644,8 +1657,10 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
             phases.mark("manifest");
             Some(after)
         };
-        let after = after.unwrap_or_else(|| verify::verify_dir(&opts.dist, None));
+        let mut after = after.unwrap_or_else(|| verify::verify_dir(&opts.dist, None));
         phases.mark("final verify");
+        opts.allow.apply(&mut after);
+        report.allowed = after.allowed;
         report.clean = after.leaks.is_empty();
         report.leaks = after.leaks;
         report.errors.extend(after.errors);

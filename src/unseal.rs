@@ -379,6 +379,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     report.dirs_recreated = made.len() as u64;
     refuse_missing_objects(&v, &j)?;
 
+    crate::progress::phase("restoring", 0);
     v.save_journal(&j)?;
     apply::failpoint("after-journal");
     let applied = apply::execute(&v, &j)?;

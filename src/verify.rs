@@ -99,9 +99,12 @@ struct FileResult {
 }
 
 fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
+    crate::progress::phase("scanning", files.len() as u64);
     let results: Vec<FileResult> = files
         .par_iter()
-        .map_init(Vec::new, |buf, f| scan_one(f, buf))
+        .map_init(Vec::new, |buf, f| {
+            crate::progress::counted(scan_one(f, buf))
+        })
         .collect();
     for r in results {
         report.files_scanned += r.scanned;

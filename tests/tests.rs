@@ -12,6 +12,9 @@ mod harness;
 #[path = "it/maps.rs"]
 mod maps;
 
+/// `--help` examples, completions and man pages, `--allow`, summaries, the progress bar.
+#[path = "it/cli.rs"]
+mod cli;
 /// `seal`: vault placement, dry run, idempotence, privacy, untouched files, CRLF, `--out`.
 #[path = "it/seal.rs"]
 mod seal;

@@ -57,6 +57,18 @@ pub fn verify(
             for_terminal(&l.message)
         )?;
     }
+    // Allowed leaks: a list of their own, after the real ones, so they are seen but not
+    // mistaken for failures.
+    for l in &r.allowed {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            s.dim("allowed"),
+            location(&l.path, l.line),
+            s.dim(l.kind.as_str()),
+            for_terminal(&l.message)
+        )?;
+    }
     for n in &r.notes {
         let _ = writeln!(
             err,
@@ -74,17 +86,26 @@ pub fn verify(
         );
     }
     let files: std::collections::BTreeSet<&str> = r.leaks.iter().map(|l| l.path.as_str()).collect();
+    let allowed = if r.allowed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{} {} (--allow)",
+            if r.leaks.is_empty() { " except" } else { ";" },
+            plural(r.allowed.len() as u64, "allowed leak")
+        )
+    };
     if r.leaks.is_empty() {
         writeln!(
             out,
-            "{} {} files scanned, no source maps or references",
+            "{} {} files scanned, no source maps or references{allowed}",
             s.green("clean:"),
             r.files_scanned
         )?;
     } else {
         writeln!(
             out,
-            "{} {} in {} of {} files scanned",
+            "{} {} in {} of {} files scanned{allowed}",
             s.red("leaks:"),
             plural(r.leaks.len() as u64, "leak"),
             files.len(),
@@ -184,6 +205,16 @@ pub fn seal(
             for_terminal(&l.message)
         )?;
     }
+    for l in &r.allowed {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            s.dim("allowed"),
+            location(&l.path, l.line),
+            s.dim(l.kind.as_str()),
+            for_terminal(&l.message)
+        )?;
+    }
     let mut what = format!(
         "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
         plural(r.references_stripped, "reference"),
@@ -213,7 +244,14 @@ pub fn seal(
             plural(r.files_scanned, "file")
         )?;
         writeln!(out, "vault: {}", for_terminal(&r.vault))?;
-        if r.clean && r.leaks.is_empty() {
+        if r.clean && r.leaks.is_empty() && !r.allowed.is_empty() {
+            writeln!(
+                out,
+                "{} the dist verifies clean except {} left in place (--allow)",
+                s.green("verify:"),
+                plural(r.allowed.len() as u64, "allowed leak")
+            )?;
+        } else if r.clean && r.leaks.is_empty() {
             writeln!(out, "{} the dist verifies clean", s.green("verify:"))?;
         } else {
             writeln!(

@@ -60,13 +60,17 @@ pub struct ErrorRecord {
 }
 
 /// The result of `verify`. Serialized as the JSON contract:
-/// `{"clean", "files_scanned", "leaks": [{"path","kind","line","message"}]}` plus `notes` and
-/// `errors`.
+/// `{"clean", "files_scanned", "leaks": [{"path","kind","line","message"}]}` plus `notes`,
+/// `errors`, and `allowed` when `--allow` matched anything.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
     pub clean: bool,
     pub files_scanned: u64,
     pub leaks: Vec<LeakRecord>,
+    /// Leaks in files matched by `--allow GLOB`: reported, but they do not fail the run. Left
+    /// out of the JSON when empty, so reports without `--allow` keep their exact shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
 }
@@ -87,8 +91,9 @@ impl VerifyReport {
 
     /// Deterministic order for output.
     pub fn sort(&mut self) {
-        self.leaks
-            .sort_by(|a, b| (&a.path, a.line, a.kind).cmp(&(&b.path, b.line, b.kind)));
+        for leaks in [&mut self.leaks, &mut self.allowed] {
+            leaks.sort_by(|a, b| (&a.path, a.line, a.kind).cmp(&(&b.path, b.line, b.kind)));
+        }
         self.notes
             .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
         self.errors
@@ -116,8 +121,7 @@ pub struct Output {
 
 impl Output {
     pub fn stdio(quiet: bool) -> Self {
-        let color =
-            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = io::stdout().is_terminal() && color_allowed_by_env();
         Output {
             stdout: Box::new(io::stdout().lock()),
             stderr: Box::new(io::stderr()),
@@ -130,6 +134,12 @@ impl Output {
     pub fn message(&mut self, text: &str) {
         let _ = writeln!(self.stderr, "mapvault: {text}");
     }
+}
+
+/// `NO_COLOR` set to anything but the empty string turns colour off (<https://no-color.org>),
+/// in reports and in the progress bar alike.
+pub fn color_allowed_by_env() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Treat a closed stdout (`mapvault verify … | head`) as success, like ripgrep does.

@@ -1,7 +1,7 @@
 //! SARIF 2.1.0 for `verify --format sarif`, as GitHub code scanning accepts it: one rule per leak
-//! kind, one `error` result per leak with a physical location (and line where known), `note`
-//! results for non-failing findings, and `toolExecutionNotifications` for files that could not
-//! be read.
+//! kind, one `error` result per leak with a physical location (and line where known), the same
+//! with a `suppressions` entry for each `--allow`ed one, `note` results for non-failing
+//! findings, and `toolExecutionNotifications` for files that could not be read.
 
 use std::io::{self, Write};
 
@@ -89,6 +89,22 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
             })
         })
         .collect();
+    // Leaks in `--allow`ed files stay visible, as results suppressed by the user's own list
+    // (code scanning shows them as dismissed rather than open).
+    results.extend(r.allowed.iter().map(|l| {
+        json!({
+            "ruleId": l.kind.as_str(),
+            "ruleIndex": rule_index(l.kind.as_str()),
+            "level": "error",
+            "message": { "text": l.message },
+            "locations": [location(l.root.as_deref().unwrap_or(root), &l.path, l.line)],
+            "suppressions": [{
+                "kind": "external",
+                "status": "accepted",
+                "justification": "allowed by mapvault verify --allow"
+            }]
+        })
+    }));
     for n in &r.notes {
         if let Some(k) = &n.kind {
             results.push(json!({
@@ -153,6 +169,7 @@ mod tests {
                 line: Some(3),
                 message: "x".into(),
             }],
+            allowed: vec![],
             notes: vec![NoteRecord {
                 path: "m.wasm".into(),
                 kind: Some("wasm-dwarf".into()),
@@ -226,6 +243,13 @@ mod schema {
             clean: false,
             files_scanned: 9,
             leaks,
+            allowed: vec![LeakRecord {
+                root: None,
+                path: "public/vendor.js.map".into(),
+                kind: LeakKind::SourceMap,
+                line: None,
+                message: "source map file".into(),
+            }],
             notes: vec![NoteRecord {
                 path: "m.wasm".into(),
                 kind: Some("wasm-dwarf".into()),

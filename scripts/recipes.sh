@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Runs the README's build recipes (docs/recipes/*) for real, each in a fresh temp project with a
+# copy of a real Vite build (fixtures/vite) and the just-built mapvault first on PATH:
+#   1. Makefile: `make release` (build -> seal -> verify) passes; a dist seal cannot fix fails it;
+#   2. package.json: `npm run build` triggers `postbuild` (seal); `prepublishOnly` packs with
+#      `npm pack` and verifies the tarball: passes when sealed, fails on a leaky package;
+#   3. github-actions.yml: parsed as YAML, its `run:` steps executed in bash (except installing
+#      mapvault and the project's own build, replaced by copying the fixture); the SARIF file must
+#      be JSON with version 2.1.0, and the upload step must run `if: always()`;
+#   4. the README's recipe code blocks must equal these files byte for byte.
+# Usage: bash scripts/recipes.sh   (MAPVAULT_BIN=path/to/mapvault to test a given binary)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$PWD"
+
+if [ -z "${MAPVAULT_BIN:-}" ]; then
+  cargo build --locked --release --quiet
+  MAPVAULT_BIN="$repo/target/release/mapvault"
+fi
+[ -x "$MAPVAULT_BIN" ] || { echo "recipes: no mapvault binary at $MAPVAULT_BIN" >&2; exit 2; }
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/mapvault-recipes.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/bin"
+ln -s "$(cd "$(dirname "$MAPVAULT_BIN")" && pwd)/$(basename "$MAPVAULT_BIN")" "$tmp/bin/mapvault"
+export PATH="$tmp/bin:$PATH"
+export npm_config_cache="$tmp/npm-cache" npm_config_update_notifier=false npm_config_fund=false \
+  npm_config_audit=false
+fixture="$repo/fixtures/vite"
+unfixable="$repo/fixtures/webpack-eval-source-map" # eval maps: seal exits 1, cannot strip them
+
+pass=0
+fail=0
+ok() { echo "  ok: $1"; pass=$((pass + 1)); }
+bad() { echo "  FAILED: $1"; fail=$((fail + 1)); }
+# expect CODE DESCRIPTION CMD...: run CMD, compare its exit code, show its output on failure.
+expect() {
+  local want="$1" what="$2"; shift 2
+  local log="$tmp/last.log" code=0
+  "$@" >"$log" 2>&1 || code=$?
+  if [ "$code" = "$want" ]; then ok "$what (exit $code)"; else
+    bad "$what: exit $code, expected $want"; sed 's/^/    | /' "$log"
+  fi
+}
+# project NAME: a fresh project dir holding the recipe files; prints its path.
+project() {
+  local d="$tmp/$1"
+  mkdir -p "$d"
+  cp "$repo/docs/recipes/Makefile" "$repo/docs/recipes/package.json" "$d/"
+  echo "$d"
+}
+no_maps_in() { ! find "$1" -name '*.map' | grep -q .; }
+
+echo "== recipes: Makefile (make release)"
+p="$(project make)"
+expect 0 "make release seals and verifies a Vite build" \
+  make -C "$p" release BUILD="cp -R '$fixture' dist"
+if no_maps_in "$p/dist" && [ -f "$p/.mapvault/manifest.json" ]; then ok "maps moved to .mapvault"
+else bad "maps still in dist or no vault manifest"; fi
+p="$(project make-unfixable)"
+# make reports a failed recipe line as exit 2, whatever mapvault's own code was.
+expect 2 "make release fails when seal leaves leaks" \
+  make -C "$p" release BUILD="cp -R '$unfixable' dist"
+
+echo "== recipes: package.json (npm run build -> postbuild, prepublishOnly)"
+p="$(project npm)"
+# The project's bundler is replaced by copying the fixture; postbuild stays as written.
+node -e '
+  const fs = require("fs"); const [file, from] = process.argv.slice(1);
+  const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+  pkg.scripts.build = `cp -R "${from}" dist`;
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
+' "$p/package.json" "$fixture"
+expect 0 "npm run build runs postbuild (seal)" npm --prefix "$p" run build
+if no_maps_in "$p/dist" && [ -f "$p/.mapvault/manifest.json" ]; then ok "postbuild sealed dist"
+else bad "postbuild did not seal dist"; fi
+expect 0 "prepublishOnly: npm pack + mapvault verify passes on the sealed dist" \
+  npm --prefix "$p" run prepublishOnly
+if ls "$p"/.pack/my-app-1.0.0.tgz >/dev/null 2>&1 &&
+  tar -tzf "$p/.pack/my-app-1.0.0.tgz" | grep -q '^package/dist/index.html$'; then
+  ok "the tarball checked is the package (dist inside)"
+else bad "npm pack did not produce .pack/my-app-1.0.0.tgz with dist/"; fi
+p="$(project npm-leaky)"
+cp -R "$fixture" "$p/dist" # built without the postbuild seal
+expect 1 "prepublishOnly fails on a leaky package" npm --prefix "$p" run prepublishOnly
+if grep -q 'my-app-1.0.0.tgz!/package/dist/assets/.*\.js\.map' "$tmp/last.log"; then
+  ok "the leak is reported inside the tarball"
+else bad "no leak reported inside the tarball"; sed 's/^/    | /' "$tmp/last.log"; fi
+
+echo "== recipes: github-actions.yml (run steps executed, SARIF checked)"
+py=python3
+if ! "$py" -c 'import yaml' 2>/dev/null; then
+  "$py" -m venv "$tmp/venv" && "$tmp/venv/bin/pip" install --quiet 'PyYAML==6.0.2'
+  py="$tmp/venv/bin/python"
+fi
+# Each step with `run:` becomes steps/NN.sh, except the ones this test replaces; prints the
+# SARIF file name the upload step reads.
+sarif_name="$("$py" - "$repo/docs/recipes/github-actions.yml" "$tmp/steps" <<'PY'
+import os, sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+out = sys.argv[2]
+os.makedirs(out)
+assert wf["permissions"]["security-events"] == "write", "upload-sarif needs security-events: write"
+replaced = {"Install mapvault", "Build"}
+(job,) = wf["jobs"].values()
+ran, uploads = [], []
+for i, step in enumerate(job["steps"]):
+    if "run" in step and step.get("name") not in replaced:
+        with open(os.path.join(out, f"{i:02}.sh"), "w") as f:
+            f.write(step["run"])
+        ran.append(step["name"])
+    if str(step.get("uses", "")).startswith("github/codeql-action/upload-sarif@"):
+        uploads.append(step)
+assert "mapvault verify" in ran, f"no verify step among {ran}"
+assert len(uploads) == 1, "one upload-sarif step"
+assert "always()" in uploads[0].get("if", ""), "the upload must run even when verify fails"
+print(uploads[0]["with"]["sarif_file"])
+PY
+)"
+# run_workflow DIR: the kept steps in order, as GitHub runs them (bash -e, stop at the first
+# failure); returns the exit code of the failing step.
+run_workflow() {
+  local dir="$1" code=0 s
+  for s in "$tmp"/steps/*.sh; do
+    (cd "$dir" && bash -e "$s") || { code=$?; break; }
+  done
+  return "$code"
+}
+check_sarif() {
+  "$py" - "$1" "$2" <<'PY'
+import json, sys
+log = json.load(open(sys.argv[1]))
+assert log["version"] == "2.1.0", log.get("version")
+results = log["runs"][0]["results"]
+want = int(sys.argv[2])
+assert (len(results) > 0) == (want > 0), f"{len(results)} results, expected leaks: {want > 0}"
+PY
+}
+p="$tmp/gha-clean" && mkdir -p "$p" && cp -R "$fixture" "$p/dist"
+mapvault seal "$p/dist" --vault "$p/.mapvault" --quiet
+expect 0 "workflow steps pass on a sealed dist" run_workflow "$p"
+if check_sarif "$p/$sarif_name" 0; then ok "$sarif_name is SARIF 2.1.0 with no results"
+else bad "$sarif_name of the clean run"; fi
+p="$tmp/gha-leaky" && mkdir -p "$p" && cp -R "$fixture" "$p/dist"
+expect 1 "workflow verify step fails the job on a leak" run_workflow "$p"
+if check_sarif "$p/$sarif_name" 1; then ok "$sarif_name is written anyway, with the leaks"
+else bad "$sarif_name of the leaky run"; fi
+
+echo "== recipes: README code blocks equal docs/recipes/*"
+# Each recipe appears in README.md as `<!-- recipe: docs/recipes/FILE -->` then a fenced block.
+same=0
+"$py" - "$repo/README.md" "$repo" <<'PY' || same=$?
+import os, re, sys
+readme = open(sys.argv[1]).read()
+blocks = re.findall(r"<!-- recipe: (\S+) -->\n```[^\n]*\n(.*?)```\n", readme, re.S)
+found = {path for path, _ in blocks}
+want = {f"docs/recipes/{f}" for f in os.listdir(os.path.join(sys.argv[2], "docs/recipes"))}
+ok = found == want
+if not ok:
+    print(f"README recipes {sorted(found)} != files {sorted(want)}", file=sys.stderr)
+for path, body in blocks:
+    if open(os.path.join(sys.argv[2], path)).read() != body:
+        print(f"README block for {path} differs from the file", file=sys.stderr)
+        ok = False
+sys.exit(0 if ok else 1)
+PY
+if [ "$same" = 0 ]; then ok "README recipes are the tested files"; else bad "README recipes drifted"; fi
+
+echo "recipes: $pass passed, $fail failed"
+[ "$fail" = 0 ]
