@@ -7,7 +7,9 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, Command, FormatArg, VerifyFormatArg};
+use crate::export::ExportOptions;
 use crate::report::Format;
+use crate::resolve::{Position, ResolveOptions};
 use crate::seal::SealOptions;
 use crate::unseal::UnsealOptions;
 
@@ -32,6 +34,13 @@ pub enum Job {
     },
     Unseal {
         opts: UnsealOptions,
+    },
+    /// `resolve`: with no position, the stack trace is read from stdin.
+    Resolve {
+        opts: ResolveOptions,
+    },
+    Export {
+        opts: ExportOptions,
     },
 }
 
@@ -166,6 +175,40 @@ impl Config {
                     format: format(a.format),
                     command: Job::Unseal {
                         opts: UnsealOptions { dist, vault },
+                    },
+                }
+            }
+            Command::Resolve(a) => {
+                let position = match &a.position {
+                    Some(p) => Some(Position::parse(p).map_err(anyhow::Error::msg)?),
+                    None => None,
+                };
+                Config {
+                    quiet,
+                    jobs: 1,
+                    format: format(a.format),
+                    command: Job::Resolve {
+                        opts: ResolveOptions {
+                            vault: resolve_maybe_missing(&a.vault)?,
+                            dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                            position,
+                        },
+                    },
+                }
+            }
+            Command::Export(a) => {
+                let with = a.with.as_deref().map(dist_dir).transpose()?;
+                Config {
+                    quiet,
+                    jobs: 1,
+                    format: format(a.format),
+                    command: Job::Export {
+                        opts: ExportOptions {
+                            vault: resolve_maybe_missing(&a.vault)?,
+                            out: resolve_maybe_missing(&a.out)?,
+                            with,
+                            dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                        },
                     },
                 }
             }

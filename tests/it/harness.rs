@@ -464,6 +464,7 @@ pub struct TestCommand {
     cwd: PathBuf,
     env: Vec<(OsString, OsString)>,
     umask: Option<u32>,
+    stdin: Option<Vec<u8>>,
 }
 
 impl TestCommand {
@@ -474,6 +475,7 @@ impl TestCommand {
             cwd: root.to_path_buf(),
             env: Vec::new(),
             umask: None,
+            stdin: None,
         }
     }
 
@@ -502,6 +504,12 @@ impl TestCommand {
     pub fn env(&mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> &mut Self {
         self.env
             .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        self
+    }
+
+    /// Feed these bytes on standard input (default: none, `/dev/null`).
+    pub fn stdin(&mut self, bytes: impl AsRef<[u8]>) -> &mut Self {
+        self.stdin = Some(bytes.as_ref().to_vec());
         self
     }
 
@@ -541,7 +549,11 @@ impl TestCommand {
             .current_dir(&self.cwd)
             .env("NO_COLOR", "1")
             .env("RUST_BACKTRACE", "1")
-            .stdin(Stdio::null())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in &self.env {
@@ -551,6 +563,13 @@ impl TestCommand {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", self.cmdline()));
+        let feeder = match (child.stdin.take(), self.stdin.clone()) {
+            (Some(mut w), Some(bytes)) => Some(std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = w.write_all(&bytes);
+            })),
+            _ => None,
+        };
         let drain = |r: Option<Box<dyn Read + Send>>| {
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
@@ -584,6 +603,9 @@ impl TestCommand {
                 None => std::thread::sleep(Duration::from_millis(2)),
             }
         };
+        if let Some(f) = feeder {
+            let _ = f.join();
+        }
         let run = Run {
             code: status.code(),
             stdout: out.join().unwrap_or_default(),

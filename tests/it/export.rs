@@ -1,0 +1,1 @@
+//! `mapvault export`.
