@@ -336,6 +336,99 @@ mod tests {
         assert_eq!(map_debug_id(b"not json"), None);
     }
 
+    fn sha(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    /// A seal of: `a.js` referencing `a.js.map` (stored with an inserted debugId, so under a
+    /// new hash), `b.js` with an inline map, a hidden `c.js.map`, a precompressed-only
+    /// `d.js.map.gz`, and a page with an inline-script map.
+    fn manifest() -> Manifest {
+        let edit = |map: &str, target: &str, map_path: Option<&str>| {
+            serde_json::json!({"offset": 10, "len": 5, "removed_sha256": sha('9'),
+                "removed": {"text": "//# x"}, "kind": "map-reference", "target": target,
+                "map_path": map_path, "map_sha256": map})
+        };
+        let edited = |path: &str, sealed: char, e: serde_json::Value| {
+            serde_json::json!({"path": path, "action": "edited", "sha256": sha('8'), "size": 15,
+                "sealed_sha256": sha(sealed), "sealed_size": 10, "mode": 420, "mtime": 0,
+                "mtime_nsec": 0, "edits": [e]})
+        };
+        let moved = |path: &str, orig: char, stored: serde_json::Value| {
+            serde_json::json!({"path": path, "action": "moved", "sha256": sha(orig), "size": 5,
+                "mode": 420, "mtime": 0, "mtime_nsec": 0, "stored": stored})
+        };
+        let mut gz = moved("d.js.map.gz", 'd', serde_json::json!({"blob": sha('d')}));
+        gz["codec"] = serde_json::json!("gzip");
+        gz["map_sha256"] = serde_json::json!(sha('e'));
+        let mut a_map = moved("a.js.map", 'a', serde_json::json!({"map": sha('f')}));
+        a_map["debug_id"] = serde_json::json!("85314830-023f-4cf1-a267-535f4e37bb17");
+        let m = serde_json::json!({"format": "mapvault-manifest", "version": 1, "seals": [{
+        "id": "s1", "dist": "/w/dist", "sealed_at": "x", "tool": "t", "files": [
+            a_map,
+            moved("c.js.map", 'c', serde_json::json!({"map": sha('c')})),
+            gz,
+            edited("a.js", '1', edit(&sha('a'), "inside", Some("a.js.map"))),
+            edited("b.js", '2', edit(&sha('b'), "inline", None)),
+            edited("index.html", '3', edit(&sha('7'), "inline", None)),
+        ]}]});
+        Manifest::parse(&serde_json::to_vec(&m).unwrap_or_default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn catalog_pairs_bundles_with_their_stored_maps() {
+        let cat = Catalog::build(&manifest());
+        let e: Vec<(String, &str, bool, Option<&str>)> = cat
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.bundle.lossy(),
+                    &e.map[..1],
+                    e.bundle_recorded,
+                    e.debug_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            e,
+            [
+                // The edit names the original map; the vault holds it under its stored hash.
+                (
+                    "a.js".to_string(),
+                    "f",
+                    true,
+                    Some("85314830-023f-4cf1-a267-535f4e37bb17")
+                ),
+                ("b.js".to_string(), "b", true, None),
+                ("c.js".to_string(), "c", false, None),
+                ("d.js".to_string(), "e", false, None),
+            ]
+        );
+        assert_eq!(cat.entries[0].hashes, [sha('1'), sha('8')]);
+        let maps: Vec<(String, MapSource)> = cat
+            .maps
+            .iter()
+            .map(|m| (m.path.lossy(), m.source))
+            .collect();
+        assert_eq!(
+            maps,
+            [
+                ("b.js.map".to_string(), MapSource::Inline),
+                ("a.js.map".to_string(), MapSource::File),
+                ("c.js.map".to_string(), MapSource::File),
+                ("d.js.map".to_string(), MapSource::Decompressed),
+            ]
+        );
+        assert_eq!(
+            cat.notes.len(),
+            1,
+            "the HTML inline map is noted: {:?}",
+            cat.notes
+        );
+        assert_eq!(cat.dists(), [PathBuf::from("/w/dist")]);
+    }
+
     #[test]
     fn map_names_strip() {
         let p = |s: &str| RelPath::new(s.as_bytes().to_vec());

@@ -519,6 +519,29 @@ fn stack_trace_lines_that_are_not_frames_pass_through() {
 }
 
 #[test]
+fn a_bare_file_name_finds_the_one_path_that_ends_with_it() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist/static/js", "src/deep.ts", None);
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    let run = env
+        .mapvault([
+            "resolve",
+            "--vault",
+            "vault",
+            "--format",
+            "json",
+            "app.js:1:1",
+        ])
+        .ok();
+    let f = &run.json()["frames"][0];
+    assert_eq!(f["bundle"]["path"], "static/js/app.js");
+    assert_eq!(f["original"]["source"], "src/deep.ts");
+    env.mapvault(["resolve", "--vault", "vault", "css/app.js:1:1"])
+        .expect_code(2);
+}
+
+#[test]
 fn resolve_without_a_vault_is_an_error() {
     let env = TestEnv::new();
     let run = env
