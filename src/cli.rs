@@ -28,6 +28,9 @@ Examples:
   mapvault verify dist --format json        machine-readable report on stdout
   mapvault verify dist --allow 'vendor/**'  report vendor/ maps as allowed, not as leaks
   mapvault unseal dist                      put every map and comment back
+  mapvault resolve assets/index-x.js:1:2345 original source:line:column of a position
+  mapvault resolve < stacktrace.txt         symbolicate a pasted stack trace
+  mapvault export --out maps --with dist    maps beside their bundles, for an uploader
   mapvault completions bash > mapvault.bash shell completions (bash zsh fish powershell elvish)
   mapvault man > mapvault.1                 the manual page (`mapvault man seal`: one command's)";
 
@@ -72,6 +75,40 @@ Examples:
   mapvault unseal dist --vault /secure/maps")]
     Unseal(UnsealArgs),
 
+    /// Map a position in a sealed file (or every frame of a stack trace on stdin) back to the
+    /// original source, with the maps in the vault.
+    #[command(after_help = "\
+FILE is a dist-relative path (assets/index-x.js), a URL (https://cdn.example.com/assets/index-x.js),
+a local copy of the deployed file (matched by its sha256 or its //# debugId= comment), or a
+debug ID. LINE and COL are 1-based, as browsers print them; so is the output.
+
+Without POSITION, reads a stack trace from stdin (V8/Chrome/Node `at fn (url:line:col)`,
+Firefox/Safari `fn@url:line:col`) and prints it with every frame it can resolve rewritten;
+other lines are left as they are.
+
+Exit codes (single position): 0 resolved, 1 the file was found but nothing maps to that
+position, 2 no map for FILE, ambiguous (use --dist), or an error. Stack traces: 0 unless an
+error.
+
+Examples:
+  mapvault resolve assets/index-SezSZ-FV.js:1:2345
+  mapvault resolve https://cdn.example.com/assets/index-SezSZ-FV.js:1:2345 --format json
+  mapvault resolve 85314830-023f-4cf1-a267-535f4e37bb17:1:200
+  mapvault resolve --vault ../maps-vault < stacktrace.txt
+  mapvault resolve --dist /builds/web/dist main.js:1:99")]
+    Resolve(ResolveArgs),
+
+    /// Write the vault's maps back at their original paths in a new private directory
+    /// (optionally with the sealed bundles beside them), ready for an error-tracker uploader.
+    #[command(after_help = "\
+Maps are written at their dist-relative paths; an inline map as <bundle>.map beside its
+bundle. OUT must be new or empty, is created 0700 with files 0600, and may not be inside a
+dist. See docs/uploaders.md for the sentry-cli, datadog-ci and bugsnag commands.
+
+Examples:
+  mapvault export --out /tmp/maps --with dist
+  mapvault export --vault ../maps-vault --out /tmp/maps --dist /builds/web/dist")]
+    Export(ExportArgs),
     /// Print a shell completion script for SHELL on stdout.
     #[command(
         hide = true,
@@ -200,6 +237,50 @@ pub struct UnsealArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// FILE:LINE:COL (1-based). Omit it to read a stack trace from standard input.
+    #[arg(value_name = "FILE:LINE:COL")]
+    pub position: Option<String>,
+
+    /// The vault the dist was sealed into.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
+
+    /// Only use maps of this sealed dist (when several dists share the vault).
+    #[arg(long, value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The vault to export maps from.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
+
+    /// The directory to write into: must be new or empty; created private (0700).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Also copy the sealed bundles from this dist next to their maps (each checked against
+    /// the hash seal recorded).
+    #[arg(long = "with", value_name = "DIST")]
+    pub with: Option<PathBuf>,
+
+    /// Which sealed dist's maps to export (needed when several dists share the vault and
+    /// --with is not one of them).
+    #[arg(long, value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::allow::AllowList;
 use crate::cli::{Cli, Command, FormatArg, Generated, VerifyFormatArg};
+use crate::export::ExportOptions;
 use crate::report::Format;
+use crate::resolve::{Position, ResolveOptions};
 use crate::seal::SealOptions;
 use crate::unseal::UnsealOptions;
 
@@ -38,6 +40,13 @@ pub enum Job {
     },
     /// `completions SHELL` / `man [COMMAND]`: text generated from the command-line definition.
     Generate(Generated),
+    /// `resolve`: with no position, the stack trace is read from stdin.
+    Resolve {
+        opts: ResolveOptions,
+    },
+    Export {
+        opts: ExportOptions,
+    },
 }
 
 fn format(f: FormatArg) -> Format {
@@ -194,6 +203,40 @@ impl Config {
             }
             Command::Completions(a) => Config::generate(quiet, Generated::Completions(a.shell)),
             Command::Man(a) => Config::generate(quiet, Generated::Man(a.command)),
+            Command::Resolve(a) => {
+                let position = match &a.position {
+                    Some(p) => Some(Position::parse(p).map_err(anyhow::Error::msg)?),
+                    None => None,
+                };
+                Config {
+                    quiet,
+                    jobs: 1,
+                    format: format(a.format),
+                    command: Job::Resolve {
+                        opts: ResolveOptions {
+                            vault: resolve_maybe_missing(&a.vault)?,
+                            dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                            position,
+                        },
+                    },
+                }
+            }
+            Command::Export(a) => {
+                let with = a.with.as_deref().map(dist_dir).transpose()?;
+                Config {
+                    quiet,
+                    jobs: 1,
+                    format: format(a.format),
+                    command: Job::Export {
+                        opts: ExportOptions {
+                            vault: resolve_maybe_missing(&a.vault)?,
+                            out: resolve_maybe_missing(&a.out)?,
+                            with,
+                            dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                        },
+                    },
+                }
+            }
         })
     }
 }

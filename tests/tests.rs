@@ -15,6 +15,12 @@ mod maps;
 /// `--help` examples, completions and man pages, `--allow`, summaries, the progress bar.
 #[path = "it/cli.rs"]
 mod cli;
+/// `export`: layout, privacy, refusals, and datadog-ci's dry run on the result.
+#[path = "it/export.rs"]
+mod export;
+/// `resolve`: positions and stack traces against Mozilla's `source-map`; matching rules.
+#[path = "it/resolve.rs"]
+mod resolve;
 /// `seal`: vault placement, dry run, idempotence, privacy, untouched files, CRLF, `--out`.
 #[path = "it/seal.rs"]
 mod seal;

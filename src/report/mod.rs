@@ -4,6 +4,7 @@
 
 pub mod human;
 pub mod json;
+pub mod resolve;
 pub mod sarif;
 
 use std::io::{self, IsTerminal, Write};

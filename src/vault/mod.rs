@@ -147,6 +147,86 @@ impl Vault {
         Ok(v)
     }
 
+    /// Open an existing vault for reading only (`resolve`, `export`): the same ownership and
+    /// permission checks as [`Vault::open`], but nothing is created or cleaned, and the lock is
+    /// taken shared, so readers run side by side and wait only for a seal or unseal in progress.
+    pub fn open_shared(path: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<Vault> {
+        let m = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bail!("vault {} does not exist", path.display())
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read vault {}", path.display()));
+            }
+        };
+        if m.file_type().is_symlink() {
+            bail!(
+                "vault {} is a symbolic link; refusing to follow it",
+                path.display()
+            );
+        }
+        if !m.is_dir() {
+            bail!("vault {} exists and is not a directory", path.display());
+        }
+        let me = rustix::process::geteuid().as_raw();
+        if m.uid() != me {
+            bail!(
+                "vault {} is owned by uid {}, not by you (uid {me}); refusing to use it",
+                path.display(),
+                m.uid()
+            );
+        }
+        if m.mode() & 0o002 != 0 {
+            bail!(
+                "vault {} is world-writable; refusing to use it (chmod 700 it if it is yours)",
+                path.display()
+            );
+        }
+        let lock_path = path.join("lock");
+        let lock = File::open(&lock_path).with_context(|| {
+            format!("{} is not a mapvault vault (no lock file)", path.display())
+        })?;
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match lock.try_lock_shared() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) => {
+                    if !told {
+                        on_wait(&format!(
+                            "waiting for another mapvault using vault {}",
+                            path.display()
+                        ));
+                        told = true;
+                    }
+                    if start.elapsed() > LOCK_WAIT {
+                        bail!(
+                            "vault {} is in use by another mapvault process (waited {}s)",
+                            path.display(),
+                            LOCK_WAIT.as_secs()
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock vault {}", path.display()));
+                }
+            }
+        }
+        Ok(Vault {
+            root: path.to_path_buf(),
+            dev: m.dev(),
+            _lock: lock,
+        })
+    }
+
+    /// Is a seal or unseal unfinished (a journal left by a crash)? Readers warn about it: the
+    /// manifest does not yet describe that run.
+    pub fn has_journal(&self) -> bool {
+        self.journal_path().exists()
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

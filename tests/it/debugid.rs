@@ -291,3 +291,46 @@ fn crash_anywhere_then_rerun_gives_the_same_ids() {
         before.assert_same(&env.snapshot("dist"), Level::Restored, point);
     }
 }
+
+/// After `seal --debug-ids`, `resolve` finds every bundle by its ID and `export` writes the map
+/// copy that carries the same `debugId` as the sealed bundle beside it (what an uploader pairs).
+#[test]
+fn resolve_and_export_use_the_maps_with_debug_ids() {
+    for fixture in ["vite", "webpack-inline-source-map"] {
+        let env = TestEnv::new();
+        env.copy_fixture(fixture, "dist");
+        env.mapvault(["seal", "dist", "--vault", "vault", "--debug-ids", "-q"])
+            .ok();
+        let ids = ids_in(&env.path("dist"));
+        assert!(!ids.is_empty(), "{fixture}: no debug IDs given");
+        for (path, id) in &ids {
+            let run = env
+                .mapvault([
+                    "resolve",
+                    "--vault",
+                    "vault",
+                    "--format",
+                    "json",
+                    &format!("{id}:1:1"),
+                ])
+                .run();
+            // Position 1:1 may map to nothing; the bundle must be found by its ID either way.
+            let v = run.json();
+            let f = &v["frames"][0];
+            assert_eq!(f["bundle"]["matched_by"], "debug-id", "{fixture} {path}");
+            assert_eq!(f["bundle"]["path"], path.as_str(), "{fixture} {path}");
+        }
+        env.mapvault([
+            "export", "--vault", "vault", "--out", "out", "--with", "dist", "-q",
+        ])
+        .ok();
+        let exported = ids_in(&env.path("out"));
+        assert_eq!(exported, ids, "{fixture}: exported bundles keep their IDs");
+        for (path, id) in &ids {
+            let map = std::fs::read(env.path("out").join(format!("{path}.map")))
+                .unwrap_or_else(|e| panic!("{fixture}: {path}.map not exported: {e}"));
+            let v: serde_json::Value = serde_json::from_slice(&map).expect("exported map is JSON");
+            assert_eq!(v["debugId"], id.as_str(), "{fixture}: {path}.map");
+        }
+    }
+}

@@ -466,6 +466,7 @@ pub struct TestCommand {
     umask: Option<u32>,
     /// `ulimit` settings (`("-f", 64)`) applied by the wrapping shell.
     ulimits: Vec<(&'static str, u64)>,
+    stdin: Option<Vec<u8>>,
 }
 
 impl TestCommand {
@@ -477,6 +478,7 @@ impl TestCommand {
             env: Vec::new(),
             umask: None,
             ulimits: Vec::new(),
+            stdin: None,
         }
     }
 
@@ -505,6 +507,12 @@ impl TestCommand {
     pub fn env(&mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> &mut Self {
         self.env
             .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        self
+    }
+
+    /// Feed these bytes on standard input (default: none, `/dev/null`).
+    pub fn stdin(&mut self, bytes: impl AsRef<[u8]>) -> &mut Self {
+        self.stdin = Some(bytes.as_ref().to_vec());
         self
     }
 
@@ -560,7 +568,11 @@ impl TestCommand {
             .current_dir(&self.cwd)
             .env("NO_COLOR", "1")
             .env("RUST_BACKTRACE", "1")
-            .stdin(Stdio::null())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in &self.env {
@@ -570,6 +582,13 @@ impl TestCommand {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", self.cmdline()));
+        let feeder = match (child.stdin.take(), self.stdin.clone()) {
+            (Some(mut w), Some(bytes)) => Some(std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = w.write_all(&bytes);
+            })),
+            _ => None,
+        };
         let drain = |r: Option<Box<dyn Read + Send>>| {
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
@@ -603,6 +622,9 @@ impl TestCommand {
                 None => std::thread::sleep(Duration::from_millis(2)),
             }
         };
+        if let Some(f) = feeder {
+            let _ = f.join();
+        }
         let run = Run {
             code: status.code(),
             stdout: out.join().unwrap_or_default(),

@@ -1,0 +1,447 @@
+//! What the vault holds for each bundle, read from the manifest: every generated file (JS, CSS,
+//! WebAssembly…) that has a vaulted map, with the map's vault object, the map's original path,
+//! the bundle's hashes (sealed and original) and its debug ID; and every map file to write back.
+//! Shared by `resolve` (find the map for a URL, a local file or a debug ID) and `export` (put the
+//! maps back at their original paths). Pure: manifest in, catalog out; reading maps is the
+//! caller's business.
+//!
+//! How seal records maps (see `vault/manifest.rs`):
+//! - a map file in the dist is a `moved` record at its path; `stored` is `Map(sha)` (the map as
+//!   stored — with `seal --debug-ids` it differs from the original `sha256`), or `Blob(sha)` for
+//!   a precompressed map (`x.js.map.gz`), whose decoded map is `map_sha256`;
+//! - a bundle whose reference was cut is an `edited` record; each edit that led to a map names it
+//!   in `map_sha256` (and `map_path` for a map file; `target: inline` for a `data:` map, which is
+//!   stored decoded). The last such edit wins, as in browsers;
+//! - a map nothing referenced (webpack `hidden-source-map`) belongs, by convention, to the file
+//!   named like it without `.map`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use crate::compress::Codec;
+use crate::relpath::RelPath;
+use crate::vault::manifest::{Action, Manifest, Stored, TargetKind};
+
+/// A generated file and the vaulted map that maps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Index of the seal record (a later seal is newer).
+    pub seal: usize,
+    /// Absolute path of the dist when it was sealed.
+    pub dist: PathBuf,
+    /// Dist-relative path of the bundle.
+    pub bundle: RelPath,
+    /// False when the bundle path is only inferred from the map's name (a map no file
+    /// referenced).
+    pub bundle_recorded: bool,
+    /// `VAULT/maps/<map>.map`.
+    pub map: String,
+    /// Where the map file was in the dist; `None` for an inline (`data:`) map.
+    pub map_path: Option<RelPath>,
+    /// sha256 of the bundle as sealed and as it was before (any of them identifies it).
+    pub hashes: Vec<String>,
+    /// The debug ID the manifest records for the bundle or its map.
+    pub debug_id: Option<String>,
+}
+
+/// Where an exported map comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapSource {
+    /// A map file of the dist, written back at its path.
+    File,
+    /// A precompressed map (`x.js.map.gz`), written decoded without the codec extension.
+    Decompressed,
+    /// An inline `data:` map, written as `<bundle>.map` beside its bundle.
+    Inline,
+}
+
+/// A map file to write back (for `export`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapFile {
+    pub seal: usize,
+    pub dist: PathBuf,
+    /// Dist-relative path to write it at.
+    pub path: RelPath,
+    /// `VAULT/maps/<map>.map`.
+    pub map: String,
+    pub source: MapSource,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub entries: Vec<Entry>,
+    pub maps: Vec<MapFile>,
+    /// Things a reader should know (HTML inline maps that map no standalone file…).
+    pub notes: Vec<String>,
+}
+
+fn is_html(path: &RelPath) -> bool {
+    let name = path.file_name().to_ascii_lowercase();
+    name.ends_with(b".html") || name.ends_with(b".htm")
+}
+
+/// `x.js.map` → `x.js`.
+fn strip_map_ext(path: &RelPath) -> Option<RelPath> {
+    let b = path.as_bytes();
+    let stem = b.strip_suffix(b".map")?;
+    (!stem.is_empty() && !stem.ends_with(b"/")).then(|| RelPath::new(stem.to_vec()))
+}
+
+/// `x.js.map.gz` → `x.js.map`.
+fn strip_codec_ext(path: &RelPath) -> Option<RelPath> {
+    let (_, inner) = Codec::from_name(path.as_bytes())?;
+    Some(RelPath::new(inner.to_vec()))
+}
+
+impl Catalog {
+    pub fn build(manifest: &Manifest) -> Catalog {
+        let mut cat = Catalog::default();
+        for (si, rec) in manifest.seals.iter().enumerate() {
+            let dist = rec.dist.to_path();
+            // Map files of this seal: path → (decoded map object, compressed?, debug ID).
+            let mut moved: BTreeMap<&RelPath, (String, bool, Option<&String>)> = BTreeMap::new();
+            // A map stored with an inserted `debugId` has a new hash: edits may still name
+            // the original one.
+            let mut stored_of: HashMap<&str, &str> = HashMap::new();
+            for f in &rec.files {
+                if f.action != Action::Moved {
+                    continue;
+                }
+                match &f.stored {
+                    Some(Stored::Map(s)) => {
+                        // `seal --debug-ids`: the copy with `"debugId"` matches the bundle's
+                        // `//# debugId=` comment, so that is the one to resolve and export.
+                        let s = f.debug_map_sha256.as_ref().unwrap_or(s);
+                        moved.insert(&f.path, (s.clone(), false, f.debug_id.as_ref()));
+                        stored_of.insert(f.sha256.as_str(), s.as_str());
+                    }
+                    Some(Stored::Blob(_)) => {
+                        if let Some(m) = f.debug_map_sha256.as_ref().or(f.map_sha256.as_ref()) {
+                            moved.insert(&f.path, (m.clone(), true, f.debug_id.as_ref()));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            let stored = |sha: &str| stored_of.get(sha).map_or(sha, |s| *s).to_string();
+
+            let mut bundles: BTreeMap<RelPath, usize> = BTreeMap::new();
+            let mut referenced = std::collections::BTreeSet::new();
+            let mut html_inline = 0usize;
+            for f in &rec.files {
+                if f.action != Action::Edited {
+                    continue;
+                }
+                let Some(edit) = f.edits.iter().rev().find(|e| e.map_sha256.is_some()) else {
+                    continue;
+                };
+                for e in &f.edits {
+                    if let Some(p) = &e.map_path {
+                        referenced.insert(p.clone());
+                    }
+                }
+                if is_html(&f.path) {
+                    // Maps of inline <script>/<style> blocks count from the block, not the page.
+                    html_inline += 1;
+                    continue;
+                }
+                let inline = edit.target == TargetKind::Inline;
+                let map = match &f.debug_map_sha256 {
+                    Some(with_id) if inline => with_id.clone(),
+                    _ => stored(edit.map_sha256.as_deref().unwrap_or_default()),
+                };
+
+                let map_path = if inline { None } else { edit.map_path.clone() };
+                let debug_id = f.debug_id.clone().or_else(|| {
+                    map_path
+                        .as_ref()
+                        .and_then(|p| moved.get(p))
+                        .and_then(|m| m.2.cloned())
+                });
+                let mut hashes = Vec::new();
+                hashes.extend(f.sealed_sha256.clone());
+                hashes.push(f.sha256.clone());
+                bundles.insert(f.path.clone(), cat.entries.len());
+                cat.entries.push(Entry {
+                    seal: si,
+                    dist: dist.clone(),
+                    bundle: f.path.clone(),
+                    bundle_recorded: true,
+                    map: map.clone(),
+                    map_path,
+                    hashes,
+                    debug_id,
+                });
+                if inline {
+                    let path = RelPath::new([f.path.as_bytes(), b".map"].concat());
+                    cat.maps.push(MapFile {
+                        seal: si,
+                        dist: dist.clone(),
+                        path,
+                        map,
+                        source: MapSource::Inline,
+                    });
+                }
+            }
+            if html_inline > 0 {
+                cat.notes.push(format!(
+                    "{}: {html_inline} HTML file(s) had maps in inline <script>/<style> blocks; \
+                     those map positions inside a block, not the page, and are left out",
+                    dist.display()
+                ));
+            }
+
+            for (path, (map, compressed, debug_id)) in &moved {
+                let file_path = if *compressed {
+                    match strip_codec_ext(path) {
+                        // A plain copy of the same map is written anyway.
+                        Some(p) if moved.contains_key(&p) => None,
+                        other => other,
+                    }
+                } else {
+                    Some((*path).clone())
+                };
+                let Some(file_path) = file_path else { continue };
+                cat.maps.push(MapFile {
+                    seal: si,
+                    dist: dist.clone(),
+                    path: file_path.clone(),
+                    map: map.clone(),
+                    source: if *compressed {
+                        MapSource::Decompressed
+                    } else {
+                        MapSource::File
+                    },
+                });
+                if referenced.contains(*path) || referenced.contains(&file_path) {
+                    continue;
+                }
+                let Some(bundle) = strip_map_ext(&file_path) else {
+                    continue;
+                };
+                if bundles.contains_key(&bundle) {
+                    continue;
+                }
+                bundles.insert(bundle.clone(), cat.entries.len());
+                cat.entries.push(Entry {
+                    seal: si,
+                    dist: dist.clone(),
+                    bundle,
+                    bundle_recorded: false,
+                    map: map.clone(),
+                    map_path: Some(file_path),
+                    hashes: Vec::new(),
+                    debug_id: debug_id.cloned(),
+                });
+            }
+        }
+        cat
+    }
+
+    /// The distinct dists the catalog covers, in first-sealed order.
+    pub fn dists(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for e in self.maps.iter().map(|m| &m.dist) {
+            if !out.contains(e) {
+                out.push(e.clone());
+            }
+        }
+        for e in self.entries.iter().map(|m| &m.dist) {
+            if !out.contains(e) {
+                out.push(e.clone());
+            }
+        }
+        out
+    }
+}
+
+/// A debug ID in canonical form (lowercase, hyphenated UUID), from `xxxxxxxx-xxxx-…` or 32 hex
+/// digits in any case; `None` if `s` is not one.
+pub fn normalize_debug_id(s: &str) -> Option<String> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let dashes_ok = s.len() == 32
+        || (s.len() == 36
+            && s.char_indices()
+                .all(|(i, c)| (c == '-') == matches!(i, 8 | 13 | 18 | 23)));
+    if hex.len() != 32 || !dashes_ok || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// A map may start with the XSSI guard `)]}'` on a line of its own (ECMA-426); skip that line.
+pub fn strip_xssi_prefix(map: &[u8]) -> &[u8] {
+    if map.starts_with(b")]}") {
+        match memchr::memchr(b'\n', map) {
+            Some(nl) => &map[nl + 1..],
+            None => &[],
+        }
+    } else {
+        map
+    }
+}
+
+/// The `debugId` (or legacy `debug_id`) a map declares, canonical; `None` if it has none or is
+/// not JSON.
+pub fn map_debug_id(map: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        #[serde(rename = "debugId")]
+        camel: Option<serde_json::Value>,
+        debug_id: Option<serde_json::Value>,
+    }
+    let ids: Ids = serde_json::from_slice(strip_xssi_prefix(map)).ok()?;
+    [ids.camel, ids.debug_id]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().and_then(normalize_debug_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_ids_are_normalized() {
+        let want = Some("85314830-023f-4cf1-a267-535f4e37bb17".to_string());
+        assert_eq!(
+            normalize_debug_id("85314830-023F-4CF1-A267-535F4E37BB17"),
+            want
+        );
+        assert_eq!(normalize_debug_id("85314830023f4cf1a267535f4e37bb17"), want);
+        assert_eq!(
+            normalize_debug_id("85314830-023f-4cf1-a267-535f4e37bb1"),
+            None
+        );
+        assert_eq!(
+            normalize_debug_id("8531483-0023f-4cf1-a267-535f4e37bb17"),
+            None
+        );
+        assert_eq!(normalize_debug_id("assets/index.js"), None);
+    }
+
+    #[test]
+    fn map_debug_id_reads_both_spellings() {
+        let id = "85314830-023f-4cf1-a267-535f4e37bb17";
+        let camel = format!(r#"{{"version":3,"debugId":"{id}","mappings":""}}"#);
+        let snake = format!(
+            r#")]}}'
+{{"version":3,"debug_id":"{}","mappings":""}}"#,
+            id.to_uppercase()
+        );
+        assert_eq!(map_debug_id(camel.as_bytes()).as_deref(), Some(id));
+        assert_eq!(map_debug_id(snake.as_bytes()).as_deref(), Some(id));
+        assert_eq!(map_debug_id(b"{\"version\":3}"), None);
+        assert_eq!(map_debug_id(b"not json"), None);
+    }
+
+    fn sha(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    /// A seal of: `a.js` referencing `a.js.map` (stored with an inserted debugId, so under a
+    /// new hash), `b.js` with an inline map, a hidden `c.js.map`, a precompressed-only
+    /// `d.js.map.gz`, and a page with an inline-script map.
+    fn manifest() -> Manifest {
+        let edit = |map: &str, target: &str, map_path: Option<&str>| {
+            serde_json::json!({"offset": 10, "len": 5, "removed_sha256": sha('9'),
+                "removed": {"text": "//# x"}, "kind": "map-reference", "target": target,
+                "map_path": map_path, "map_sha256": map})
+        };
+        let edited = |path: &str, sealed: char, e: serde_json::Value| {
+            serde_json::json!({"path": path, "action": "edited", "sha256": sha('8'), "size": 15,
+                "sealed_sha256": sha(sealed), "sealed_size": 10, "mode": 420, "mtime": 0,
+                "mtime_nsec": 0, "edits": [e]})
+        };
+        let moved = |path: &str, orig: char, stored: serde_json::Value| {
+            serde_json::json!({"path": path, "action": "moved", "sha256": sha(orig), "size": 5,
+                "mode": 420, "mtime": 0, "mtime_nsec": 0, "stored": stored})
+        };
+        let mut gz = moved("d.js.map.gz", 'd', serde_json::json!({"blob": sha('d')}));
+        gz["codec"] = serde_json::json!("gzip");
+        gz["map_sha256"] = serde_json::json!(sha('e'));
+        let mut a_map = moved("a.js.map", 'a', serde_json::json!({"map": sha('f')}));
+        a_map["debug_id"] = serde_json::json!("85314830-023f-4cf1-a267-535f4e37bb17");
+        let m = serde_json::json!({"format": "mapvault-manifest", "version": 1, "seals": [{
+        "id": "s1", "dist": "/w/dist", "sealed_at": "x", "tool": "t", "files": [
+            a_map,
+            moved("c.js.map", 'c', serde_json::json!({"map": sha('c')})),
+            gz,
+            edited("a.js", '1', edit(&sha('a'), "inside", Some("a.js.map"))),
+            edited("b.js", '2', edit(&sha('b'), "inline", None)),
+            edited("index.html", '3', edit(&sha('7'), "inline", None)),
+        ]}]});
+        Manifest::parse(&serde_json::to_vec(&m).unwrap_or_default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn catalog_pairs_bundles_with_their_stored_maps() {
+        let cat = Catalog::build(&manifest());
+        let e: Vec<(String, &str, bool, Option<&str>)> = cat
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.bundle.lossy(),
+                    &e.map[..1],
+                    e.bundle_recorded,
+                    e.debug_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            e,
+            [
+                // The edit names the original map; the vault holds it under its stored hash.
+                (
+                    "a.js".to_string(),
+                    "f",
+                    true,
+                    Some("85314830-023f-4cf1-a267-535f4e37bb17")
+                ),
+                ("b.js".to_string(), "b", true, None),
+                ("c.js".to_string(), "c", false, None),
+                ("d.js".to_string(), "e", false, None),
+            ]
+        );
+        assert_eq!(cat.entries[0].hashes, [sha('1'), sha('8')]);
+        let maps: Vec<(String, MapSource)> = cat
+            .maps
+            .iter()
+            .map(|m| (m.path.lossy(), m.source))
+            .collect();
+        assert_eq!(
+            maps,
+            [
+                ("b.js.map".to_string(), MapSource::Inline),
+                ("a.js.map".to_string(), MapSource::File),
+                ("c.js.map".to_string(), MapSource::File),
+                ("d.js.map".to_string(), MapSource::Decompressed),
+            ]
+        );
+        assert_eq!(
+            cat.notes.len(),
+            1,
+            "the HTML inline map is noted: {:?}",
+            cat.notes
+        );
+        assert_eq!(cat.dists(), [PathBuf::from("/w/dist")]);
+    }
+
+    #[test]
+    fn map_names_strip() {
+        let p = |s: &str| RelPath::new(s.as_bytes().to_vec());
+        assert_eq!(strip_map_ext(&p("a/x.js.map")), Some(p("a/x.js")));
+        assert_eq!(strip_map_ext(&p("a/.map")), None);
+        assert_eq!(strip_map_ext(&p("a/x.json")), None);
+        assert_eq!(strip_codec_ext(&p("x.js.map.gz")), Some(p("x.js.map")));
+    }
+}

@@ -1,0 +1,390 @@
+//! `mapvault export`: write the vault's maps back at their original dist-relative paths in a new
+//! private directory (optionally with the sealed bundles beside them, copied from a dist), the
+//! layout error-tracker uploaders expect: `<bundle>.map` next to `<bundle>` (Datadog, Bugsnag,
+//! Rollbar), or bundle/map pairs carrying debug IDs (Sentry). See `docs/uploaders.md`.
+//!
+//! Layout decisions:
+//! - a map file of the dist is written at its path, with the bytes stored in the vault (with
+//!   `seal --debug-ids` that is the map carrying its `debugId`);
+//! - an inline `data:` map is written as `<bundle>.map` beside its bundle (unless a map file
+//!   already has that path, which wins); the bundle, as sealed, no longer says where its map is;
+//! - a precompressed map (`x.js.map.gz`) is written decoded as `x.js.map`, unless the dist also
+//!   had the plain `x.js.map`;
+//! - maps of inline `<script>` blocks in HTML are left out (no file to pair them with);
+//! - with several seals of one dist the newest record of a path wins.
+//!
+//! OUT must be new or empty; it is created 0700, directories 0700, files 0600, each file
+//! created exclusively (never through an existing name). OUT may not be inside the dist of
+//! `--with`, inside any dist sealed into the vault, or inside the vault.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::catalog::{Catalog, MapSource};
+use crate::exit::Outcome;
+use crate::relpath::RelPath;
+use crate::vault::manifest::Stored;
+use crate::vault::{Vault, fsutil};
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub vault: PathBuf,
+    /// Absolute; must not exist or be an empty directory.
+    pub out: PathBuf,
+    /// `--with DIST`: copy the sealed bundles from here (absolute, canonical).
+    pub with: Option<PathBuf>,
+    /// `--dist DIR`: which sealed dist's maps to export (absolute).
+    pub dist: Option<PathBuf>,
+}
+
+/// One file written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportedFile {
+    /// Relative to OUT, `/`-separated.
+    pub path: String,
+    /// `map` or `bundle`.
+    pub kind: &'static str,
+    /// For maps: `file`, `inline` or `decompressed`; for bundles: `dist`.
+    pub from: &'static str,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The result of `export`; the JSON contract (see README).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub out: String,
+    /// The sealed dist whose maps were exported.
+    pub dist: String,
+    pub maps: usize,
+    pub bundles: usize,
+    pub files: Vec<ExportedFile>,
+    pub notes: Vec<String>,
+    pub errors: Vec<crate::report::ErrorRecord>,
+}
+
+impl ExportReport {
+    pub fn outcome(&self) -> Outcome {
+        if self.errors.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Failed
+        }
+    }
+}
+
+/// Create OUT (0700) or accept it empty (then make it 0700).
+fn prepare_out(out: &Path) -> Result<()> {
+    match fs::symlink_metadata(out) {
+        Ok(m) => {
+            if !m.is_dir() || m.file_type().is_symlink() {
+                bail!("--out {} exists and is not a directory", out.display());
+            }
+            let mut rd = fs::read_dir(out)
+                .with_context(|| format!("cannot read --out {}", out.display()))?;
+            if rd.next().is_some() {
+                bail!(
+                    "--out {} is not empty; export writes only into a new or empty directory",
+                    out.display()
+                );
+            }
+            fs::set_permissions(out, fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot make {} private (0700)", out.display()))?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = out.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(out)
+                .with_context(|| format!("cannot create --out {}", out.display()))?;
+            fs::set_permissions(out, fs::Permissions::from_mode(0o700))?;
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read --out {}", out.display())),
+    }
+    Ok(())
+}
+
+/// Create the parent directories of `rel` under `out` (0700), refusing anything that is not a
+/// plain directory we made.
+fn make_parents(out: &Path, rel: &RelPath) -> io::Result<()> {
+    let mut cur = rel.parent();
+    let mut todo = Vec::new();
+    while let Some(p) = cur {
+        todo.push(p.clone());
+        cur = p.parent();
+    }
+    for p in todo.into_iter().rev() {
+        let Some(dir) = p.under(out) else {
+            return Err(io::Error::other("path escapes the output directory"));
+        };
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if !fs::symlink_metadata(&dir)?.is_dir() {
+                    return Err(io::Error::other(format!(
+                        "{} exists and is not a directory",
+                        dir.display()
+                    )));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Write `bytes` to a new file (0600, never through an existing name).
+fn write_new(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dest)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)
+}
+
+fn inside(p: &Path, dir: &Path) -> bool {
+    p.starts_with(dir)
+}
+
+pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<ExportReport> {
+    let vault = Vault::open_shared(&opts.vault, on_wait)?;
+    let manifest = vault.load_manifest()?;
+    let cat = Catalog::build(&manifest);
+    let dists = cat.dists();
+    let mut notes = cat.notes.clone();
+    if vault.has_journal() {
+        notes.push(format!(
+            "vault {} has an unfinished seal or unseal (journal.json); its files are not in the \
+             manifest yet — run the same command again to finish it, then export",
+            opts.vault.display()
+        ));
+    }
+
+    // Which sealed dist.
+    let list = || {
+        dists
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let dist = match (&opts.dist, &opts.with) {
+        (Some(d), _) => {
+            if !dists.contains(d) {
+                bail!(
+                    "--dist {}: not sealed into vault {} (it holds: {})",
+                    d.display(),
+                    opts.vault.display(),
+                    list()
+                );
+            }
+            d.clone()
+        }
+        (None, Some(w)) if dists.contains(w) => w.clone(),
+        (None, _) if dists.len() == 1 => dists[0].clone(),
+        (None, with) => {
+            if dists.is_empty() {
+                bail!("vault {} holds no sealed dist", opts.vault.display());
+            }
+            let why = match with {
+                Some(w) => format!("--with {} is not a dist sealed into it", w.display()),
+                None => "it holds several dists".to_string(),
+            };
+            bail!(
+                "vault {}: {why}; choose the dist whose maps to export with --dist DIR (it holds: {})",
+                opts.vault.display(),
+                list()
+            );
+        }
+    };
+
+    // Never write maps where they could ship.
+    let out = &opts.out;
+    if let Some(w) = &opts.with
+        && inside(out, w)
+    {
+        bail!(
+            "--out {} is inside the dist {}; the maps would ship with it",
+            out.display(),
+            w.display()
+        );
+    }
+    for d in &dists {
+        if inside(out, d) {
+            bail!(
+                "--out {} is inside the sealed dist {}; the maps would ship with it",
+                out.display(),
+                d.display()
+            );
+        }
+    }
+    if inside(out, &opts.vault) || inside(&opts.vault, out) {
+        bail!(
+            "--out {} and the vault {} must be apart",
+            out.display(),
+            opts.vault.display()
+        );
+    }
+    prepare_out(out)?;
+
+    // Maps: newest seal per path; a map file wins over an inline map's `<bundle>.map`.
+    let rank = |s: MapSource| match s {
+        MapSource::File => 2,
+        MapSource::Decompressed => 1,
+        MapSource::Inline => 0,
+    };
+    let mut maps: BTreeMap<&RelPath, &crate::catalog::MapFile> = BTreeMap::new();
+    for m in cat.maps.iter().filter(|m| m.dist == dist) {
+        match maps.get(&m.path) {
+            Some(old) if (old.seal, rank(old.source)) >= (m.seal, rank(m.source)) => {
+                if old.seal == m.seal && m.source == MapSource::Inline {
+                    notes.push(format!(
+                        "{}: the dist had a map file there, so the inline map of the bundle is not exported",
+                        m.path.lossy()
+                    ));
+                }
+            }
+            _ => {
+                maps.insert(&m.path, m);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut err = |path: &RelPath, message: String| {
+        errors.push(crate::report::ErrorRecord {
+            kind: None,
+            path: path.lossy(),
+
+            message,
+        });
+    };
+    for (path, m) in &maps {
+        let Some(dest) = path.under(out) else {
+            err(path, "path escapes the output directory".into());
+            continue;
+        };
+        let obj = Stored::Map(m.map.clone());
+        let res = vault.get(&obj).and_then(|bytes| {
+            make_parents(out, path)
+                .and_then(|()| write_new(&dest, &bytes))
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            Ok(bytes.len() as u64)
+        });
+        match res {
+            Ok(size) => files.push(ExportedFile {
+                path: path.lossy(),
+                kind: "map",
+                from: match m.source {
+                    MapSource::File => "file",
+                    MapSource::Inline => "inline",
+                    MapSource::Decompressed => "decompressed",
+                },
+                sha256: m.map.clone(),
+                size,
+            }),
+            Err(e) => err(path, format!("{e:#}")),
+        }
+    }
+    let map_count = files.len();
+
+    // Bundles from --with, checked against the hashes seal recorded.
+    if let Some(with) = &opts.with {
+        let mut newest: BTreeMap<&RelPath, &crate::catalog::Entry> = BTreeMap::new();
+        for e in cat.entries.iter().filter(|e| e.dist == dist) {
+            if newest.get(&e.bundle).is_none_or(|o| o.seal < e.seal) {
+                newest.insert(&e.bundle, e);
+            }
+        }
+        for (path, e) in newest {
+            if maps.contains_key(path) {
+                continue;
+            }
+            let (Some(src), Some(dest)) = (path.under(with), path.under(out)) else {
+                err(path, "path escapes the dist or the output directory".into());
+                continue;
+            };
+            match fs::symlink_metadata(&src) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => {
+                    notes.push(format!(
+                        "{}: not a regular file in {}; not copied",
+                        path.lossy(),
+                        with.display()
+                    ));
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    notes.push(format!(
+                        "{}: not in {}; its map is exported without it",
+                        path.lossy(),
+                        with.display()
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    err(path, format!("cannot read {}: {e}", src.display()));
+                    continue;
+                }
+            }
+            let copied = make_parents(out, path).and_then(|()| {
+                // Exclusive create, then copy while hashing.
+                drop(
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&dest)?,
+                );
+                fsutil::copy_hashing(&src, &dest)
+            });
+            match copied {
+                Ok((sha, size)) => {
+                    if !e.hashes.is_empty() && !e.hashes.contains(&sha) {
+                        let _ = fs::remove_file(&dest);
+                        err(
+                            path,
+                            format!(
+                                "{} is not the file that was sealed (sha256 {sha}); its map would not match it — not copied",
+                                src.display()
+                            ),
+                        );
+                        continue;
+                    }
+                    let _ = fs::set_permissions(&dest, fs::Permissions::from_mode(0o600));
+                    files.push(ExportedFile {
+                        path: path.lossy(),
+                        kind: "bundle",
+                        from: "dist",
+                        sha256: sha,
+                        size,
+                    });
+                }
+                Err(e) => err(path, format!("cannot copy {}: {e}", src.display())),
+            }
+        }
+    }
+    let bundles = files.len() - map_count;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    Ok(ExportReport {
+        out: out.display().to_string(),
+        dist: dist.display().to_string(),
+        maps: map_count,
+        bundles,
+        files,
+        notes,
+        errors,
+    })
+}
