@@ -347,12 +347,14 @@ mod tests {
         c.to_string().repeat(64)
     }
 
-    /// A seal of: `a.js` referencing `a.js.map` (stored with an inserted debugId, so under a
-    /// new hash), `b.js` with an inline map, a hidden `c.js.map`, a precompressed-only
+    /// A seal of: `a.js` referencing `a.js.map` (also stored with an inserted debugId, under a
+    /// second hash), `b.js` with an inline map, a hidden `c.js.map`, a precompressed-only
+
     /// `d.js.map.gz`, and a page with an inline-script map.
     fn manifest() -> Manifest {
         let edit = |map: &str, target: &str, map_path: Option<&str>| {
-            serde_json::json!({"offset": 10, "len": 5, "removed_sha256": sha('9'),
+            let removed = crate::vault::fsutil::sha256_hex(b"//# x");
+            serde_json::json!({"offset": 10, "len": 5, "removed_sha256": removed,
                 "removed": {"text": "//# x"}, "kind": "map-reference", "target": target,
                 "map_path": map_path, "map_sha256": map})
         };
@@ -368,8 +370,9 @@ mod tests {
         let mut gz = moved("d.js.map.gz", 'd', serde_json::json!({"blob": sha('d')}));
         gz["codec"] = serde_json::json!("gzip");
         gz["map_sha256"] = serde_json::json!(sha('e'));
-        let mut a_map = moved("a.js.map", 'a', serde_json::json!({"map": sha('f')}));
+        let mut a_map = moved("a.js.map", 'a', serde_json::json!({"map": sha('a')}));
         a_map["debug_id"] = serde_json::json!("85314830-023f-4cf1-a267-535f4e37bb17");
+        a_map["debug_map_sha256"] = serde_json::json!(sha('f'));
         let m = serde_json::json!({"format": "mapvault-manifest", "version": 1, "seals": [{
         "id": "s1", "dist": "/w/dist", "sealed_at": "x", "tool": "t", "files": [
             a_map,
@@ -379,7 +382,7 @@ mod tests {
             edited("b.js", '2', edit(&sha('b'), "inline", None)),
             edited("index.html", '3', edit(&sha('7'), "inline", None)),
         ]}]});
-        Manifest::parse(&serde_json::to_vec(&m).unwrap_or_default()).unwrap_or_default()
+        Manifest::parse(&serde_json::to_vec(&m).unwrap_or_default()).expect("test manifest parses")
     }
 
     #[test]
@@ -400,7 +403,7 @@ mod tests {
         assert_eq!(
             e,
             [
-                // The edit names the original map; the vault holds it under its stored hash.
+                // The edit names the original map; the copy with `debugId` is the one used.
                 (
                     "a.js".to_string(),
                     "f",

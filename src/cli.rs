@@ -77,19 +77,19 @@ Examples:
 
     /// Map a position in a sealed file (or every frame of a stack trace on stdin) back to the
     /// original source, with the maps in the vault.
+    ///
+    /// FILE is a dist-relative path (assets/index-x.js), a URL
+    /// (https://cdn.example.com/assets/index-x.js), a local copy of the deployed file (matched by
+    /// its sha256 or its //# debugId= comment), or a debug ID. LINE and COL are 1-based, as browsers print them; so is the output.
+    ///
+    /// Without POSITION, reads a stack trace from stdin (V8/Chrome/Node `at fn (url:line:col)`,
+    /// Firefox/Safari `fn@url:line:col`) and prints it with every frame it can resolve rewritten;
+    /// other lines are left as they are.
+    ///
+    /// Exit codes (single position): 0 resolved, 1 the file was found but nothing maps to that
+    /// position, 2 no map for FILE, ambiguous (use --dist), or an error. Stack traces: 0 unless an
+    /// error.
     #[command(after_help = "\
-FILE is a dist-relative path (assets/index-x.js), a URL (https://cdn.example.com/assets/index-x.js),
-a local copy of the deployed file (matched by its sha256 or its //# debugId= comment), or a
-debug ID. LINE and COL are 1-based, as browsers print them; so is the output.
-
-Without POSITION, reads a stack trace from stdin (V8/Chrome/Node `at fn (url:line:col)`,
-Firefox/Safari `fn@url:line:col`) and prints it with every frame it can resolve rewritten;
-other lines are left as they are.
-
-Exit codes (single position): 0 resolved, 1 the file was found but nothing maps to that
-position, 2 no map for FILE, ambiguous (use --dist), or an error. Stack traces: 0 unless an
-error.
-
 Examples:
   mapvault resolve assets/index-SezSZ-FV.js:1:2345
   mapvault resolve https://cdn.example.com/assets/index-SezSZ-FV.js:1:2345 --format json
@@ -100,15 +100,16 @@ Examples:
 
     /// Write the vault's maps back at their original paths in a new private directory
     /// (optionally with the sealed bundles beside them), ready for an error-tracker uploader.
+    ///
+    /// Maps are written at their dist-relative paths; an inline map as BUNDLE.map beside its
+    /// bundle. OUT must be new or empty, is created 0700 with files 0600, and may not be inside a
+    /// dist. See docs/uploaders.md for the sentry-cli, datadog-ci and bugsnag commands.
     #[command(after_help = "\
-Maps are written at their dist-relative paths; an inline map as <bundle>.map beside its
-bundle. OUT must be new or empty, is created 0700 with files 0600, and may not be inside a
-dist. See docs/uploaders.md for the sentry-cli, datadog-ci and bugsnag commands.
-
 Examples:
   mapvault export --out /tmp/maps --with dist
   mapvault export --vault ../maps-vault --out /tmp/maps --dist /builds/web/dist")]
     Export(ExportArgs),
+
     /// Print a shell completion script for SHELL on stdout.
     #[command(
         hide = true,
