@@ -349,7 +349,6 @@ mod tests {
 
     /// A seal of: `a.js` referencing `a.js.map` (also stored with an inserted debugId, under a
     /// second hash), `b.js` with an inline map, a hidden `c.js.map`, a precompressed-only
-
     /// `d.js.map.gz`, and a page with an inline-script map.
     fn manifest() -> Manifest {
         let edit = |map: &str, target: &str, map_path: Option<&str>| {
