@@ -1502,6 +1502,96 @@ fn fix_hashes(seen: &mut [Seen], dist: &Path) {
     }
 }
 
+/// Files seal does not rewrite that still hold a hash of a file seal changes, as it was
+/// before: Workbox precache lists (`revision`: MD5), asset manifests with SHA or SRI values.
+/// Reported as notes (kind `stale-hash`), never rewritten: what such a list means (and whether
+/// it is regenerated later in the build) is the tool's business, not a guess to make here.
+/// Only files [`integrity::may_list_hashes`] names are read, and only changed files whose name
+/// appears in them are hashed, so a big dist pays nothing for it.
+fn stale_hash_notes(seen: &[Seen], dist: &Path) -> Vec<NoteRecord> {
+    use crate::scan::integrity;
+    const MAX_LIST: u64 = 16 << 20;
+    const MAX_NOTES_PER_FILE: usize = 20;
+    let candidates: Vec<usize> = (0..seen.len())
+        .filter(|&i| {
+            let s = &seen[i];
+            s.error.is_none()
+                && s.map.is_none()
+                && s.packed.is_none()
+                && s.entry.meta.size <= MAX_LIST
+                && integrity::may_list_hashes(s.entry.rel.file_name())
+        })
+        .collect();
+    let changed: Vec<usize> = (0..seen.len())
+        .filter(|&j| seen[j].edit.is_some() && seen[j].map.is_none())
+        .collect();
+    if candidates.is_empty() || changed.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&[u8]> = changed
+        .iter()
+        .map(|&j| seen[j].entry.rel.file_name())
+        .collect();
+    let Ok(by_name) = aho_corasick::AhoCorasick::new(&names) else {
+        return Vec::new();
+    };
+    // Digests of a changed file's original bytes, computed once.
+    let mut spellings: HashMap<usize, Option<Vec<(&'static str, String)>>> = HashMap::new();
+    let mut notes = Vec::new();
+    for &i in &candidates {
+        let s = &seen[i];
+        let Some(buf) = s.entry.rel.under(dist).and_then(|p| std::fs::read(p).ok()) else {
+            continue;
+        };
+        let mentioned: BTreeSet<usize> = by_name
+            .find_overlapping_iter(&buf)
+            .map(|m| changed[m.pattern().as_usize()])
+            .filter(|&j| j != i)
+            .collect();
+        let mut found = Vec::new();
+        for j in mentioned {
+            let sp = spellings.entry(j).or_insert_with(|| {
+                let e = seen[j].edit.as_ref()?;
+                let bytes = std::fs::read(seen[j].entry.rel.under(dist)?).ok()?;
+                (fsutil::sha256_hex(&bytes) == e.original_sha).then(|| integrity::spellings(&bytes))
+            });
+            for (alg, text) in sp.iter().flatten() {
+                if let Some(at) = memchr::memmem::find(&buf, text.as_bytes()) {
+                    let line = memchr::memchr_iter(b'\n', &buf[..at]).count() + 1;
+                    found.push((line, j, *alg));
+                }
+            }
+        }
+        found.sort_unstable();
+        let total = found.len();
+        for (line, j, alg) in found.into_iter().take(MAX_NOTES_PER_FILE) {
+            let mut n = NoteRecord::new(
+                s.entry.rel.lossy(),
+                format!(
+                    "line {line}: the {alg} of {} as it was before seal; seal changes that file, \
+                     so this entry is stale: regenerate this list after seal (mapvault reports \
+                     it, it does not rewrite it)",
+                    seen[j].entry.rel.lossy()
+                ),
+            );
+            n.kind = Some("stale-hash".into());
+            notes.push(n);
+        }
+        if total > MAX_NOTES_PER_FILE {
+            let mut n = NoteRecord::new(
+                s.entry.rel.lossy(),
+                format!(
+                    "and {} more stale hashes of files seal changes",
+                    total - MAX_NOTES_PER_FILE
+                ),
+            );
+            n.kind = Some("stale-hash".into());
+            notes.push(n);
+        }
+    }
+    notes
+}
+
 /// Texts of `cuts` for a journal step: empty when no cut inserts anything.
 fn inserts_of(cuts: &[Cut]) -> Vec<String> {
     if cuts.iter().all(|c| c.insert.is_empty()) {
@@ -1617,9 +1707,11 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         assign_debug_ids(&mut seen, mode, &opts.dist);
     }
     fix_hashes(&mut seen, &opts.dist);
+    let stale = stale_hash_notes(&seen, &opts.dist);
     let p = plan(opts, vault.as_ref(), &seen, &w);
     phases.mark("plan");
     report.notes.extend(p.notes);
+    report.notes.extend(stale);
     report.errors.extend(p.errors);
     report.actions = p.actions;
     report.references_stripped = p.stats.references;

@@ -1,6 +1,7 @@
 //! Subresource Integrity: find `integrity="sha256|384|512-…"` attributes in HTML tags that load a
 //! file (`src=` or `href=`), compute and compare digests, and find Angular `ngsw.json` hash-table
-//! entries. Pure: no I/O.
+//! entries; name the files that may list other files' hashes and the spellings to look for in
+//! them (Workbox `revision`, asset manifests). Pure: no I/O.
 
 use std::ops::Range;
 
@@ -47,6 +48,52 @@ impl Alg {
         };
         format!("{}-{d}", self.name())
     }
+}
+
+/// Whether a file, by name, may list other files' hashes and should be checked for stale ones:
+/// JSON files and web-app manifests (asset manifests, `integrity` lists), and scripts named like
+/// service workers or precache lists (Workbox writes `{"revision": md5, "url"}` into the worker).
+/// `ngsw.json` is not one: seal rewrites its entries.
+pub fn may_list_hashes(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower == b"ngsw.json" {
+        return false;
+    }
+    if lower.ends_with(b".json") || lower.ends_with(b".webmanifest") {
+        return true;
+    }
+    let js = [&b".js"[..], b".mjs", b".cjs"]
+        .iter()
+        .any(|e| lower.ends_with(e));
+    js && [
+        &b"sw"[..],
+        b"service-worker",
+        b"serviceworker",
+        b"workbox",
+        b"precache",
+        b"manifest",
+    ]
+    .iter()
+    .any(|k| memchr::memmem::find(&lower, k).is_some())
+}
+
+/// The ways build tools write a file's hash into a manifest, each with the name reported: MD5
+/// hex (Workbox `revision`), SHA-1 hex, SHA-256 hex, and base64 SHA-256/384/512 (SRI values in
+/// JSON asset manifests). Hex digests are lowercase, as those tools write them.
+pub fn spellings(bytes: &[u8]) -> Vec<(&'static str, String)> {
+    use md5::Md5;
+    let b64 = |alg: Alg| {
+        let t = alg.token(bytes);
+        t[alg.name().len() + 1..].to_string()
+    };
+    vec![
+        ("MD5", hex::encode(Md5::digest(bytes))),
+        ("SHA-1", hex::encode(sha1::Sha1::digest(bytes))),
+        ("SHA-256", hex::encode(Sha256::digest(bytes))),
+        ("SHA-256 (base64)", b64(Alg::Sha256)),
+        ("SHA-384 (base64)", b64(Alg::Sha384)),
+        ("SHA-512 (base64)", b64(Alg::Sha512)),
+    ]
 }
 
 /// Value of attribute `name` inside one tag's bytes: `(value range, value)`.
@@ -236,6 +283,44 @@ pub fn ngsw_entries(json: &[u8]) -> Vec<NgswEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifest_like_names() {
+        for yes in [
+            "sw.js",
+            "service-worker.js",
+            "workbox-4f2a.js",
+            "precache-manifest.1234.js",
+            "asset-manifest.json",
+            "manifest.webmanifest",
+            "Stats.JSON",
+        ] {
+            assert!(may_list_hashes(yes.as_bytes()), "{yes}");
+        }
+        for no in ["ngsw.json", "index.js", "app.css", "index.html", "x.js.map"] {
+            assert!(!may_list_hashes(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn spellings_are_the_usual_digests() {
+        let s = spellings(b"abc");
+        let get = |n: &str| s.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+        // Known answers (RFC 1321, FIPS 180).
+        assert_eq!(get("MD5"), Some("900150983cd24fb0d6963f7d28e17f72"));
+        assert_eq!(
+            get("SHA-1"),
+            Some("a9993e364706816aba3e25717850c26c9cd0d89d")
+        );
+        assert_eq!(
+            get("SHA-256"),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!(
+            get("SHA-256 (base64)"),
+            Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+        );
+    }
 
     #[test]
     fn finds_integrity_tokens_on_loading_tags() {

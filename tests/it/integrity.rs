@@ -126,3 +126,79 @@ fn a_value_that_was_already_wrong_is_left_and_noted() {
         "the stale value is noted",
     );
 }
+
+/// Lists seal does not rewrite (a Workbox precache list inside the service worker, a JSON asset
+/// manifest) that hold the old hash of a changed file are reported as `stale-hash` notes, one
+/// per entry with its line; unchanged files, wrong hashes and other files are not; nothing in
+/// them changes and the seal still succeeds.
+#[test]
+fn stale_hashes_in_precache_lists_are_reported_not_rewritten() {
+    let env = TestEnv::new();
+    let js = b"console.log(1);\n//# sourceMappingURL=app.js.map\n";
+    let plain = b"console.log(2);\n";
+    env.write("dist/assets/app.js", js);
+    env.write("dist/assets/plain.js", plain);
+    env.write(
+        "dist/assets/app.js.map",
+        r#"{"version":3,"sources":["a.ts"],"names":[],"mappings":"AAAA"}"#,
+    );
+    let md5 = |b: &[u8]| hex::encode(md5::Md5::digest(b));
+    let sw = format!(
+        "importScripts(\"workbox-sw.js\");\nworkbox.precaching.precacheAndRoute([\n{{\"revision\":\"{}\",\"url\":\"assets/app.js\"}},\n{{\"revision\":\"{}\",\"url\":\"assets/plain.js\"}},\n{{\"revision\":\"{}\",\"url\":\"assets/app.js?wrong\"}}\n]);\n",
+        md5(js),
+        md5(plain),
+        md5(b"something else")
+    );
+    env.write("dist/sw.js", &sw);
+    let assets = format!(
+        "{{\n  \"files\": {{\n    \"app.js\": {{ \"sha256\": \"{}\" }}\n  }}\n}}\n",
+        hex::encode(sha2::Sha256::digest(js))
+    );
+    env.write("dist/asset-manifest.json", &assets);
+    // The same hash in a file that is not a list: not looked at.
+    env.write("dist/assets/notes.txt", md5(js));
+
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .ok();
+    let v = run.json();
+    let stale: Vec<(String, String)> = v["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter(|n| n["kind"] == "stale-hash")
+        .map(|n| {
+            (
+                n["path"].as_str().unwrap_or_default().to_owned(),
+                n["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(stale.len(), 2, "{stale:#?}");
+    assert_eq!(stale[0].0, "asset-manifest.json");
+    assert!(
+        stale[0]
+            .1
+            .starts_with("line 3: the SHA-256 of assets/app.js"),
+        "{}",
+        stale[0].1
+    );
+    assert_eq!(stale[1].0, "sw.js");
+    assert!(
+        stale[1].1.starts_with("line 3: the MD5 of assets/app.js"),
+        "{}",
+        stale[1].1
+    );
+    // Reported, not rewritten.
+    assert_eq!(env.read("dist/sw.js"), sw.as_bytes());
+    assert_eq!(env.read("dist/asset-manifest.json"), assets.as_bytes());
+
+    // The human summary says it on stderr too.
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    let run = env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    assert!(
+        run.stderr_str().contains("sw.js") && run.stderr_str().contains("MD5 of assets/app.js"),
+        "{}",
+        run.stderr_str()
+    );
+}
