@@ -39,6 +39,28 @@ pub(crate) fn location(path: &str, line: Option<u64>) -> String {
     }
 }
 
+/// One line per leak (`label` in red), then one per allowed leak: a list of their own, after
+/// the real ones, so they are seen but not mistaken for failures.
+fn leak_lines(
+    out: &mut dyn Write,
+    s: &Style,
+    label: &str,
+    leaks: &[super::LeakRecord],
+    allowed: &[super::LeakRecord],
+) -> io::Result<()> {
+    let tagged = leaks.iter().map(|l| (l, false));
+    for (l, ok) in tagged.chain(allowed.iter().map(|l| (l, true))) {
+        let (tag, kind) = if ok {
+            (s.dim("allowed"), s.dim(l.kind.as_str()))
+        } else {
+            (s.red(label), s.yellow(l.kind.as_str()))
+        };
+        let at = location(&l.path, l.line);
+        writeln!(out, "{tag}  {at}  {kind}  {}", for_terminal(&l.message))?;
+    }
+    Ok(())
+}
+
 /// The verify report: one line per leak on stdout, then a summary; notes and errors on stderr.
 pub fn verify(
     r: &VerifyReport,
@@ -47,28 +69,7 @@ pub fn verify(
     color: bool,
 ) -> io::Result<()> {
     let s = Style { color };
-    for l in &r.leaks {
-        writeln!(
-            out,
-            "{}  {}  {}  {}",
-            s.red("leak"),
-            location(&l.path, l.line),
-            s.yellow(l.kind.as_str()),
-            for_terminal(&l.message)
-        )?;
-    }
-    // Allowed leaks: a list of their own, after the real ones, so they are seen but not
-    // mistaken for failures.
-    for l in &r.allowed {
-        writeln!(
-            out,
-            "{}  {}  {}  {}",
-            s.dim("allowed"),
-            location(&l.path, l.line),
-            s.dim(l.kind.as_str()),
-            for_terminal(&l.message)
-        )?;
-    }
+    leak_lines(out, &s, "leak", &r.leaks, &r.allowed)?;
     for n in &r.notes {
         let _ = writeln!(
             err,
@@ -195,26 +196,7 @@ pub fn seal(
             for_terminal(&e.message)
         );
     }
-    for l in &r.leaks {
-        writeln!(
-            out,
-            "{}  {}  {}  {}",
-            s.red("still leaks"),
-            location(&l.path, l.line),
-            s.yellow(l.kind.as_str()),
-            for_terminal(&l.message)
-        )?;
-    }
-    for l in &r.allowed {
-        writeln!(
-            out,
-            "{}  {}  {}  {}",
-            s.dim("allowed"),
-            location(&l.path, l.line),
-            s.dim(l.kind.as_str()),
-            for_terminal(&l.message)
-        )?;
-    }
+    leak_lines(out, &s, "still leaks", &r.leaks, &r.allowed)?;
     let mut what = format!(
         "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
         plural(r.references_stripped, "reference"),

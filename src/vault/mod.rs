@@ -82,35 +82,42 @@ fn make_private_dir(p: &Path) -> Result<()> {
     Ok(())
 }
 
+/// An existing vault directory must be a real directory (not a symlink), owned by us, and not
+/// world-writable.
+fn check_vault_dir(path: &Path, m: &fs::Metadata) -> Result<()> {
+    if m.file_type().is_symlink() {
+        bail!(
+            "vault {} is a symbolic link; refusing to follow it",
+            path.display()
+        );
+    }
+    if !m.is_dir() {
+        bail!("vault {} exists and is not a directory", path.display());
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if m.uid() != me {
+        bail!(
+            "vault {} is owned by uid {}, not by you (uid {me}); refusing to use it",
+            path.display(),
+            m.uid()
+        );
+    }
+    if m.mode() & 0o002 != 0 {
+        bail!(
+            "vault {} is world-writable; refusing to use it (chmod 700 it if it is yours)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 impl Vault {
     /// Open the vault at `path` (absolute), creating it if `create`. Checks ownership and
     /// permissions, takes the lock, and clears `tmp/`.
     pub fn open(path: &Path, create: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Vault> {
         match fs::symlink_metadata(path) {
             Ok(m) => {
-                if m.file_type().is_symlink() {
-                    bail!(
-                        "vault {} is a symbolic link; refusing to follow it",
-                        path.display()
-                    );
-                }
-                if !m.is_dir() {
-                    bail!("vault {} exists and is not a directory", path.display());
-                }
-                let me = rustix::process::geteuid().as_raw();
-                if m.uid() != me {
-                    bail!(
-                        "vault {} is owned by uid {}, not by you (uid {me}); refusing to use it",
-                        path.display(),
-                        m.uid()
-                    );
-                }
-                if m.mode() & 0o002 != 0 {
-                    bail!(
-                        "vault {} is world-writable; refusing to use it (chmod 700 it if it is yours)",
-                        path.display()
-                    );
-                }
+                check_vault_dir(path, &m)?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
                 if let Some(parent) = path.parent() {
@@ -160,29 +167,7 @@ impl Vault {
                 return Err(e).with_context(|| format!("cannot read vault {}", path.display()));
             }
         };
-        if m.file_type().is_symlink() {
-            bail!(
-                "vault {} is a symbolic link; refusing to follow it",
-                path.display()
-            );
-        }
-        if !m.is_dir() {
-            bail!("vault {} exists and is not a directory", path.display());
-        }
-        let me = rustix::process::geteuid().as_raw();
-        if m.uid() != me {
-            bail!(
-                "vault {} is owned by uid {}, not by you (uid {me}); refusing to use it",
-                path.display(),
-                m.uid()
-            );
-        }
-        if m.mode() & 0o002 != 0 {
-            bail!(
-                "vault {} is world-writable; refusing to use it (chmod 700 it if it is yours)",
-                path.display()
-            );
-        }
+        check_vault_dir(path, &m)?;
         let lock_path = path.join("lock");
         let lock = File::open(&lock_path).with_context(|| {
             format!("{} is not a mapvault vault (no lock file)", path.display())
