@@ -255,93 +255,9 @@ impl Catalog {
     }
 }
 
-/// A debug ID in canonical form (lowercase, hyphenated UUID), from `xxxxxxxx-xxxx-…` or 32 hex
-/// digits in any case; `None` if `s` is not one.
-pub fn normalize_debug_id(s: &str) -> Option<String> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    let dashes_ok = s.len() == 32
-        || (s.len() == 36
-            && s.char_indices()
-                .all(|(i, c)| (c == '-') == matches!(i, 8 | 13 | 18 | 23)));
-    if hex.len() != 32 || !dashes_ok || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let h = hex.to_ascii_lowercase();
-    Some(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
-}
-
-/// A map may start with the XSSI guard `)]}'` on a line of its own (ECMA-426); skip that line.
-pub fn strip_xssi_prefix(map: &[u8]) -> &[u8] {
-    if map.starts_with(b")]}") {
-        match memchr::memchr(b'\n', map) {
-            Some(nl) => &map[nl + 1..],
-            None => &[],
-        }
-    } else {
-        map
-    }
-}
-
-/// The `debugId` (or legacy `debug_id`) a map declares, canonical; `None` if it has none or is
-/// not JSON.
-pub fn map_debug_id(map: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Ids {
-        #[serde(rename = "debugId")]
-        camel: Option<serde_json::Value>,
-        debug_id: Option<serde_json::Value>,
-    }
-    let ids: Ids = serde_json::from_slice(strip_xssi_prefix(map)).ok()?;
-    [ids.camel, ids.debug_id]
-        .into_iter()
-        .flatten()
-        .find_map(|v| v.as_str().and_then(normalize_debug_id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debug_ids_are_normalized() {
-        let want = Some("85314830-023f-4cf1-a267-535f4e37bb17".to_string());
-        assert_eq!(
-            normalize_debug_id("85314830-023F-4CF1-A267-535F4E37BB17"),
-            want
-        );
-        assert_eq!(normalize_debug_id("85314830023f4cf1a267535f4e37bb17"), want);
-        assert_eq!(
-            normalize_debug_id("85314830-023f-4cf1-a267-535f4e37bb1"),
-            None
-        );
-        assert_eq!(
-            normalize_debug_id("8531483-0023f-4cf1-a267-535f4e37bb17"),
-            None
-        );
-        assert_eq!(normalize_debug_id("assets/index.js"), None);
-    }
-
-    #[test]
-    fn map_debug_id_reads_both_spellings() {
-        let id = "85314830-023f-4cf1-a267-535f4e37bb17";
-        let camel = format!(r#"{{"version":3,"debugId":"{id}","mappings":""}}"#);
-        let snake = format!(
-            r#")]}}'
-{{"version":3,"debug_id":"{}","mappings":""}}"#,
-            id.to_uppercase()
-        );
-        assert_eq!(map_debug_id(camel.as_bytes()).as_deref(), Some(id));
-        assert_eq!(map_debug_id(snake.as_bytes()).as_deref(), Some(id));
-        assert_eq!(map_debug_id(b"{\"version\":3}"), None);
-        assert_eq!(map_debug_id(b"not json"), None);
-    }
 
     fn sha(c: char) -> String {
         c.to_string().repeat(64)

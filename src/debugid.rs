@@ -56,41 +56,46 @@ pub fn of_bundle_and_map(js: &[u8], map: &[u8]) -> String {
     uuid_v5(&h.finalize())
 }
 
-/// `s` as a canonical debug ID (lowercase hyphenated UUID), if it is one. sentry-cli also
-/// accepts an appendix (`…-a`) and braces; those are rare enough to be passed through as is.
+/// `s` as a canonical debug ID (lowercase hyphenated UUID), from `xxxxxxxx-xxxx-…` or 32 hex
+/// digits in any case, surrounding whitespace ignored; `None` if it is not one. (sentry-cli also
+/// accepts an appendix (`…-a`) and braces; those are rare enough to be left out.)
 pub fn normalize(s: &str) -> Option<String> {
     let s = s.trim();
-    let hexes: String = s.chars().filter(|c| *c != '-').collect();
-    let plain = hexes.len() == 32 && hexes.chars().all(|c| c.is_ascii_hexdigit());
-    if plain && s.len() == 36 {
-        Some(s.to_ascii_lowercase())
-    } else if plain && s.len() == 32 {
-        let h = hexes.to_ascii_lowercase();
-        Some(format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        ))
-    } else {
-        None
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let dashes_ok = s.len() == 32
+        || (s.len() == 36
+            && s.char_indices()
+                .all(|(i, c)| (c == '-') == matches!(i, 8 | 13 | 18 | 23)));
+    if hex.len() != 32 || !dashes_ok || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
     }
+    let h = hex.to_ascii_lowercase();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }
 
-/// A top-level `debugId` (or legacy `debug_id`) already in a map's JSON.
+/// A top-level `debugId` (or legacy `debug_id`) already in a map's JSON (after an XSSI
+/// prefix), canonical; `None` if it has none, it is not a debug ID, or the map is not JSON.
 pub fn in_map(map: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Ids {
         #[serde(rename = "debugId")]
-        debug_id: Option<String>,
+        debug_id: Option<serde_json::Value>,
         #[serde(rename = "debug_id")]
-        legacy: Option<String>,
+        legacy: Option<serde_json::Value>,
     }
     let json = crate::scan::mapsniff::json_start(map)?;
     let ids: Ids = serde_json::from_slice(json).ok()?;
-    ids.debug_id.or(ids.legacy).and_then(|s| normalize(&s))
+    [ids.debug_id, ids.legacy]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().and_then(normalize))
 }
 
 /// The last `//# debugId=` line comment in a bundle (a comment at the start of a line, as

@@ -25,7 +25,8 @@ use anyhow::Result;
 use serde::Serialize;
 use sourcemap::{DecodedMap, SourceMap};
 
-use crate::catalog::{self, Catalog, Entry};
+use crate::catalog::{Catalog, Entry};
+use crate::debugid;
 use crate::exit::Outcome;
 use crate::stacktrace;
 use crate::vault::manifest::Stored;
@@ -201,7 +202,7 @@ fn debug_id_comment(bytes: &[u8]) -> Option<String> {
         let rest = l
             .strip_prefix("//# debugId=")
             .or_else(|| l.strip_prefix("//@ debugId="))?;
-        catalog::normalize_debug_id(rest.trim())
+        debugid::normalize(rest.trim())
     })
 }
 
@@ -354,14 +355,14 @@ impl<'a> Resolver<'a> {
             let mut idx: HashMap<String, Vec<usize>> = HashMap::new();
             let mut from_map: HashMap<&str, Option<String>> = HashMap::new();
             for (i, e) in self.cat.entries.iter().enumerate() {
-                if let Some(id) = e.debug_id.as_deref().and_then(catalog::normalize_debug_id) {
+                if let Some(id) = e.debug_id.as_deref().and_then(debugid::normalize) {
                     idx.entry(id).or_default().push(i);
                 }
                 let id = from_map.entry(e.map.as_str()).or_insert_with(|| {
                     self.vault
                         .get(&Stored::Map(e.map.clone()))
                         .ok()
-                        .and_then(|b| catalog::map_debug_id(&b))
+                        .and_then(|b| debugid::in_map(&b))
                 });
                 if let Some(id) = id {
                     let v = idx.entry(id.clone()).or_default();
@@ -442,7 +443,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn find(&mut self, file: &str) -> Match {
-        if let Some(id) = catalog::normalize_debug_id(file) {
+        if let Some(id) = debugid::normalize(file) {
             return self.by_debug_id(&id, None);
         }
         let local = file.strip_prefix("file://").unwrap_or(file);
