@@ -149,6 +149,18 @@ struct DebugSeen {
     map_sha_with_id: Option<String>,
 }
 
+/// The manifest fields of a file's debug ID: `debug_id`, `inserted`, `debug_map_sha256`.
+fn debug_fields(d: Option<&DebugSeen>) -> (Option<String>, Option<Inserted>, Option<String>) {
+    let Some(d) = d else {
+        return (None, None, None);
+    };
+    let inserted = d.store.as_ref().map(|m| Inserted {
+        offset: m.offset,
+        text: m.text.clone(),
+    });
+    (Some(d.id.clone()), inserted, d.map_sha_with_id.clone())
+}
+
 #[derive(Debug, Clone)]
 struct MapWithId {
     /// `Some((url_offset, url_len))` for an inline map in the bundle; `None`: the file is the map.
@@ -639,6 +651,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 Some(Packed::Map { codec, inner_sha }) => (Some(*codec), Some(inner_sha.clone())),
                 _ => (None, None),
             };
+            let (debug_id, inserted, debug_map_sha256) = debug_fields(s.debug.as_ref());
             record.files.push(FileRecord {
                 path: s.entry.rel.clone(),
                 action: Action::Moved,
@@ -653,16 +666,9 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
                 edits: Vec::new(),
                 codec,
                 map_sha256: decoded.clone(),
-                debug_id: s.debug.as_ref().map(|d| d.id.clone()),
-                inserted: s
-                    .debug
-                    .as_ref()
-                    .and_then(|d| d.store.as_ref())
-                    .map(|m| Inserted {
-                        offset: m.offset,
-                        text: m.text.clone(),
-                    }),
-                debug_map_sha256: s.debug.as_ref().and_then(|d| d.map_sha_with_id.clone()),
+                debug_id,
+                inserted,
+                debug_map_sha256,
             });
 
             let how = if group.len() > 1 {
@@ -981,6 +987,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
         });
 
         stats.files_edited += 1;
+        let (debug_id, inserted, debug_map_sha256) = debug_fields(s.debug.as_ref());
         record.files.push(FileRecord {
             path: rel.clone(),
             action: Action::Edited,
@@ -995,16 +1002,9 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             edits,
             codec: None,
             map_sha256: None,
-            debug_id: s.debug.as_ref().map(|d| d.id.clone()),
-            inserted: s
-                .debug
-                .as_ref()
-                .and_then(|d| d.store.as_ref())
-                .map(|m| Inserted {
-                    offset: m.offset,
-                    text: m.text.clone(),
-                }),
-            debug_map_sha256: s.debug.as_ref().and_then(|d| d.map_sha_with_id.clone()),
+            debug_id,
+            inserted,
+            debug_map_sha256,
         });
     }
 
