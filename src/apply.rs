@@ -522,11 +522,22 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
                         sha256,
                     )
                 }
-                How::InPlace { .. } => {
+                How::InPlace {
+                    start,
+                    prefix_sha256,
+                    ..
+                } => {
                     let (h, _) = fsutil::hash_file(&p)?;
                     if &h == sha256 {
                         Ok(Prepared::Done)
                     } else if &h == sealed_sha256 {
+                        Ok(Prepared::Ready)
+                    } else if m.len() >= *start
+                        && prefix_hash(&File::open(&p)?, *start)? == *prefix_sha256
+                    {
+                        // A tail half-written by a run that was killed mid-write (a write
+                        // interrupted by a fatal signal stops at a page boundary): the prefix is
+                        // intact, and the commit writes the whole tail again.
                         Ok(Prepared::Ready)
                     } else {
                         bail!(
