@@ -347,12 +347,12 @@ fn seal_leaves_symlinks_and_their_targets_alone() {
 // Regressions: named after what broke.
 
 /// Several files carrying the *same* inline map: seal stores one vault object from several
-/// threads at once. `Vault::put_bytes` names its temp file `tmp/put-<sha>-<pid>`, the same for
-/// every thread, so one thread's rename steals the other's file and the loser fails with
-/// "cannot move object into the vault: No such file or directory"; seal exits 2 and leaves the
-/// comment in place. It is a race, so the dist is sealed afresh several times.
+/// threads at once. `Vault::put_bytes` used to name its temp file `tmp/put-<sha>-<pid>`, the
+/// same for every thread, so one thread's rename stole the other's file and the loser failed
+/// with "cannot move object into the vault: No such file or directory" (exit 2, comment left in
+/// place). Temp names are now unique per call (`Vault::unique_tmp`). It is a race, so the dist
+/// is sealed afresh several times.
 #[test]
-#[ignore = "bug: concurrent put_bytes of one object share the temp name tmp/put-<sha>-<pid> (src/vault/mod.rs)"]
 fn regression_same_inline_map_in_two_files_races_on_one_temp_file() {
     const URI: &str = "data:application/json;base64,e30=";
     for attempt in 0..20 {
