@@ -44,7 +44,7 @@ use crate::relpath::RelPath;
 use crate::scan::datauri;
 use crate::vault::Vault;
 use crate::vault::fsutil::{self, hex_digest};
-use crate::vault::journal::{How, Journal, Step};
+use crate::vault::journal::{How, Journal, Step, TailIs};
 use crate::vault::manifest::{Bytes, EditRecord, Stored};
 use crate::walk::Meta;
 
@@ -141,16 +141,17 @@ pub fn execute_with<R>(
     // Directories first, parents before children (they are planned in that order).
     for (i, s) in j.steps.iter().enumerate() {
         if let Step::MakeDir { path, mode, .. } = s {
-            results[i] = make_dir(&dist, path, *mode).map_err(|e| format!("{e:#}"));
+            results[i] = make_dir(&Root::new(&dist), path, *mode).map_err(|e| format!("{e:#}"));
         }
     }
 
     // Prepare: only adds bytes.
+    let root = Root::new(&dist);
     let prepared: Vec<Result<Prepared, String>> = j
         .steps
         .par_iter()
         .map(|s| {
-            let r = prepare(vault, &dist, s).map_err(|e| format!("{e:#}"));
+            let r = prepare(vault, &root, s).map_err(|e| format!("{e:#}"));
             failpoint("prepare");
             r
         })
@@ -176,6 +177,7 @@ pub fn execute_with<R>(
         }
     }
 
+    let root = Root::new(&dist);
     let committed: Vec<Option<Result<(), String>>> = j
         .steps
         .par_iter()
@@ -190,7 +192,7 @@ pub fn execute_with<R>(
                     "skipped: an earlier step for this file failed".to_string()
                 ));
             }
-            let r = commit(vault, &dist, s, *p).map_err(|e| format!("{e:#}"));
+            let r = commit(vault, &root, s, *p).map_err(|e| format!("{e:#}"));
             failpoint("commit");
             Some(r)
         })
@@ -204,7 +206,7 @@ pub fn execute_with<R>(
     // Emptied directories, deepest first (planned in that order).
     for (i, s) in j.steps.iter().enumerate() {
         if let Step::RemoveDir { path } = s {
-            results[i] = remove_dir(&dist, path).map_err(|e| format!("{e:#}"));
+            results[i] = remove_dir(&root, path).map_err(|e| format!("{e:#}"));
         }
     }
 
@@ -258,26 +260,52 @@ pub fn cleanup_temps(j: &Journal) {
     }
 }
 
-fn at(dist: &Path, rel: &RelPath) -> Result<PathBuf> {
-    let p = rel
-        .under(dist)
-        .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))?;
-    // Never through a symbolic link: a directory of the dist replaced by a link (after a seal,
-    // say) would otherwise lead a restore or a move outside the dist.
-    let mut dir = p.parent();
-    while let Some(d) = dir {
-        if d == dist {
-            break;
+/// The dist a journal changes, with the directories already proven not to be symbolic links.
+/// One per phase: each directory is checked once per phase instead of once per step (a
+/// 25,000-file seal has a few hundred directories).
+struct Root {
+    dir: PathBuf,
+    checked: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+}
+
+impl Root {
+    fn new(dir: &Path) -> Self {
+        Root {
+            dir: dir.to_path_buf(),
+            checked: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
-        if lstat(d)?.is_some_and(|m| m.file_type().is_symlink()) {
-            bail!(
-                "{} is now a symbolic link; not following it (for {rel})",
-                d.display()
-            );
-        }
-        dir = d.parent();
     }
-    Ok(p)
+
+    /// `rel` under the dist, refusing a path that leaves it or passes through a symbolic link.
+    fn at(&self, rel: &RelPath) -> Result<PathBuf> {
+        let p = rel
+            .under(&self.dir)
+            .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))?;
+        // Never through a symbolic link: a directory of the dist replaced by a link (after a
+        // seal, say) would otherwise lead a restore or a move outside the dist.
+        let known = |d: &Path| self.checked.lock().is_ok_and(|c| c.contains(d));
+        let mut fresh = Vec::new();
+        let mut dir = p.parent();
+        while let Some(d) = dir {
+            if d == self.dir || known(d) {
+                break;
+            }
+            if lstat(d)?.is_some_and(|m| m.file_type().is_symlink()) {
+                bail!(
+                    "{} is now a symbolic link; not following it (for {rel})",
+                    d.display()
+                );
+            }
+            fresh.push(d.to_path_buf());
+            dir = d.parent();
+        }
+        if !fresh.is_empty()
+            && let Ok(mut c) = self.checked.lock()
+        {
+            c.extend(fresh);
+        }
+        Ok(p)
+    }
 }
 
 fn lstat(p: &Path) -> Result<Option<fs::Metadata>> {
@@ -298,7 +326,7 @@ fn regular(p: &Path, m: &fs::Metadata) -> Result<()> {
     Ok(())
 }
 
-fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
+fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
     match s {
         Step::StoreInline {
             path,
@@ -310,7 +338,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             if vault.has(&obj, None) {
                 return Ok(Prepared::Done);
             }
-            let bytes = read_range(&at(dist, path)?, *url_offset, *url_len)?;
+            let bytes = read_range(&dist.at(path)?, *url_offset, *url_len)?;
             let d = datauri::decode(&bytes)
                 .with_context(|| format!("{path}: inline map no longer decodes"))?;
             vault
@@ -329,7 +357,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             if vault.has(&obj, None) {
                 return Ok(Prepared::Done);
             }
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             let mut map = match inline {
                 Some((o, l)) => {
                     let bytes = read_range(&p, *o, *l)?;
@@ -359,7 +387,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             if vault.has(&obj, Some(*len)) {
                 return Ok(Prepared::Done);
             }
-            let bytes = read_range(&at(dist, path)?, *offset, *len)?;
+            let bytes = read_range(&dist.at(path)?, *offset, *len)?;
             vault
                 .put_bytes(&obj, &bytes)
                 .with_context(|| format!("{path}: bytes changed since they were planned"))?;
@@ -374,7 +402,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             if vault.has(&obj, None) {
                 return Ok(Prepared::Done);
             }
-            let bytes = fs::read(at(dist, path)?).with_context(|| format!("cannot read {path}"))?;
+            let bytes = fs::read(dist.at(path)?).with_context(|| format!("cannot read {path}"))?;
             let inner = compress::decompress(*codec, &bytes, compress::DEFAULT_LIMIT)
                 .with_context(|| format!("{path}: cannot decompress"))?;
             vault
@@ -393,7 +421,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             new_sha256,
             temp,
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             let bytes = fs::read(&p).with_context(|| format!("cannot read {path}"))?;
             let sha = fsutil::sha256_hex(&bytes);
             if &sha == new_sha256 {
@@ -425,7 +453,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             if vault.has(to, Some(meta.size)) {
                 return Ok(Prepared::Done);
             }
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             match lstat(&p)? {
                 Some(m) => regular(&p, &m)?,
                 None => bail!("{path} disappeared before it reached the vault"),
@@ -442,7 +470,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             how: How::Rewrite { temp },
             meta,
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             let ops: Vec<(u64, u64, &[u8])> = cuts
                 .iter()
                 .enumerate()
@@ -469,7 +497,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             replaces,
             ..
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             if let Some(m) = lstat(&p)? {
                 regular(&p, &m)?;
                 let (h, _) = fsutil::hash_file(&p)?;
@@ -500,7 +528,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
             how,
             ..
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             let m = lstat(&p)?
                 .ok_or_else(|| anyhow!("{path} is missing; cannot put its comments back"))?;
             regular(&p, &m)?;
@@ -551,7 +579,7 @@ fn prepare(vault: &Vault, dist: &Path, s: &Step) -> Result<Prepared> {
     }
 }
 
-fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()> {
+fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()> {
     match s {
         Step::StoreInline { .. }
         | Step::StoreWithDebugId { .. }
@@ -564,7 +592,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             if prepared == Prepared::Done {
                 return Ok(());
             }
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             let m = lstat(&p)?.ok_or_else(|| anyhow!("{path} disappeared"))?;
             if !Meta::from_std(&m).same_content(meta) {
                 bail!("{path} changed since it was planned; left in place");
@@ -573,7 +601,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                 .with_context(|| format!("cannot replace {}", p.display()))
         }
         Step::RenameIn { path, to, meta } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             let obj = to.clone();
             let dest = vault.object_path(&obj);
             match lstat(&p)? {
@@ -620,7 +648,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             if !vault.has(object, None) {
                 bail!("the vault does not hold {path}'s bytes; not deleting it");
             }
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             match lstat(&p)? {
                 Some(m) => {
                     regular(&p, &m)?;
@@ -635,15 +663,16 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
         Step::Edit {
             path, meta, how, ..
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             match how {
                 How::InPlace {
                     start,
                     from,
+                    from_sha256,
                     to,
                     prefix_sha256,
                 } => {
-                    let from = B64.decode(from)?;
+                    let from = TailIs::of(from, from_sha256.as_ref()).map_err(|e| anyhow!(e))?;
                     let to = B64.decode(to)?;
                     swap_tail(&p, *start, &from, &to, prefix_sha256, Some(meta))
                 }
@@ -671,7 +700,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             replaces,
             ..
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             if prepared == Prepared::Done {
                 // The bytes are back (perhaps by a run killed before it set mode and mtime).
                 return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
@@ -701,7 +730,7 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
             how,
             ..
         } => {
-            let p = at(dist, path)?;
+            let p = dist.at(path)?;
             if prepared == Prepared::Done {
                 return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
             }
@@ -709,10 +738,11 @@ fn commit(vault: &Vault, dist: &Path, s: &Step, prepared: Prepared) -> Result<()
                 How::InPlace {
                     start,
                     from,
+                    from_sha256,
                     to,
                     prefix_sha256,
                 } => {
-                    let from = B64.decode(from)?;
+                    let from = TailIs::of(from, from_sha256.as_ref()).map_err(|e| anyhow!(e))?;
                     let to = B64.decode(to)?;
                     swap_tail(&p, *start, &from, &to, prefix_sha256, None)?;
                 }
@@ -737,8 +767,8 @@ fn set_mode_mtime(p: &Path, mode: u32, mtime: i64, mtime_nsec: i64) -> Result<()
         .with_context(|| format!("cannot set the mtime of {}", p.display()))
 }
 
-fn make_dir(dist: &Path, rel: &RelPath, mode: u32) -> Result<()> {
-    let p = at(dist, rel)?;
+fn make_dir(dist: &Root, rel: &RelPath, mode: u32) -> Result<()> {
+    let p = dist.at(rel)?;
     match lstat(&p)? {
         Some(m) if m.is_dir() && !m.file_type().is_symlink() => {}
         Some(_) => bail!("{rel} exists and is not a directory"),
@@ -748,8 +778,8 @@ fn make_dir(dist: &Path, rel: &RelPath, mode: u32) -> Result<()> {
     Ok(())
 }
 
-fn remove_dir(dist: &Path, rel: &RelPath) -> Result<()> {
-    let p = at(dist, rel)?;
+fn remove_dir(dist: &Root, rel: &RelPath) -> Result<()> {
+    let p = dist.at(rel)?;
     match lstat(&p)? {
         None => Ok(()),
         Some(m) if m.is_dir() && !m.file_type().is_symlink() => fs::remove_dir(&p)
@@ -785,7 +815,7 @@ fn read_range(p: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
 fn swap_tail(
     p: &Path,
     start: u64,
-    from: &[u8],
+    from: &TailIs,
     to: &[u8],
     prefix_sha256: &str,
     meta: Option<&Meta>,
@@ -797,15 +827,15 @@ fn swap_tail(
         .with_context(|| format!("cannot open {} for writing", p.display()))?;
     let m = f.metadata()?;
     let size = m.len();
-    let tail_is = |want: &[u8]| -> Result<bool> {
-        if size != start + want.len() as u64 {
+    let tail_is = |want: &TailIs| -> Result<bool> {
+        if size != start + want.size() {
             return Ok(false);
         }
-        let mut buf = vec![0u8; want.len()];
+        let mut buf = vec![0u8; usize::try_from(want.size())?];
         f.read_exact_at(&mut buf, start)?;
-        Ok(buf == want)
+        Ok(want.matches(&buf))
     };
-    if tail_is(to)? {
+    if tail_is(&TailIs::Bytes(to.to_vec()))? {
         return Ok(());
     }
     let planned = tail_is(from)? && meta.is_none_or(|want| Meta::from_std(&m).same_content(want));

@@ -176,8 +176,8 @@ struct EditSeen {
     sealed_sha: String,
     sealed_size: u64,
     cuts: Vec<Cut>,
-    /// `(start, from, to, prefix_sha)` when the whole edit sits in the last [`TAIL_MAX`] bytes.
-    tail: Option<(u64, Vec<u8>, Vec<u8>, String)>,
+    /// The in-place change when the whole edit sits in the last [`TAIL_MAX`] bytes.
+    tail: Option<How>,
 }
 
 /// A precompressed copy (`x.js.gz`) with something to seal inside.
@@ -227,6 +227,7 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         match inspect::open_nofollow(&entry.path).and_then(|mut f| {
             let m = f.metadata()?;
             let (sha, size) = fsutil::hash_reader(&mut f)?;
+
             Ok((Meta::from_std(&m), sha, size))
         }) {
             Ok((meta, sha, size)) => {
@@ -475,11 +476,11 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta, extra: &Extra) -
     }
     let removed_total: u64 = cuts.iter().map(|c| c.len).sum();
     let inserted_total: u64 = cuts.iter().map(|c| c.insert.len() as u64).sum();
-    let writable_single_link = meta.nlink == 1
-        && meta.mode & 0o200 != 0
-        && meta.uid == rustix::process::geteuid().as_raw();
+    let writable_single_link =
+        meta.nlink == 1 && meta.mode & 0o200 != 0 && meta.uid == fsutil::euid();
+
     let tail = (in_tail && writable_single_link)
-        .then(|| (start as u64, buf[start..].to_vec(), sealed_tail, prefix_sha));
+        .then(|| How::in_place(start as u64, &buf[start..], &sealed_tail, prefix_sha));
     EditSeen {
         original_sha: hex_digest(orig),
         sealed_sha: hex_digest(sealed),
@@ -559,7 +560,6 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
     let mut notes = Vec::new();
     let mut errors = Vec::new();
     let mut stats = Stats::default();
-    let vault_has = |s: &Stored| vault.is_some_and(|v| v.has(s, None));
     let vault_dev = vault.map(Vault::dev);
 
     // Maps by content hash, to store each once. A compressed map is kept as its exact
@@ -577,6 +577,20 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
     for s in &maps {
         by_obj.entry(object_of(s)).or_default().push(s);
     }
+    // Every object the plan may ask about, looked up at once.
+    let present = vault.map(|v| {
+        let extra: Vec<Stored> = seen
+            .iter()
+            .filter_map(|s| match &s.packed {
+                Some(Packed::Map { inner_sha, .. }) => Some(Stored::Map(inner_sha.clone())),
+                Some(Packed::Refs { file_sha, .. }) => Some(Stored::Blob(file_sha.clone())),
+                None => None,
+            })
+            .collect();
+        v.which_present(by_obj.keys().chain(&extra))
+    });
+    let vault_has = |s: &Stored| present.as_ref().is_some_and(|p| p.contains(s));
+
     let map_sha_of: HashMap<&[u8], &str> = maps
         .iter()
         .filter(|s| s.packed.is_none())
@@ -966,12 +980,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
             });
         }
         let how = match &e.tail {
-            Some((start, from, to, prefix)) => How::InPlace {
-                start: *start,
-                from: B64.encode(from),
-                to: B64.encode(to),
-                prefix_sha256: prefix.clone(),
-            },
+            Some(how) => how.clone(),
             None => How::Rewrite {
                 temp: vault.map_or_else(RawPath::default, |v| temp_for(v, &s.entry, &jid, n)),
             },
@@ -1652,7 +1661,7 @@ pub fn recover(
         Some(lock_dist(&dist, on_wait)?)
     };
     let applied = apply::execute(v, &j)?;
-    crate::unseal::finish(v, &j, &applied, notes, errors)?;
+    crate::unseal::finish(v, &j, &applied, notes, errors, None)?;
     Ok(Some(j.id))
 }
 
@@ -1710,6 +1719,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     let stale = stale_hash_notes(&seen, &opts.dist);
     let p = plan(opts, vault.as_ref(), &seen, &w);
     phases.mark("plan");
+
     report.notes.extend(p.notes);
     report.notes.extend(stale);
     report.errors.extend(p.errors);
@@ -1731,7 +1741,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
             None
         } else {
             crate::progress::phase("sealing", 0);
-            v.save_journal(&p.journal)?;
+            let record_json = v.save_journal(&p.journal)?;
             phases.mark("journal");
             apply::failpoint("after-journal");
             // The final verify reads the dist while the second barrier flushes it.
@@ -1744,6 +1754,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
                 &applied,
                 &mut report.notes,
                 &mut report.errors,
+                record_json.as_ref(),
             )?;
             report.seal_id = Some(p.journal.id.clone());
             phases.mark("manifest");
@@ -1848,13 +1859,60 @@ mod tests {
         assert_eq!(e.original_sha, fsutil::sha256_hex(src));
         assert_eq!(e.sealed_sha, fsutil::sha256_hex(b"code();\n\n"));
         assert_eq!(e.sealed_size, 9);
-        let (start, from, to, _) = e.tail.expect("small edit goes in place");
+        let Some(How::InPlace {
+            start,
+            from,
+            from_sha256: None,
+            to,
+            ..
+        }) = e.tail
+        else {
+            panic!(
+                "a small edit goes in place, its tail spelled out: {:?}",
+                e.tail
+            );
+        };
         assert_eq!(start, 8);
-        assert_eq!(from, b"//# sourceMappingURL=a.js.map\n");
-        assert_eq!(to, b"\n");
+        assert_eq!(
+            B64.decode(from).expect("base64"),
+            b"//# sourceMappingURL=a.js.map\n"
+        );
+        assert_eq!(B64.decode(to).expect("base64"), b"\n");
         assert!(
             matches!(&e.cuts[0].removed, Bytes::Text(t) if t == "//# sourceMappingURL=a.js.map")
         );
+    }
+
+    #[test]
+    fn a_long_tail_is_named_by_its_hash_in_the_journal() {
+        let comment = format!("//# sourceMappingURL={}.map", "u".repeat(2000));
+        let src = format!("code();\n{comment}\n");
+        let a = scan::analyze(b"a.js", src.as_bytes());
+        let e = plan_edit(src.as_bytes(), &a.refs, &meta(), &Extra::default());
+        let tail = &src.as_bytes()[8..];
+        match e.tail {
+            Some(How::InPlace {
+                start: 8,
+                from,
+                from_sha256: Some((sha, len)),
+                to,
+                ..
+            }) => {
+                assert!(from.is_empty());
+                assert_eq!((sha, len), (fsutil::sha256_hex(tail), tail.len() as u64));
+                assert_eq!(B64.decode(to).expect("base64"), b"\n");
+            }
+            other => panic!("expected an in-place edit with a hashed tail, got {other:?}"),
+        }
+        let is = crate::vault::journal::TailIs::Hashed {
+            sha256: fsutil::sha256_hex(tail),
+            len: tail.len() as u64,
+        };
+        assert!(is.matches(tail));
+        assert!(!is.matches(&tail[1..]));
+        let mut changed = tail.to_vec();
+        changed[100] = b'v';
+        assert!(!is.matches(&changed));
     }
 
     #[test]

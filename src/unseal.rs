@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
 use crate::apply::{self, Applied};
@@ -64,6 +62,7 @@ pub fn finish(
     applied: &Applied,
     notes: &mut Vec<NoteRecord>,
     errors: &mut Vec<ErrorRecord>,
+    record_json: Option<&crate::vault::json::Pieces>,
 ) -> Result<usize> {
     let mut failed = BTreeSet::new();
     for (i, msg) in applied.errors() {
@@ -80,10 +79,25 @@ pub fn finish(
         });
     }
     let mut m = v.load_manifest()?;
+
     let mut removed_objects = 0;
     match j.op {
         Op::Seal => {
-            if let Some(rec) = &j.record {
+            if let Some(rec) = &j.record
+                && m.seals.iter().any(|s| s.id == rec.id)
+            {
+                // Recorded already (a re-run after a crash that followed the manifest write).
+            } else if let (Some(rec), Some(bytes), true) =
+                (&j.record, record_json, applied.errors().next().is_none())
+            {
+                // Every step went through (directories included): the record is the
+                // journal's, bytes and all.
+
+                if !rec.files.is_empty() {
+                    v.save_manifest_appending(&m, Some(bytes))?;
+                    apply::failpoint("after-manifest");
+                }
+            } else if let Some(rec) = &j.record {
                 let mut rec = rec.clone();
                 rec.files.retain(|f| !failed.contains(&f.path));
                 let removed_dirs: BTreeSet<_> = j
@@ -97,6 +111,7 @@ pub fn finish(
                 if !rec.files.is_empty() && !m.seals.iter().any(|s| s.id == rec.id) {
                     m.seals.push(rec);
                     v.save_manifest(&m)?;
+
                     apply::failpoint("after-manifest");
                 }
             }
@@ -387,8 +402,14 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         .errors()
         .map(|(i, _)| j.steps[i].path().clone())
         .collect();
-    report.objects_removed =
-        finish(&v, &j, &applied, &mut report.notes, &mut report.errors)? as u64;
+    report.objects_removed = finish(
+        &v,
+        &j,
+        &applied,
+        &mut report.notes,
+        &mut report.errors,
+        None,
+    )? as u64;
     if !failed_files.is_empty() {
         report.files_restored = report
             .files_restored
@@ -432,12 +453,12 @@ fn plan_unedit_tail(
     let sha = fsutil::sha256_hex(&bytes);
     if sha == f.sha256 {
         // Already restored (a re-run); the step will see that and only fix mode and time.
-        return Ok(Some(How::InPlace {
+        return Ok(Some(How::in_place(
             start,
-            from: B64.encode(&bytes[start as usize..]),
-            to: B64.encode(&bytes[start as usize..]),
-            prefix_sha256: fsutil::sha256_hex(&bytes[..start as usize]),
-        }));
+            &bytes[start as usize..],
+            &bytes[start as usize..],
+            fsutil::sha256_hex(&bytes[..start as usize]),
+        )));
     }
     if Some(&sha) != f.sealed_sha256.as_ref() {
         bail!("changed since it was sealed; not restoring it (its manifest entry is kept)");
@@ -466,10 +487,10 @@ fn plan_unedit_tail(
     }
 
     original_tail.extend_from_slice(&sealed_tail[usize::try_from(pos - start)?..]);
-    Ok(Some(How::InPlace {
+    Ok(Some(How::in_place(
         start,
-        from: B64.encode(sealed_tail),
-        to: B64.encode(&original_tail),
-        prefix_sha256: fsutil::sha256_hex(&bytes[..start as usize]),
-    }))
+        sealed_tail,
+        &original_tail,
+        fsutil::sha256_hex(&bytes[..start as usize]),
+    )))
 }

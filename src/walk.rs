@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::relpath::RelPath;
 
 /// What `lstat` said about a file, kept so later steps can tell whether it changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
     pub size: u64,
     pub mode: u32,

@@ -21,6 +21,12 @@ pub fn hex_digest(h: Sha256) -> String {
 
 const CHUNK: usize = 256 * 1024;
 
+/// The effective user id, asked once per process (seal checks it for every edited file).
+pub fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EUID.get_or_init(|| rustix::process::geteuid().as_raw())
+}
+
 /// Stream a file through sha256. Returns `(hex, bytes read)`.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     let mut f = File::open(path)?;
@@ -94,7 +100,11 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Write `bytes` to `dest` atomically: a private temp file in `tmp_dir` (same file system),
 /// fsync, rename over `dest`, fsync `dest`'s directory.
-pub fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomic<'a>(
+    tmp_dir: &Path,
+    dest: &Path,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+) -> io::Result<()> {
     let tmp = tmp_dir.join(format!(
         ".{}.{}.tmp",
         dest.file_name()
@@ -104,7 +114,9 @@ pub fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()>
     ));
     {
         let mut f = create_private(&tmp)?;
-        f.write_all(bytes)?;
+        for bytes in pieces {
+            f.write_all(bytes)?;
+        }
         f.sync_all()?;
     }
     if let Err(e) = fs::rename(&tmp, dest) {
@@ -181,7 +193,7 @@ mod tests {
         let dest = t.path().join("b");
         assert_eq!(copy_hashing(&src, &dest)?, (h, 5));
         assert_eq!(fs::metadata(&dest)?.permissions().mode() & 0o777, 0o600);
-        write_atomic(t.path(), &t.path().join("c"), b"x")?;
+        write_atomic(t.path(), &t.path().join("c"), [&b"x"[..]])?;
         assert_eq!(fs::read(t.path().join("c"))?, b"x");
         assert!(is_sha256_hex(&sha256_hex(b"")));
         assert!(!is_sha256_hex("../../etc/passwd"));

@@ -45,15 +45,91 @@ pub enum How {
     /// (base64). Used when the edit is near the end, the inode has one link and is writable.
     InPlace {
         start: u64,
+        /// The tail now (base64) when it is short; empty when `from_sha256` names it instead.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         from: String,
+        /// `(sha256, length)` of the tail now, when it is longer than [`SPELLED_MAX`] (an
+        /// inline map: spelling it out doubled the journal of a dist with many).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_sha256: Option<(String, u64)>,
         to: String,
         prefix_sha256: String,
     },
+
     /// Write a complete new copy to `temp` (same file system), then rename it over the file.
     Rewrite { temp: RawPath },
 }
 
+/// Longest current tail an in-place step spells out; a longer one is named by its hash.
+pub const SPELLED_MAX: usize = 512;
+
+impl How {
+    /// An in-place change of the bytes from `start` on, which are `from` now and become `to`.
+    pub fn in_place(start: u64, from: &[u8], to: &[u8], prefix_sha256: String) -> How {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (from, from_sha256) = if from.len() <= SPELLED_MAX {
+            (b64.encode(from), None)
+        } else {
+            (
+                String::new(),
+                Some((super::fsutil::sha256_hex(from), from.len() as u64)),
+            )
+        };
+        How::InPlace {
+            start,
+            from,
+            from_sha256,
+            to: b64.encode(to),
+            prefix_sha256,
+        }
+    }
+}
+
+/// What an in-place step expects a file's tail to hold now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailIs {
+    Bytes(Vec<u8>),
+    Hashed { sha256: String, len: u64 },
+}
+
+impl TailIs {
+    /// From the `from` / `from_sha256` fields of [`How::InPlace`].
+    pub fn of(from: &str, from_sha256: Option<&(String, u64)>) -> Result<TailIs, String> {
+        use base64::Engine;
+        match from_sha256 {
+            Some((sha256, len)) if from.is_empty() => Ok(TailIs::Hashed {
+                sha256: sha256.clone(),
+                len: *len,
+            }),
+            Some(_) => Err("journal.json: an in-place step has both from and from_sha256".into()),
+            None => base64::engine::general_purpose::STANDARD
+                .decode(from)
+                .map(TailIs::Bytes)
+                .map_err(|e| format!("journal.json: invalid base64 in an in-place step: {e}")),
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        match self {
+            TailIs::Bytes(b) => b.len() as u64,
+            TailIs::Hashed { len, .. } => *len,
+        }
+    }
+
+    /// Do `bytes` (a tail of this length) match?
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        match self {
+            TailIs::Bytes(b) => b == bytes,
+            TailIs::Hashed { sha256, len } => {
+                bytes.len() as u64 == *len && super::fsutil::sha256_hex(bytes) == *sha256
+            }
+        }
+    }
+}
+
 /// One idempotent step.
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {

@@ -124,7 +124,7 @@ pub struct Inserted {
 }
 
 /// A vault object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stored {
     /// `VAULT/maps/<sha256>.map`
