@@ -25,9 +25,12 @@ pub fn load(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> io::Result<
     load_stat(entry, kind, buf, false).map(|(l, _)| l)
 }
 
-/// Like [`load`], and when the whole file was read, also the metadata of the open file
-/// (`fstat` after reading, so it describes the inode the bytes came from, even if the path was
-/// replaced meanwhile). A size different from the bytes read means the file changed under us.
+/// Like [`load`], and when the whole file was read, also the metadata of the open file: `fstat`
+/// right after opening, before reading, so it describes the inode the bytes come from (even if
+/// the path was replaced meanwhile), and a change while reading moves the mtime or size past
+/// what is recorded — the caller compares the size with the bytes read, and seal's commit
+/// refuses a file whose metadata moved on. With `want_meta` the walk's metadata is not used
+/// (see [`crate::walk::walk_names`]).
 pub fn load_stat(
     entry: &FileEntry,
     kind: FileKind,
@@ -46,11 +49,12 @@ pub fn load_stat(
         Need::Nothing => Ok((Loaded::NameOnly, None)),
         Need::All => {
             let f = open_nofollow(&entry.path)?;
-            read_all(&f, entry.meta.size, buf)?;
-            Ok((Loaded::All, meta_of(&f)?))
+            let meta = meta_of(&f)?;
+            read_all(&f, meta.map_or(entry.meta.size, |m| m.size), buf)?;
+            Ok((Loaded::All, meta))
         }
         Need::Head => {
-            if entry.meta.size == 0 {
+            if !want_meta && entry.meta.size == 0 {
                 return Ok((Loaded::Uninteresting, None));
             }
             let mut f = open_nofollow(&entry.path)?;
@@ -59,9 +63,13 @@ pub fn load_stat(
             if !scan::head_needs_all(&head[..n]) {
                 return Ok((Loaded::Uninteresting, None));
             }
+            // The head was read before this `fstat`: the size check after reading covers a
+            // change to it.
+            let meta = meta_of(&f)?;
             buf.extend_from_slice(&head[..n]);
-            read_all(&f, entry.meta.size.saturating_sub(n as u64), buf)?;
-            Ok((Loaded::All, meta_of(&f)?))
+            let size = meta.map_or(entry.meta.size, |m| m.size);
+            read_all(&f, size.saturating_sub(n as u64), buf)?;
+            Ok((Loaded::All, meta))
         }
     }
 }

@@ -1695,7 +1695,8 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     }
 
     phases.mark("open+recover");
-    let w = walk::walk(&opts.dist, None);
+    // Names only: inspection takes each file's metadata from the file it opens.
+    let w = walk::walk_names(&opts.dist, None);
     phases.mark("walk");
     let mut pre = crate::report::VerifyReport::default();
     verify::merge_walk_notes(&mut pre, &w);

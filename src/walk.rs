@@ -78,6 +78,18 @@ pub struct Walk {
 /// entry is most of a walk's cost, and a monorepo's dist has many top-level packages), then
 /// joined in name order, which is exactly the order of one sorted depth-first walk.
 pub fn walk(root: &Path, skip: Option<&Path>) -> Walk {
+    walk_with(root, skip, true)
+}
+
+/// [`walk`] without an `lstat` per regular file: their [`FileEntry::meta`] is all zeros. For a
+/// caller that opens every file it cares about and takes the metadata from `fstat` of the open
+/// file anyway (seal's inspection), where the walk's `lstat` was a second, redundant `statx` per
+/// file, by path. Directories still get theirs (their modes are recorded).
+pub fn walk_names(root: &Path, skip: Option<&Path>) -> Walk {
+    walk_with(root, skip, false)
+}
+
+fn walk_with(root: &Path, skip: Option<&Path>, stat_files: bool) -> Walk {
     let top: Vec<walkdir::Result<walkdir::DirEntry>> = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -105,10 +117,10 @@ pub fn walk(root: &Path, skip: Option<&Path>) -> Walk {
                         .into_iter()
                         .filter_entry(|e| skip.is_none_or(|s| e.path() != s));
                     for item in it {
-                        add(&mut part, root, item);
+                        add(&mut part, root, item, stat_files);
                     }
                 }
-                item => add(&mut part, root, item),
+                item => add(&mut part, root, item, stat_files),
             }
             part
         })
@@ -124,7 +136,7 @@ pub fn walk(root: &Path, skip: Option<&Path>) -> Walk {
 }
 
 /// Classify one entry the walk produced.
-fn add(w: &mut Walk, root: &Path, item: walkdir::Result<walkdir::DirEntry>) {
+fn add(w: &mut Walk, root: &Path, item: walkdir::Result<walkdir::DirEntry>, stat_files: bool) {
     let entry = match item {
         Ok(e) => e,
         Err(err) => {
@@ -152,6 +164,12 @@ fn add(w: &mut Walk, root: &Path, item: walkdir::Result<walkdir::DirEntry>) {
     } else if ft.is_dir() {
         let mode = entry.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o755);
         w.dirs.push((rel, mode));
+    } else if ft.is_file() && !stat_files {
+        w.files.push(FileEntry {
+            rel,
+            path: entry.into_path(),
+            meta: Meta::default(),
+        });
     } else if ft.is_file() {
         match entry.metadata() {
             Ok(m) => w.files.push(FileEntry {
@@ -231,6 +249,28 @@ mod tests {
         assert_eq!(got, want);
         let dirs: Vec<String> = w.dirs.iter().map(|(d, _)| d.lossy()).collect();
         assert_eq!(dirs, ["a", "a.b", "a.b/c", "b", "b/x", "b/x/y", "b-", "c"]);
+        Ok(())
+    }
+
+    #[test]
+    fn walk_names_lists_the_same_entries_without_file_metadata() -> std::io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let r = t.path();
+        std::fs::create_dir_all(r.join("a/b"))?;
+        std::fs::write(r.join("a/b/x.js"), "x")?;
+        std::fs::write(r.join(".y.map"), "{}")?;
+        std::os::unix::fs::symlink("/etc", r.join("link"))?;
+        let (full, names) = (walk(r, None), walk_names(r, None));
+        let rels = |w: &Walk| w.files.iter().map(|f| f.rel.lossy()).collect::<Vec<_>>();
+        assert_eq!(rels(&full), rels(&names));
+        assert_eq!(full.dirs, names.dirs);
+        assert_eq!(full.symlinks, names.symlinks);
+        assert!(
+            full.files
+                .iter()
+                .all(|f| f.meta.ino != 0 && f.meta.nlink == 1)
+        );
+        assert!(names.files.iter().all(|f| f.meta == Meta::default()));
         Ok(())
     }
 
