@@ -1527,7 +1527,6 @@ fn stale_hash_notes(seen: &[Seen], dist: &Path) -> Vec<NoteRecord> {
             s.error.is_none()
                 && s.map.is_none()
                 && s.packed.is_none()
-                && s.entry.meta.size <= MAX_LIST
                 && integrity::may_list_hashes(s.entry.rel.file_name())
         })
         .collect();
@@ -1549,7 +1548,14 @@ fn stale_hash_notes(seen: &[Seen], dist: &Path) -> Vec<NoteRecord> {
     let mut notes = Vec::new();
     for &i in &candidates {
         let s = &seen[i];
-        let Some(buf) = s.entry.rel.under(dist).and_then(|p| std::fs::read(p).ok()) else {
+        // At most MAX_LIST bytes (the walk gave names only: the size is learnt by reading).
+        let Some(buf) = s.entry.rel.under(dist).and_then(|p| {
+            use std::io::Read;
+            let mut buf = Vec::new();
+            let f = inspect::open_nofollow(&p).ok()?;
+            f.take(MAX_LIST + 1).read_to_end(&mut buf).ok()?;
+            (buf.len() as u64 <= MAX_LIST).then_some(buf)
+        }) else {
             continue;
         };
         let mentioned: BTreeSet<usize> = by_name
