@@ -17,9 +17,9 @@
 //! 4. **Commit** (parallel): single-syscall state changes on the dist — `rename` a map into the
 //!    vault, `unlink` a dist copy whose bytes the vault holds, `rename` a temp over a file, or
 //!    rewrite a short tail in place (`pwrite` + `ftruncate`, recoverable because the journal
-//!    holds both tails and the hash of the untouched prefix). A file is committed only if all of
-//!    its prepare steps succeeded, and only if it is still the file that was planned (inode,
-//!    size, mtime — the file the hash was computed from).
+//!    holds the new tail, the old one or its hash, and the hash of the untouched prefix). A file
+//!    is committed only if all of its prepare steps succeeded, and only if it is still the file
+//!    that was planned (inode, size, mtime — the file the hash was computed from).
 //! 5. Directories emptied by the moves are removed; a second **barrier** makes the dist durable.
 //! 6. The manifest is replaced atomically, then the journal is deleted.
 //!

@@ -30,8 +30,12 @@ use crate::vault::{self, Vault};
 use crate::verify;
 use crate::walk::{self, FileEntry, Meta};
 
-/// Edits entirely within this many bytes of the end of a file are applied in place.
+/// An edit is applied in place (the file's tail rewritten, no new copy) when the new tail, which
+/// the journal spells out, is at most this long…
 pub const TAIL_MAX: u64 = 64 * 1024;
+/// …and the old tail, which the journal names by hash and commit reads back to check, at most
+/// this long (a bundle ending in an inline map of up to ~1 MiB is cut, not copied).
+pub const OLD_TAIL_MAX: u64 = 1 << 20;
 /// Removed bytes up to this size are kept in the manifest itself; larger ones go to `blobs/`.
 pub const INLINE_TEXT_MAX: usize = 4096;
 
@@ -176,7 +180,7 @@ struct EditSeen {
     sealed_sha: String,
     sealed_size: u64,
     cuts: Vec<Cut>,
-    /// The in-place change when the whole edit sits in the last [`TAIL_MAX`] bytes.
+    /// The in-place change, when the edit is near enough the end ([`TAIL_MAX`], [`OLD_TAIL_MAX`]).
     tail: Option<How>,
 }
 
@@ -459,7 +463,10 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta, extra: &Extra) -
     let mut sealed = h;
     let mut sealed_tail = Vec::new();
     let mut pos = start;
-    let in_tail = (buf.len() - start) as u64 <= TAIL_MAX;
+    let removed_total: u64 = cuts.iter().map(|c| c.len).sum();
+    let inserted_total: u64 = cuts.iter().map(|c| c.insert.len() as u64).sum();
+    let old_tail = (buf.len() - start) as u64;
+    let in_tail = old_tail <= OLD_TAIL_MAX && old_tail - removed_total + inserted_total <= TAIL_MAX;
     for c in &cuts {
         let (o, e) = (c.offset as usize, (c.offset + c.len) as usize);
         sealed.update(&buf[pos..o]);
@@ -474,8 +481,6 @@ fn plan_edit(buf: &[u8], refs: &[scan::Reference], meta: &Meta, extra: &Extra) -
     if in_tail {
         sealed_tail.extend_from_slice(&buf[pos..]);
     }
-    let removed_total: u64 = cuts.iter().map(|c| c.len).sum();
-    let inserted_total: u64 = cuts.iter().map(|c| c.insert.len() as u64).sum();
     let writable_single_link =
         meta.nlink == 1 && meta.mode & 0o200 != 0 && meta.uid == fsutil::euid();
 
@@ -1920,6 +1925,37 @@ mod tests {
         let mut changed = tail.to_vec();
         changed[100] = b'v';
         assert!(!is.matches(&changed));
+    }
+
+    #[test]
+    fn a_long_comment_at_the_end_is_cut_in_place_but_not_one_before_much_code() {
+        let long = format!("//# sourceMappingURL={}.map", "u".repeat(200 * 1024));
+        let src = format!("code();\n{long}\n");
+        let a = scan::analyze(b"a.js", src.as_bytes());
+        let e = plan_edit(src.as_bytes(), &a.refs, &meta(), &Extra::default());
+        assert!(
+            matches!(e.tail, Some(How::InPlace { start: 8, .. })),
+            "a 200 kB tail whose sealed form is one byte goes in place"
+        );
+
+        let mut src = String::from("//# sourceMappingURL=a.js.map\n");
+        while src.len() < 100 * 1024 {
+            src.push_str("function f(a){return a+1}\n");
+        }
+        let a = scan::analyze(b"a.js", src.as_bytes());
+        let e = plan_edit(src.as_bytes(), &a.refs, &meta(), &Extra::default());
+        assert!(
+            e.tail.is_none(),
+            "a sealed tail over TAIL_MAX would bloat the journal: the file is rewritten"
+        );
+
+        let huge = format!("x\n//# sourceMappingURL={}.map", "u".repeat(2 << 20));
+        let a = scan::analyze(b"a.js", huge.as_bytes());
+        let e = plan_edit(huge.as_bytes(), &a.refs, &meta(), &Extra::default());
+        assert!(
+            e.tail.is_none(),
+            "an old tail over OLD_TAIL_MAX is rewritten"
+        );
     }
 
     #[test]
