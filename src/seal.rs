@@ -231,7 +231,6 @@ fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
         match inspect::open_nofollow(&entry.path).and_then(|mut f| {
             let m = f.metadata()?;
             let (sha, size) = fsutil::hash_reader(&mut f)?;
-
             Ok((Meta::from_std(&m), sha, size))
         }) {
             Ok((meta, sha, size)) => {
@@ -1728,8 +1727,11 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         assign_debug_ids(&mut seen, mode, &opts.dist);
     }
     fix_hashes(&mut seen, &opts.dist);
-    let stale = stale_hash_notes(&seen, &opts.dist);
-    let p = plan(opts, vault.as_ref(), &seen, &w);
+    // Both only read what inspection saw: the stale-hash report runs beside the plan.
+    let (stale, p) = rayon::join(
+        || stale_hash_notes(&seen, &opts.dist),
+        || plan(opts, vault.as_ref(), &seen, &w),
+    );
     phases.mark("plan");
 
     report.notes.extend(p.notes);
