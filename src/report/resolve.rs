@@ -8,6 +8,11 @@ use crate::export::ExportReport;
 use crate::resolve::{Failure, FrameReport, ResolveReport};
 use crate::sanitize::{for_terminal, truncate};
 
+/// One note on stderr, escaped for the terminal (a failed write to stderr is not an error).
+fn note(err: &mut dyn Write, text: &str) {
+    let _ = writeln!(err, "mapvault: note: {}", for_terminal(text));
+}
+
 /// The source line with a caret under `column` (1-based); tabs kept so the caret lines up.
 fn source_excerpt(line_no: u64, column: u64, text: &str) -> String {
     let text = truncate(text, 300);
@@ -57,7 +62,7 @@ pub fn resolve(
     let s = Style { color };
     if !quiet {
         for n in &r.notes {
-            let _ = writeln!(err, "mapvault: note: {}", for_terminal(n));
+            note(err, n);
         }
     }
     if let Some(text) = &r.text {
@@ -99,7 +104,7 @@ pub fn resolve(
                         let _ = writeln!(err, "mapvault: {}", s.dim(&v));
                     }
                     if let Some(n) = &f.note {
-                        let _ = writeln!(err, "mapvault: note: {}", for_terminal(n));
+                        note(err, n);
                     }
                 }
             }
@@ -139,7 +144,7 @@ pub fn export(
     let s = Style { color };
     if !quiet {
         for n in &r.notes {
-            let _ = writeln!(err, "mapvault: note: {}", for_terminal(n));
+            note(err, n);
         }
     }
     for e in &r.errors {
