@@ -83,36 +83,37 @@ pub fn finish(
     let mut removed_objects = 0;
     match j.op {
         Op::Seal => {
+            // Not recorded yet (a re-run after a crash that followed the manifest write finds
+            // it recorded).
             if let Some(rec) = &j.record
-                && m.seals.iter().any(|s| s.id == rec.id)
+                && !m.seals.iter().any(|s| s.id == rec.id)
             {
-                // Recorded already (a re-run after a crash that followed the manifest write).
-            } else if let (Some(rec), Some(bytes), true) =
-                (&j.record, record_json, applied.errors().next().is_none())
-            {
-                // Every step went through (directories included): the record is the
-                // journal's, bytes and all.
-
-                if !rec.files.is_empty() {
-                    v.save_manifest_appending(&m, Some(bytes))?;
-                    apply::failpoint("after-manifest");
-                }
-            } else if let Some(rec) = &j.record {
-                let mut rec = rec.clone();
-                rec.files.retain(|f| !failed.contains(&f.path));
-                let removed_dirs: BTreeSet<_> = j
-                    .steps
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, s)| matches!(s, Step::RemoveDir { .. }) && applied.ok(*i))
-                    .map(|(_, s)| s.path().clone())
-                    .collect();
-                rec.dirs.retain(|d| removed_dirs.contains(&d.path));
-                if !rec.files.is_empty() && !m.seals.iter().any(|s| s.id == rec.id) {
-                    m.seals.push(rec);
-                    v.save_manifest(&m)?;
-
-                    apply::failpoint("after-manifest");
+                match record_json {
+                    // Every step went through (directories included): the record is the
+                    // journal's, bytes and all.
+                    Some(bytes) if applied.errors().next().is_none() => {
+                        if !rec.files.is_empty() {
+                            v.save_manifest_appending(&m, Some(bytes))?;
+                            apply::failpoint("after-manifest");
+                        }
+                    }
+                    _ => {
+                        let mut rec = rec.clone();
+                        rec.files.retain(|f| !failed.contains(&f.path));
+                        let removed_dirs: BTreeSet<_> = j
+                            .steps
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, s)| matches!(s, Step::RemoveDir { .. }) && applied.ok(*i))
+                            .map(|(_, s)| s.path().clone())
+                            .collect();
+                        rec.dirs.retain(|d| removed_dirs.contains(&d.path));
+                        if !rec.files.is_empty() {
+                            m.seals.push(rec);
+                            v.save_manifest(&m)?;
+                            apply::failpoint("after-manifest");
+                        }
+                    }
                 }
             }
         }
