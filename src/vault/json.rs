@@ -36,10 +36,6 @@ impl Pieces {
         self.0.iter().map(Vec::as_slice)
     }
 
-    pub fn byte_len(&self) -> usize {
-        self.0.iter().map(Vec::len).sum()
-    }
-
     #[cfg(test)]
     fn concat(&self) -> Vec<u8> {
         self.0.concat()
@@ -162,32 +158,45 @@ pub fn journal(j: &Journal) -> serde_json::Result<JournalJson> {
     })
 }
 
-/// A manifest, as `serde_json::to_vec` writes it, with one more seal given as its text (from
-/// [`journal`]) appended to `m.seals`.
-pub fn manifest(m: &Manifest, appended: Option<&Pieces>) -> serde_json::Result<Vec<u8>> {
-    let seals = array(&m.seals)?;
-    let extra = appended.map_or(0, Pieces::byte_len);
-    let mut out = Vec::with_capacity(seals.byte_len() + extra + 64);
-    out.extend_from_slice(b"{\"format\":");
-    serde_json::to_writer(&mut out, &m.format)?;
-    out.extend_from_slice(b",\"version\":");
-    serde_json::to_writer(&mut out, &m.version)?;
-    out.extend_from_slice(b",\"seals\":");
-    for p in seals.slices() {
-        out.extend_from_slice(p);
+/// A manifest as `serde_json::to_vec` writes it, as pieces: `m`, with one more seal given as its
+/// text (from [`journal`]) appended to `m.seals`, written from where it is rather than copied.
+pub struct ManifestJson<'a> {
+    head: Pieces,
+    appended: Option<&'a Pieces>,
+}
+
+impl ManifestJson<'_> {
+    pub fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        let tail: &[u8] = if self.appended.is_some() { b"]}" } else { b"}" };
+        self.head
+            .slices()
+            .chain(self.appended.into_iter().flat_map(Pieces::slices))
+            .chain(std::iter::once(tail))
     }
-    if let Some(rec) = appended {
-        out.pop(); // the `]`
+}
+
+pub fn manifest<'a>(
+    m: &Manifest,
+    appended: Option<&'a Pieces>,
+) -> serde_json::Result<ManifestJson<'a>> {
+    let mut seals = array(&m.seals)?;
+    if appended.is_some() {
+        // Open the array again for the appended seal: drop its `]`, then a `,` after any seal.
+        if let Some(last) = seals.0.last_mut() {
+            last.pop();
+        }
         if !m.seals.is_empty() {
-            out.push(b',');
+            seals.push(b",");
         }
-        for p in rec.slices() {
-            out.extend_from_slice(p);
-        }
-        out.push(b']');
     }
-    out.push(b'}');
-    Ok(out)
+    let mut o = Object::new();
+    o.field("format", &m.format)?;
+    o.field("version", &m.version)?;
+    o.raw("seals", seals);
+    Ok(ManifestJson {
+        head: o.out,
+        appended,
+    })
 }
 
 #[cfg(test)]
@@ -278,12 +287,13 @@ mod tests {
                     ..Manifest::default()
                 };
 
+                let bytes = |mj: ManifestJson| mj.slices().collect::<Vec<_>>().concat();
                 assert_eq!(
-                    manifest(&m, None).expect("serializes"),
+                    bytes(manifest(&m, None).expect("serializes")),
                     serde_json::to_vec(&m).expect("serializes")
                 );
-                let appended =
-                    manifest(&m, Some(&record(&r).expect("serializes"))).expect("serializes");
+                let rec = record(&r).expect("serializes");
+                let appended = bytes(manifest(&m, Some(&rec)).expect("serializes"));
                 m.seals.push(r.clone());
                 assert_eq!(
                     appended,

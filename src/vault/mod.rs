@@ -413,8 +413,8 @@ impl Vault {
         m: &Manifest,
         record: Option<&json::Pieces>,
     ) -> Result<()> {
-        let bytes = json::manifest(m, record)?;
-        fsutil::write_atomic(&self.tmp_dir(), &self.manifest_path(), [&bytes[..]])
+        let text = json::manifest(m, record)?;
+        fsutil::write_atomic(&self.tmp_dir(), &self.manifest_path(), text.slices())
             .with_context(|| format!("cannot write {}", self.manifest_path().display()))
     }
 
