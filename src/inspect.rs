@@ -76,11 +76,25 @@ pub fn load_stat(
 
 /// Open a file the walk saw as regular for reading, never following a symbolic link that
 /// replaced it meanwhile.
+///
+/// With `O_NOATIME` where the kernel allows it (the caller owns the file): a scan leaves the
+/// access times as they were, like `tar --atime-preserve=system`, and reading a fresh build
+/// does not dirty every inode for the next `fsync` or `syncfs` to write back. A file owned by
+/// someone else (`EPERM`) is opened without it.
 pub fn open_nofollow(path: &std::path::Path) -> io::Result<File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
+    use rustix::fs::OFlags;
+    let open = |flags: OFlags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits() as i32)
+            .open(path)
+    };
+    match open(OFlags::NOFOLLOW | OFlags::NOATIME) {
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {
+            open(OFlags::NOFOLLOW)
+        }
+        r => r,
+    }
 }
 
 /// Read to the end into `buf`'s spare capacity. `hint` (the size the walk saw) sizes the buffer

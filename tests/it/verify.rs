@@ -180,6 +180,41 @@ fn verify_never_writes() {
     before.assert_same(&env.snapshot(""), Level::Untouched, "verify");
 }
 
+/// Reading with `O_NOATIME`: on a `relatime` mount, a file whose access time is older than its
+/// modification time gets a new one on its next read, unless the reader asks otherwise.
+#[test]
+fn verify_leaves_access_times_alone() {
+    use std::os::unix::fs::MetadataExt;
+    let env = TestEnv::new();
+    leaky(&env, "dist");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    let files = [
+        "dist/a.js",
+        "dist/a.js.map",
+        "dist/assets/b.css",
+        "dist/clean.js",
+    ];
+    for f in files {
+        std::fs::File::options()
+            .write(true)
+            .open(env.path(f))
+            .and_then(|h| h.set_times(std::fs::FileTimes::new().set_accessed(old)))
+            .expect("set the access time");
+    }
+    let atimes = || -> Vec<i64> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(env.path(f)).expect("stat").atime())
+            .collect()
+    };
+    let before = atimes();
+    let run = env.mapvault(["verify", "dist"]).expect_code(1);
+    run.ensure(
+        atimes() == before,
+        format_args!("access times moved: {before:?} -> {:?}", atimes()),
+    );
+}
+
 #[test]
 fn verify_human_report_lists_leaks_on_stdout() {
     let env = TestEnv::new();
