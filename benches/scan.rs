@@ -1,5 +1,5 @@
 //! Micro-benchmarks for the pure parts of a seal, on real bundler output from `fixtures/`:
-//! the JS scanner (fast path vs the parse tier), the map sniffer, and sha256.
+//! the JS scanner (fast path vs the parse tier), the map sniffer, and sha256 (one input, and many inputs four lanes at a time).
 //!
 //! `cargo bench --bench scan`; throughput is reported in bytes of input per second.
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mapvault::scan::js::{self, Flavor};
 use mapvault::scan::mapsniff;
-use mapvault::vault::fsutil;
+use mapvault::vault::{fsutil, multihash};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -117,6 +117,23 @@ fn hashing(c: &mut Criterion) {
             b.iter(|| fsutil::sha256_hex(black_box(s)));
         });
     }
+    g.finish();
+
+    // The same bytes as 16 inputs of a sixteenth each: one after another with `sha2` (what a
+    // seal did before), then four lanes at a time (what it does on CPUs with SHA extensions).
+    let mut g = c.benchmark_group("sha256_16_inputs");
+    let parts: Vec<&[u8]> = corpus[..16 << 20].chunks(1 << 20).collect();
+    g.throughput(Throughput::Bytes(16 << 20));
+    g.bench_function("one_at_a_time", |b| {
+        b.iter(|| {
+            for p in &parts {
+                black_box(fsutil::hash_reader(&mut black_box(*p)).ok());
+            }
+        });
+    });
+    g.bench_function(format!("{}_lanes", multihash::LANES), |b| {
+        b.iter(|| black_box(multihash::hash_all(parts.iter().map(|p| Ok(black_box(*p))))));
+    });
     g.finish();
 }
 

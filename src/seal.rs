@@ -26,7 +26,7 @@ use crate::vault::manifest::{
     Action, Bytes, DirRecord, EditKind, EditRecord, FileRecord, Inserted, RewriteKind, SealRecord,
     Stored, TargetKind,
 };
-use crate::vault::{self, Vault};
+use crate::vault::{self, Vault, multihash};
 use crate::verify;
 use crate::walk::{self, FileEntry, Meta};
 
@@ -214,33 +214,98 @@ struct Seen {
     debug: Option<DebugSeen>,
 }
 
-fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
-    let mut seen = Seen {
-        entry: entry.clone(),
-        map: None,
-        edit: None,
-        packed: None,
-        note: None,
-        error: None,
-        refs: Vec::new(),
-        debug: None,
-    };
-    let kind = scan::classify(entry.rel.file_name());
-    if kind == FileKind::MapName {
-        // Stream-hash from the same open file whose metadata we record.
-        match inspect::open_nofollow(&entry.path).and_then(|mut f| {
-            let m = f.metadata()?;
-            let (sha, size) = fsutil::hash_reader(&mut f)?;
-            Ok((Meta::from_std(&m), sha, size))
-        }) {
-            Ok((meta, sha, size)) => {
-                seen.entry.meta = meta;
-                seen.map = Some(MapSeen { sha, size });
+/// Maps hashed per group by a handful per core, side by side.
+const MAP_GROUP: usize = 32;
+
+/// Inspect every file the allow-list does not exempt, in the walk's order. Files named as maps
+/// are only hashed, [`multihash::LANES`] at a time per core; the rest go through
+/// [`inspect_one`].
+fn inspect_all(files: &[FileEntry], allow: &crate::allow::AllowList) -> Vec<Seen> {
+    let files: Vec<&FileEntry> = files
+        .iter()
+        .filter(|f| !allow.allows_file(&f.rel))
+        .collect();
+    let is_map = |f: &FileEntry| scan::classify(f.rel.file_name()) == FileKind::MapName;
+    let (maps, others): (Vec<&FileEntry>, Vec<&FileEntry>) =
+        files.iter().copied().partition(|f| is_map(f));
+    let maps: Vec<Seen> = maps
+        .par_chunks(MAP_GROUP)
+        .flat_map_iter(|group| {
+            inspect_maps(group)
+                .into_iter()
+                .map(crate::progress::counted)
+        })
+        .collect();
+
+    let others: Vec<Seen> = others
+        .par_iter()
+        .map_init(Vec::new, |buf, f| {
+            crate::progress::counted(inspect_one(f, buf))
+        })
+        .collect();
+    let (mut maps, mut others) = (maps.into_iter(), others.into_iter());
+    files
+        .iter()
+        .filter_map(|f| {
+            if is_map(f) {
+                maps.next()
+            } else {
+                others.next()
             }
-            Err(e) => seen.error = Some(format!("cannot read: {e}")),
+        })
+        .collect()
+}
+
+/// Hash a group of maps: each from the same open file whose metadata is recorded.
+fn inspect_maps(group: &[&FileEntry]) -> Vec<Seen> {
+    let mut metas: Vec<Option<Meta>> = vec![None; group.len()];
+    let hashed = multihash::hash_all(group.iter().zip(metas.iter_mut()).map(|(e, meta)| {
+        let f = inspect::open_nofollow(&e.path)?;
+        *meta = Some(Meta::from_std(&f.metadata()?));
+        Ok(f)
+    }));
+    group
+        .iter()
+        .zip(metas)
+        .zip(hashed)
+        .map(|((entry, meta), hashed)| {
+            let mut seen = Seen::new(entry);
+            match (hashed, meta) {
+                (Ok((sha, size)), Some(meta)) => {
+                    seen.entry.meta = meta;
+                    seen.map = Some(MapSeen { sha, size });
+                }
+                (Err(e), _) => seen.error = Some(format!("cannot read: {e}")),
+                (Ok(_), None) => seen.error = Some("cannot read: no metadata".into()),
+            }
+            seen
+        })
+        .collect()
+}
+
+impl Seen {
+    fn new(entry: &FileEntry) -> Seen {
+        Seen {
+            entry: entry.clone(),
+            map: None,
+            edit: None,
+            packed: None,
+            note: None,
+            error: None,
+            refs: Vec::new(),
+            debug: None,
         }
-        return seen;
     }
+}
+
+fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
+    let mut seen = Seen::new(entry);
+    let kind = scan::classify(entry.rel.file_name());
+
+    if kind == FileKind::MapName {
+        return inspect_maps(&[entry]).pop().unwrap_or(seen);
+    }
+
     let (loaded, meta) = match inspect::load_stat(entry, kind, buf, true) {
         Ok(l) => l,
         Err(e) => {
@@ -1714,15 +1779,9 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.errors.extend(pre.errors);
     report.files_scanned = w.files.len() as u64;
     crate::progress::phase("inspecting", report.files_scanned);
-    let mut seen: Vec<Seen> = w
-        .files
-        .par_iter()
-        .filter(|f| !opts.allow.allows_file(&f.rel))
-        .map_init(Vec::new, |buf, f| {
-            crate::progress::counted(inspect_one(f, buf))
-        })
-        .collect();
+    let mut seen = inspect_all(&w.files, &opts.allow);
     phases.mark("inspect");
+
     if let Some(mode) = opts.debug_ids {
         assign_debug_ids(&mut seen, mode, &opts.dist);
     }

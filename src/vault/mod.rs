@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod journal;
 pub mod json;
 pub mod manifest;
+pub mod multihash;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
