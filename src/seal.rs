@@ -221,13 +221,17 @@ const MAP_GROUP: usize = 32;
 /// are only hashed, [`multihash::LANES`] at a time per core; the rest go through
 /// [`inspect_one`].
 fn inspect_all(files: &[FileEntry], allow: &crate::allow::AllowList) -> Vec<Seen> {
-    let files: Vec<&FileEntry> = files
+    let files: Vec<(&FileEntry, FileKind)> = files
         .iter()
         .filter(|f| !allow.allows_file(&f.rel))
+        .map(|f| (f, scan::classify(f.rel.file_name())))
         .collect();
-    let is_map = |f: &FileEntry| scan::classify(f.rel.file_name()) == FileKind::MapName;
-    let (maps, others): (Vec<&FileEntry>, Vec<&FileEntry>) =
-        files.iter().copied().partition(|f| is_map(f));
+    let (maps, others): (Vec<_>, Vec<_>) = files
+        .iter()
+        .copied()
+        .partition(|(_, k)| *k == FileKind::MapName);
+    let maps: Vec<&FileEntry> = maps.into_iter().map(|(f, _)| f).collect();
+
     let maps: Vec<Seen> = maps
         .par_chunks(MAP_GROUP)
         .flat_map_iter(|group| {
@@ -239,15 +243,15 @@ fn inspect_all(files: &[FileEntry], allow: &crate::allow::AllowList) -> Vec<Seen
 
     let others: Vec<Seen> = others
         .par_iter()
-        .map_init(Vec::new, |buf, f| {
-            crate::progress::counted(inspect_one(f, buf))
+        .map_init(Vec::new, |buf, (f, kind)| {
+            crate::progress::counted(inspect_one(f, *kind, buf))
         })
         .collect();
     let (mut maps, mut others) = (maps.into_iter(), others.into_iter());
     files
         .iter()
-        .filter_map(|f| {
-            if is_map(f) {
+        .filter_map(|(_, kind)| {
+            if *kind == FileKind::MapName {
                 maps.next()
             } else {
                 others.next()
@@ -298,10 +302,9 @@ impl Seen {
     }
 }
 
-fn inspect_one(entry: &FileEntry, buf: &mut Vec<u8>) -> Seen {
+/// Inspect one file of the given kind (its [`scan::classify`]).
+fn inspect_one(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> Seen {
     let mut seen = Seen::new(entry);
-    let kind = scan::classify(entry.rel.file_name());
-
     if kind == FileKind::MapName {
         return inspect_maps(&[entry]).pop().unwrap_or(seen);
     }
