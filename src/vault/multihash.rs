@@ -16,8 +16,13 @@ use crate::vault::fsutil;
 pub const LANES: usize = 4;
 
 /// Bytes read per lane and call: four lanes stay in the L2 cache.
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    allow(dead_code, reason = "only the lanes read")
+)]
 const BUF: usize = 64 * 1024;
 
+#[cfg(target_arch = "x86_64")]
 const H0: [u32; 8] = [
     0x6a09_e667,
     0xbb67_ae85,
@@ -50,16 +55,18 @@ pub fn available() -> bool {
 pub fn hash_all<R: Read>(
     inputs: impl IntoIterator<Item = io::Result<R>>,
 ) -> Vec<io::Result<(String, u64)>> {
-    if !available() {
-        return inputs
-            .into_iter()
-            .map(|r| r.and_then(|mut r| fsutil::hash_reader(&mut r)))
-            .collect();
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        return hash_lanes(inputs);
     }
-    hash_lanes(inputs)
+    inputs
+        .into_iter()
+        .map(|r| r.and_then(|mut r| fsutil::hash_reader(&mut r)))
+        .collect()
 }
 
 /// One input being hashed: its buffer holds `buf[start..end]` not hashed yet.
+#[cfg(target_arch = "x86_64")]
 struct Lane<R> {
     index: usize,
     input: R,
@@ -71,6 +78,7 @@ struct Lane<R> {
     total: u64,
 }
 
+#[cfg(target_arch = "x86_64")]
 impl<R: Read> Lane<R> {
     /// Make at least one whole block available, unless the input has ended.
     fn fill(&mut self) -> io::Result<()> {
@@ -125,6 +133,7 @@ impl<R: Read> Lane<R> {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 fn hash_lanes<R: Read>(
     inputs: impl IntoIterator<Item = io::Result<R>>,
 ) -> Vec<io::Result<(String, u64)>> {
@@ -183,71 +192,23 @@ fn hash_lanes<R: Read>(
 }
 
 /// Run the compression function over each lane's blocks (all of the same count), side by side.
+#[cfg(target_arch = "x86_64")]
 fn compress(work: &mut [(&mut [u32; 8], &[[u8; 64]])]) {
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        match work {
-            [a] => return x86::compress_lanes([a]),
-            [a, b] => return x86::compress_lanes([a, b]),
-            [a, b, c] => return x86::compress_lanes([a, b, c]),
-            [a, b, c, d] => return x86::compress_lanes([a, b, c, d]),
+    const _: () = assert!(LANES == 4, "compress spells out one to four lanes");
+    for lanes in work.chunks_mut(LANES) {
+        match lanes {
+            [a] => x86::compress_lanes([a]),
+            [a, b] => x86::compress_lanes([a, b]),
+            [a, b, c] => x86::compress_lanes([a, b, c]),
+            [a, b, c, d] => x86::compress_lanes([a, b, c, d]),
+            // `chunks_mut(LANES)` gives one to `LANES` lanes.
             _ => {}
-        }
-    }
-    for (state, blocks) in work.iter_mut() {
-        soft::compress(state, blocks);
-    }
-}
-
-/// The portable compression function (FIPS 180-4, 6.2.2), for lane counts or CPUs the SIMD
-/// code does not cover; only reached in tests and on CPUs without the extensions, where
-/// [`hash_all`] does not use lanes at all.
-mod soft {
-    const K: [u32; 64] = super::K;
-
-    pub fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
-        for block in blocks {
-            let mut w = [0u32; 64];
-            for (i, word) in block.chunks_exact(4).enumerate() {
-                w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-            }
-            for i in 16..64 {
-                let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-                let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-                w[i] = w[i - 16]
-                    .wrapping_add(s0)
-                    .wrapping_add(w[i - 7])
-                    .wrapping_add(s1);
-            }
-            let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-            for i in 0..64 {
-                let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-                let ch = (e & f) ^ (!e & g);
-                let t1 = h
-                    .wrapping_add(s1)
-                    .wrapping_add(ch)
-                    .wrapping_add(K[i])
-                    .wrapping_add(w[i]);
-                let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-                let maj = (a & b) ^ (a & c) ^ (b & c);
-                let t2 = s0.wrapping_add(maj);
-                h = g;
-                g = f;
-                f = e;
-                e = d.wrapping_add(t1);
-                d = c;
-                c = b;
-                b = a;
-                a = t1.wrapping_add(t2);
-            }
-            for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-                *s = s.wrapping_add(v);
-            }
         }
     }
 }
 
 /// The round constants (FIPS 180-4, 4.2.2).
+#[cfg(target_arch = "x86_64")]
 const K: [u32; 64] = [
     0x428a_2f98,
     0x7137_4491,
@@ -480,23 +441,6 @@ mod tests {
                 assert_eq!(size, d.len() as u64);
             }
         }
-    }
-
-    #[test]
-    fn the_lanes_and_the_portable_function_agree() {
-        let data: Vec<Vec<u8>> = (0..LANES).map(|k| bytes(64 * 37, k as u8)).collect();
-        let mut simd: Vec<[u32; 8]> = vec![H0; LANES];
-        let mut soft_states: Vec<[u32; 8]> = vec![H0; LANES];
-        let mut work: Vec<(&mut [u32; 8], &[[u8; 64]])> = simd
-            .iter_mut()
-            .zip(&data)
-            .map(|(s, d)| (s, d.as_chunks::<64>().0))
-            .collect();
-        compress(&mut work);
-        for (s, d) in soft_states.iter_mut().zip(&data) {
-            soft::compress(s, d.as_chunks::<64>().0);
-        }
-        assert_eq!(simd, soft_states);
     }
 
     #[test]
