@@ -952,7 +952,7 @@ fn rewrite_into(
     // Root can give the copy its original owner; anyone else owns the new file (noted in the
     // README: a rewrite makes a new inode).
     if let Some(m) = meta
-        && rustix::process::geteuid().is_root()
+        && fsutil::euid() == 0
     {
         std::os::unix::fs::fchown(&out, Some(m.uid), Some(m.gid))?;
     }

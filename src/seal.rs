@@ -675,7 +675,7 @@ fn plan(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &walk::Walk
     let plain_map_shas: BTreeSet<&str> = map_sha_of.values().copied().collect();
     let all_files: BTreeSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
     let links: BTreeSet<&[u8]> = w.symlinks.iter().map(|(r, _)| r.as_bytes()).collect();
-    let me = rustix::process::geteuid().as_raw();
+    let me = fsutil::euid();
     let mut decoded_planned = BTreeSet::new();
 
     for (obj, group) in &by_obj {

@@ -261,7 +261,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     report.seals = recs.iter().map(|r| r.id.clone()).collect();
     let (outside, inside) = object_uses(&m, &unsealing);
     let dist_dev = std::fs::metadata(&opts.dist)?.dev();
-    let me = rustix::process::geteuid().as_raw();
+    let me = fsutil::euid();
 
     let jid = format!(
         "unseal-{}",

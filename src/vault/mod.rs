@@ -96,7 +96,7 @@ fn check_vault_dir(path: &Path, m: &fs::Metadata) -> Result<()> {
     if !m.is_dir() {
         bail!("vault {} exists and is not a directory", path.display());
     }
-    let me = rustix::process::geteuid().as_raw();
+    let me = fsutil::euid();
     if m.uid() != me {
         bail!(
             "vault {} is owned by uid {}, not by you (uid {me}); refusing to use it",
