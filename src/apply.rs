@@ -139,9 +139,10 @@ pub fn execute_with<R>(
     let mut phases = crate::parallel::Phases::start();
 
     // Directories first, parents before children (they are planned in that order).
+    let root = Root::new(&dist);
     for (i, s) in j.steps.iter().enumerate() {
         if let Step::MakeDir { path, mode, .. } = s {
-            results[i] = make_dir(&Root::new(&dist), path, *mode).map_err(|e| format!("{e:#}"));
+            results[i] = make_dir(&root, path, *mode).map_err(|e| format!("{e:#}"));
         }
     }
 
