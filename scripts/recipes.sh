@@ -49,7 +49,9 @@ project() {
   cp "$repo/docs/recipes/Makefile" "$repo/docs/recipes/package.json" "$d/"
   echo "$d"
 }
-no_maps_in() { ! find "$1" -name '*.map' | grep -q .; }
+# No pipes into `grep -q` here: with pipefail, grep quitting early SIGPIPEs the writer (exit 141),
+# which made a real check flaky.
+no_maps_in() { [ -z "$(find "$1" -name '*.map' -print -quit)" ]; }
 
 echo "== recipes: Makefile (make release)"
 p="$(project make)"
@@ -76,10 +78,14 @@ if no_maps_in "$p/dist" && [ -f "$p/.mapvault/manifest.json" ]; then ok "postbui
 else bad "postbuild did not seal dist"; fi
 expect 0 "prepublishOnly: npm pack + mapvault verify passes on the sealed dist" \
   npm --prefix "$p" run prepublishOnly
-if ls "$p"/.pack/my-app-1.0.0.tgz >/dev/null 2>&1 &&
-  tar -tzf "$p/.pack/my-app-1.0.0.tgz" | grep -q '^package/dist/index.html$'; then
+if listing="$(tar -tzf "$p/.pack/my-app-1.0.0.tgz" 2>&1)" &&
+  grep -qx 'package/dist/index.html' <<<"$listing"; then
   ok "the tarball checked is the package (dist inside)"
-else bad "npm pack did not produce .pack/my-app-1.0.0.tgz with dist/"; fi
+else
+  bad "npm pack did not produce .pack/my-app-1.0.0.tgz with dist/"
+  { ls -la "$p/.pack" 2>&1 || true; } | sed 's/^/    | /'
+  sed 's/^/    | /' <<<"${listing:-}"
+fi
 p="$(project npm-leaky)"
 cp -R "$fixture" "$p/dist" # built without the postbuild seal
 expect 1 "prepublishOnly fails on a leaky package" npm --prefix "$p" run prepublishOnly
