@@ -147,26 +147,21 @@ fn seal_waits_for(lock_path: &str, env: &TestEnv, what: &str) {
     f.lock().expect("take the lock");
     let mut seal = env.command();
     seal.args(["seal", "dist", "--vault", "vault"]);
-    let run = thread::scope(|s| {
-        let h = s.spawn(|| seal.run());
-        // Whatever the seal does meanwhile, it cannot get past the lock.
-        thread::sleep(std::time::Duration::from_millis(800));
-        orig.assert_same(
-            &env.snapshot("dist"),
-            Level::Untouched,
-            "a seal waiting for the lock",
-        );
-        f.unlock().expect("release the lock");
-        h.join().expect("runner thread")
-    });
+    // It must say what it waits for; once it has, it cannot get past the lock.
+    let run = seal.run_until_stderr(
+        &format!("waiting for another mapvault using {what}"),
+        || {
+            orig.assert_same(
+                &env.snapshot("dist"),
+                Level::Untouched,
+                "a seal waiting for the lock",
+            );
+            f.unlock().expect("release the lock");
+        },
+    );
     run.ensure(
         run.code == Some(0),
         "the seal finishes once the lock is free",
-    );
-    run.ensure(
-        run.stderr_str()
-            .contains(&format!("waiting for another mapvault using {what}")),
-        "it says what it waits for",
     );
     env.mapvault(["verify", "dist"]).ok();
     env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();

@@ -554,6 +554,28 @@ impl TestCommand {
 
     /// Run to completion (or [`COMMAND_TIMEOUT`]) without judging the result.
     pub fn run(&self) -> Run {
+        self.run_watching(None)
+    }
+
+    /// Run, and once `needle` shows on stderr call `meanwhile` while the command keeps
+    /// running; then wait for it as [`run`](Self::run) does. Fails the test if the command ends,
+    /// or [`COMMAND_TIMEOUT`] passes, before `needle` shows. No sleeps to guess how long a busy
+    /// machine needs to get the command that far.
+    pub fn run_until_stderr(&self, needle: &str, meanwhile: impl FnOnce()) -> Run {
+        let mut meanwhile = Some(meanwhile);
+        let mut call = || {
+            if let Some(f) = meanwhile.take() {
+                f();
+            }
+        };
+        let run = self.run_watching(Some((needle, &mut call)));
+        if meanwhile.is_some() {
+            run.fail(format_args!("never printed {needle:?} on stderr"));
+        }
+        run
+    }
+
+    fn run_watching(&self, mut watch: Option<(&str, &mut dyn FnMut())>) -> Run {
         let prefix = self.shell_prefix();
         let mut cmd = if prefix.is_empty() {
             Command::new(BIN)
@@ -589,29 +611,56 @@ impl TestCommand {
             })),
             _ => None,
         };
+        // Each drain keeps what it has read so far in a shared buffer, so stderr can be
+        // watched while the command runs.
         let drain = |r: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = std::sync::Arc::clone(&seen);
+            let handle = std::thread::spawn(move || {
                 if let Some(mut r) = r {
-                    let _ = r.read_to_end(&mut buf);
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        match r.read(&mut chunk) {
+                            Ok(0) => break,
+                            Ok(n) => sink
+                                .lock()
+                                .expect("drain buffer")
+                                .extend_from_slice(&chunk[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(_) => break,
+                        }
+                    }
                 }
-                buf
-            })
+            });
+            (handle, seen)
         };
-        let out = drain(
+        let (out, out_buf) = drain(
             child
                 .stdout
                 .take()
                 .map(|s| Box::new(s) as Box<dyn Read + Send>),
         );
-        let err = drain(
+        let (err, err_buf) = drain(
             child
                 .stderr
                 .take()
                 .map(|s| Box::new(s) as Box<dyn Read + Send>),
         );
+        let taken = |h: std::thread::JoinHandle<()>,
+                     buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+            let _ = h.join();
+            std::mem::take(&mut *buf.lock().expect("drain buffer"))
+        };
         let mut timed_out = false;
         let status = loop {
+            if let Some((needle, f)) = &mut watch {
+                let printed = String::from_utf8_lossy(&err_buf.lock().expect("drain buffer"))
+                    .contains(&**needle);
+                if printed {
+                    f();
+                    watch = None;
+                }
+            }
             match child.try_wait().expect("cannot wait for mapvault") {
                 Some(s) => break s,
                 None if started.elapsed() > COMMAND_TIMEOUT => {
@@ -627,8 +676,8 @@ impl TestCommand {
         }
         let run = Run {
             code: status.code(),
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+            stdout: taken(out, out_buf),
+            stderr: taken(err, err_buf),
             cmdline: self.cmdline(),
             cwd: self.cwd.clone(),
             root: self.root.clone(),
