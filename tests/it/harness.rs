@@ -23,6 +23,7 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -456,6 +457,9 @@ fn walk_into(root: &Path, dir: &Path, nodes: &mut BTreeMap<String, Node>) {
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
+/// Text to wait for on a running command's stderr, and what to do once it shows.
+type Watch<'a> = (&'a str, Box<dyn FnOnce() + 'a>);
+
 /// A `mapvault` command line to run inside a [`TestEnv`].
 #[derive(Debug, Clone)]
 pub struct TestCommand {
@@ -554,7 +558,7 @@ impl TestCommand {
 
     /// Run to completion (or [`COMMAND_TIMEOUT`]) without judging the result.
     pub fn run(&self) -> Run {
-        self.run_watching(None)
+        self.run_watching(None).0
     }
 
     /// Run, and once `needle` shows on stderr call `meanwhile` while the command keeps
@@ -562,20 +566,16 @@ impl TestCommand {
     /// or [`COMMAND_TIMEOUT`] passes, before `needle` shows. No sleeps to guess how long a busy
     /// machine needs to get the command that far.
     pub fn run_until_stderr(&self, needle: &str, meanwhile: impl FnOnce()) -> Run {
-        let mut meanwhile = Some(meanwhile);
-        let mut call = || {
-            if let Some(f) = meanwhile.take() {
-                f();
-            }
-        };
-        let run = self.run_watching(Some((needle, &mut call)));
-        if meanwhile.is_some() {
+        let (run, unseen) = self.run_watching(Some((needle, Box::new(meanwhile))));
+        if unseen.is_some() {
             run.fail(format_args!("never printed {needle:?} on stderr"));
         }
         run
     }
 
-    fn run_watching(&self, mut watch: Option<(&str, &mut dyn FnMut())>) -> Run {
+    /// [`run`](Self::run), calling `watch`'s function once its text shows on stderr; gives the
+    /// watch back if it never did.
+    fn run_watching<'a>(&self, mut watch: Option<Watch<'a>>) -> (Run, Option<Watch<'a>>) {
         let prefix = self.shell_prefix();
         let mut cmd = if prefix.is_empty() {
             Command::new(BIN)
@@ -614,8 +614,8 @@ impl TestCommand {
         // Each drain keeps what it has read so far in a shared buffer, so stderr can be
         // watched while the command runs.
         let drain = |r: Option<Box<dyn Read + Send>>| {
-            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-            let sink = std::sync::Arc::clone(&seen);
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&seen);
             let handle = std::thread::spawn(move || {
                 if let Some(mut r) = r {
                     let mut chunk = [0u8; 8192];
@@ -646,20 +646,19 @@ impl TestCommand {
                 .take()
                 .map(|s| Box::new(s) as Box<dyn Read + Send>),
         );
-        let taken = |h: std::thread::JoinHandle<()>,
-                     buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+        let taken = |h: std::thread::JoinHandle<()>, buf: Arc<Mutex<Vec<u8>>>| {
             let _ = h.join();
             std::mem::take(&mut *buf.lock().expect("drain buffer"))
         };
         let mut timed_out = false;
         let status = loop {
-            if let Some((needle, f)) = &mut watch {
-                let printed = String::from_utf8_lossy(&err_buf.lock().expect("drain buffer"))
-                    .contains(&**needle);
-                if printed {
-                    f();
-                    watch = None;
-                }
+            let printed = |needle: &str| {
+                String::from_utf8_lossy(&err_buf.lock().expect("drain buffer")).contains(needle)
+            };
+            if watch.as_ref().is_some_and(|(needle, _)| printed(needle))
+                && let Some((_, f)) = watch.take()
+            {
+                f();
             }
             match child.try_wait().expect("cannot wait for mapvault") {
                 Some(s) => break s,
@@ -689,7 +688,7 @@ impl TestCommand {
                 COMMAND_TIMEOUT.as_secs()
             ));
         }
-        run
+        (run, watch)
     }
 
     /// Run and require exit code `code`.
