@@ -1,5 +1,6 @@
 //! The ECMA-426 `MatchSourceMapURL` pattern, `^[@#]\s*sourceMappingURL=(\S*?)\s*$`, over raw
-//! bytes, and the JavaScript notions of white space and line terminators it depends on.
+//! bytes, widened to URLs with spaces inside (see [`match_source_map_url`]), and the
+//! JavaScript notions of white space and line terminators it depends on.
 //!
 //! Everything here is pure and allocation-free: callers hand in the text of one comment (what
 //! follows `//`, or what sits between `/*` and `*/`) and get back where the URL is.
@@ -57,8 +58,12 @@ pub fn line_break_len(b: &[u8], i: usize) -> usize {
 /// Apply `MatchSourceMapURL` to the text of one comment. Returns the byte range of the URL
 /// (capture group 1) within `text`, or `None` when the comment is not a reference.
 ///
-/// The lazy `(\S*?)\s*$` means: the URL is the run of non-space characters after `=`, and only
-/// white space may follow it. `sourceMappingURL=a b` is therefore *not* a reference.
+/// One deliberate difference from the spec: the spec's lazy `(\S*?)\s*$` rejects a URL with
+/// white space inside, so browsers ignore `sourceMappingURL=my chunk.js.map`. But such a
+/// comment still names the map, and bundlers write it for real (rspack, for a chunk whose name
+/// has a space), so here the URL runs from `=` to the last non-space character and the comment
+/// counts as a reference: verify reports it, seal strips it. A line break inside the URL still
+/// rejects it: that is a block comment going on as prose.
 pub fn match_source_map_url(text: &[u8]) -> Option<Range<usize>> {
     let mut i = match text.first() {
         Some(b'#' | b'@') => 1,
@@ -76,17 +81,18 @@ pub fn match_source_map_url(text: &[u8]) -> Option<Range<usize>> {
         return None;
     }
     let start = i + b"sourceMappingURL=".len();
-    let mut j = start;
-    while j < text.len() && js_space_len(text, j) == 0 {
-        j += 1;
-    }
-    let end = j;
+    let (mut j, mut end) = (start, start);
     while j < text.len() {
-        let n = js_space_len(text, j);
-        if n == 0 {
-            return None;
+        match js_space_len(text, j) {
+            0 => {
+                j += 1;
+                end = j;
+            }
+            n => j += n,
         }
-        j += n;
+    }
+    if (start..end).any(|k| line_terminator_len(text, k) > 0) {
+        return None;
     }
     Some(start..end)
 }
@@ -135,10 +141,25 @@ mod tests {
         assert_eq!(url("# sourceMappingURL=a.map\u{2028}"), Some("a.map"));
     }
 
+    /// Unlike the spec: a URL with spaces or tabs inside is still a reference (it names the
+    /// map); one with a line break inside is not.
+    #[test]
+    fn takes_urls_with_spaces_inside() {
+        assert_eq!(url("# sourceMappingURL=a b"), Some("a b"));
+        assert_eq!(
+            url("# sourceMappingURL=my chunk ü#1.js.map \t"),
+            Some("my chunk ü#1.js.map")
+        );
+        assert_eq!(url("@ sourceMappingURL=a\u{a0}b.map"), Some("a\u{a0}b.map"));
+        assert_eq!(url("# sourceMappingURL=a.map\nmore prose"), None);
+        assert_eq!(url("# sourceMappingURL=a.map\r\nb"), None);
+        assert_eq!(url("# sourceMappingURL=a\u{2028}b"), None);
+        assert_eq!(url("# sourceMappingURL=a.map\n  \n"), Some("a.map"));
+    }
+
     #[test]
     fn rejects_what_the_spec_rejects() {
         assert_eq!(url(" # sourceMappingURL=a.map"), None);
-        assert_eq!(url("# sourceMappingURL=a b"), None);
         assert_eq!(url("# sourceMappingUrl=a"), None);
         assert_eq!(url("# sourceURL=a.js"), None);
         assert_eq!(url("# debugId=85314830-023f-4cf1-a267-535f4e37bb17"), None);

@@ -82,10 +82,9 @@ fn reference_in_line(bytes: &[u8], start: usize, end: usize, line: u64) -> Optio
     };
     let body = &c[3..body_end];
     let body = body.trim_ascii_start();
+    // Spaces inside the URL are allowed: the comment still names a map (mapvault's one
+    // departure from ECMA-426's pattern).
     let url = body.strip_prefix(b"sourceMappingURL=")?.trim_ascii_end();
-    if url.iter().any(u8::is_ascii_whitespace) {
-        return None;
-    }
     let comment_start = start + lead;
     let comment_end = if block {
         comment_start + c.trim_ascii_end().len()
@@ -347,12 +346,13 @@ mod tests {
 
     #[test]
     fn line_references_finds_both_forms_and_ignores_prose() {
-        let src = b"x\n//# sourceMappingURL=a.map\r\n/*# sourceMappingURL=b.map*/\n// see sourceMappingURL=c\n";
+        let src = b"x\n//# sourceMappingURL=a.map\r\n/*# sourceMappingURL=b.map*/\n// see sourceMappingURL=c\n//# sourceMappingURL=d e.map \n";
         let r = line_references(src);
-        assert_eq!(r.len(), 2);
+        assert_eq!(r.len(), 3);
         assert_eq!(&src[r[0].span.clone()], b"//# sourceMappingURL=a.map");
         assert_eq!(&src[r[1].span.clone()], b"/*# sourceMappingURL=b.map*/");
-        assert_eq!((r[0].line, r[1].line), (2, 3));
+        assert_eq!(r[2].url, "d e.map");
+        assert_eq!((r[0].line, r[1].line, r[2].line), (2, 3, 5));
     }
 
     #[test]

@@ -204,6 +204,53 @@ fn files_that_are_not_leaks_are_never_rewritten() {
     );
 }
 
+/// A URL with a space inside (rspack writes one for a chunk named "my chunk") is outside
+/// ECMA-426's pattern, so browsers ignore it, but the comment still names the map: verify
+/// reports it, seal strips it and vaults the map it names, unseal puts it back.
+#[test]
+fn references_with_spaces_in_the_url_are_leaks_and_are_stripped() {
+    let env = TestEnv::new();
+    env.write(
+        "dist/my chunk.js",
+        "console.log(1);\n//# sourceMappingURL=my chunk.js.map",
+    );
+    env.write("dist/my chunk.js.map", MAP_A);
+    env.write("dist/s p.css", "x{}\n/*# sourceMappingURL=s p.css.map */\n");
+    env.write("dist/s p.css.map", MAP_B);
+    env.write(
+        "dist/prose.js",
+        "p();\n/*# sourceMappingURL=a.map\nwritten over two lines */\n",
+    );
+    let orig = env.snapshot("dist");
+    let run = env
+        .mapvault(["verify", "dist", "--format", "json"])
+        .expect_code(1);
+    let leaks: Vec<String> = run.json()["leaks"]
+        .as_array()
+        .expect("leaks")
+        .iter()
+        .map(|l| format!("{} {}", l["path"].as_str().unwrap_or(""), l["kind"]))
+        .collect();
+    for want in ["my chunk.js \"map-reference\"", "s p.css \"map-reference\""] {
+        run.ensure(
+            leaks.iter().any(|l| l == want),
+            format_args!("{want} reported: {leaks:?}"),
+        );
+    }
+    run.ensure(
+        !leaks.iter().any(|l| l.starts_with("prose.js")),
+        "a comment with a line break in its URL is prose",
+    );
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    assert_eq!(env.read("dist/my chunk.js"), b"console.log(1);\n");
+    assert_eq!(env.read("dist/s p.css"), b"x{}\n\n");
+    assert!(env.vault("vault").holds(&sha256_hex(MAP_A.as_bytes())));
+    assert!(env.vault("vault").holds(&sha256_hex(MAP_B.as_bytes())));
+    env.mapvault(["verify", "dist"]).ok();
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    orig.assert_same(&env.snapshot("dist"), Level::Restored, "unseal");
+}
+
 #[test]
 fn crlf_stays_crlf_and_no_newline_is_added() {
     let env = TestEnv::new();
