@@ -88,6 +88,46 @@ pub fn canonical_prefix(original: &[u8], data: &[u8]) -> Option<usize> {
     (original[comma + 1..] == *encoded.as_bytes()).then_some(comma + 1)
 }
 
+/// Length of the `data:` URI at the start of `text` when it sits inside a string literal
+/// (webpack's `eval("…//# sourceMappingURL=data:…")`), where nothing marks where it ends: a
+/// base64 body ends at the first byte outside the base64 alphabets, any other body at an
+/// unescaped quote, backtick or line break. `None` when `text` does not start with a `data:`
+/// URI whose header (media type) is short and plain.
+pub fn embedded_len(text: &[u8]) -> Option<usize> {
+    if !is_data_uri(text) {
+        return None;
+    }
+    let head = &text[5..text.len().min(5 + 256)];
+    let comma = memchr::memchr(b',', head)?;
+    let header = &head[..comma];
+    if header
+        .iter()
+        .any(|&c| matches!(c, b'"' | b'\'' | b'`' | b'\\') || c.is_ascii_whitespace())
+    {
+        return None;
+    }
+    let body_at = 5 + comma + 1;
+    let body = &text[body_at..];
+    let n = if header.len() >= 7 && header[header.len() - 7..].eq_ignore_ascii_case(b";base64") {
+        body.iter()
+            .take_while(|&&c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_')
+            })
+            .count()
+    } else {
+        let mut i = 0;
+        while let Some(&c) = body.get(i) {
+            match c {
+                b'\\' => i += 2,
+                b'"' | b'\'' | b'`' | b'\n' | b'\r' => break,
+                _ => i += 1,
+            }
+        }
+        i.min(body.len())
+    };
+    Some(body_at + n)
+}
+
 trait TrimPad {
     fn trim_ascii_end_eq(&self) -> &[u8];
 }
@@ -118,6 +158,35 @@ mod tests {
         assert!(!d.base64);
         let d = decode(b"DATA:;BASE64,e30").expect("case");
         assert_eq!(d.data, b"{}");
+    }
+
+    #[test]
+    fn embedded_uris_end_where_their_string_would() {
+        let len = |t: &[u8]| embedded_len(t).map(|n| String::from_utf8_lossy(&t[..n]).into_owned());
+        assert_eq!(
+            len(br#"data:application/json;charset=utf-8;base64,eyJ9\n//# sourceURL=x");"#)
+                .as_deref(),
+            Some("data:application/json;charset=utf-8;base64,eyJ9")
+        );
+        assert_eq!(
+            len(br#"data:application/json;base64," + to_base64(map);"#).as_deref(),
+            Some("data:application/json;base64,")
+        );
+        assert_eq!(
+            len(br#"data:application/json,{\"mappings\":\"AAAA\"}", x"#).as_deref(),
+            Some(r#"data:application/json,{\"mappings\":\"AAAA\"}"#)
+        );
+        assert_eq!(
+            len(b"data:application/json,%7B%7D\nnext").as_deref(),
+            Some("data:application/json,%7B%7D")
+        );
+        assert_eq!(
+            len(b"data:application/json,ends with a backslash\\"),
+            Some("data:application/json,ends with a backslash\\".into())
+        );
+        assert_eq!(len(br#"data:" + type + ",x"#), None);
+        assert_eq!(len(b"data:no comma"), None);
+        assert_eq!(len(b"http://x"), None);
     }
 
     #[test]

@@ -435,9 +435,18 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
 
 /// Inline maps inside string literals: `//# sourceMappingURL=data:` occurrences that are not
 /// real comments (webpack `eval-source-map`, `new Function` bodies). Seal never rewrites string
-/// contents; the user has to change the build.
+/// contents; the user has to change the build. Only a URI that carries a map counts (its
+/// decoded body names `mappings`): code that *writes* such comments, like terser's
+/// `"//# sourceMappingURL=data:application/json;charset=utf-8;base64," + to_base64(map)`, is
+/// not a leak.
 fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
-    let finder = memchr::memmem::Finder::new(b"sourceMappingURL=data:");
+    const NEEDLE: &[u8] = b"sourceMappingURL=data:";
+    let carries_a_map = |uri: &[u8]| {
+        datauri::embedded_len(uri)
+            .and_then(|n| datauri::decode(&uri[..n]).ok())
+            .is_some_and(|d| memchr::memmem::find(&d.data, b"mappings").is_some())
+    };
+    let finder = memchr::memmem::Finder::new(NEEDLE);
     let mut count = 0u64;
     let mut first = None;
     for hit in finder.find_iter(bytes) {
@@ -449,7 +458,7 @@ fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
             k -= 1;
         }
         let marker = k >= 3 && matches!(&bytes[k - 3..k], b"//#" | b"//@");
-        if marker {
+        if marker && carries_a_map(&bytes[hit + NEEDLE.len() - b"data:".len()..]) {
             count += 1;
             first.get_or_insert(hit);
         }
@@ -458,7 +467,7 @@ fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
         kind: LeakKind::EvalMap,
         line: Some(pattern::line_of(bytes, at)),
         message: format!(
-            "{} inside eval()/new Function() strings: a development build (webpack devtool 'eval-source-map' or similar). \
+            "{} inside strings (eval()/new Function() bodies): a development build (webpack devtool 'eval-source-map' or similar). \
              mapvault will not rewrite string contents: set devtool to 'source-map' or 'hidden-source-map' and rebuild",
             plural(count, "inline source map")
         ),
@@ -581,14 +590,28 @@ mod tests {
 
     #[test]
     fn eval_maps_are_stuck_leaks_and_not_cut() {
-        let src = br#"eval("var a = 1;\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,eyJ2ZXJzaW9uIjozfQ==\n//# sourceURL=webpack-internal:///./src/a.js");"#;
+        // {"version":3,"sources":["a.js"],"mappings":"AAAA"}
+        let src = br#"eval("var a = 1;\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpbImEuanMiXSwibWFwcGluZ3MiOiJBQUFBIn0=\n//# sourceURL=webpack-internal:///./src/a.js");"#;
         let a = analyze(b"main.js", src);
         assert!(a.refs.is_empty());
         assert_eq!(a.stuck.len(), 1);
         assert_eq!(a.stuck[0].kind, LeakKind::EvalMap);
-        // Code that merely builds such a comment is not a dev build.
-        let src = br#"var c = "//# sourceMappingURL=" + url;"#;
-        assert!(analyze(b"a.js", src).stuck.is_empty());
+        // Percent-encoded or escaped JSON bodies count too.
+        let src = br#"new Function("b()\n//# sourceMappingURL=data:application/json,{\"mappings\":\"AAAA\"}");"#;
+        assert_eq!(analyze(b"f.js", src).stuck.len(), 1);
+        // Code that merely builds such a comment is not a dev build: terser's and
+        // @swc/cli's own code, a payload that is not a map, prose.
+        for src in [
+            &br#"var c = "//# sourceMappingURL=" + url;"#[..],
+            br#"result.code += "\n//# sourceMappingURL=data:application/json;charset=utf-8;base64," + to_base64(sourceMap);"#,
+            br#"out = `${code}\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${b64}`;"#,
+            br#"console.log("\n//# sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozfQ==");"#,
+            br#"s = "tools append //# sourceMappingURL=data:application/json;base64,... to the file";"#,
+        ] {
+            let a = analyze(b"a.js", src);
+            assert!(a.stuck.is_empty(), "{}", String::from_utf8_lossy(src));
+            assert!(a.refs.is_empty(), "{}", String::from_utf8_lossy(src));
+        }
     }
 
     #[test]
