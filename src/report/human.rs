@@ -96,7 +96,17 @@ pub fn verify(
             plural(r.allowed.len() as u64, "allowed leak")
         )
     };
-    if r.leaks.is_empty() {
+    if r.leaks.is_empty() && !r.errors.is_empty() {
+        // Never "clean" when something could not be read: the run proves nothing about it.
+        writeln!(
+            out,
+            "{} {} files scanned without leaks{allowed}, but {}",
+            s.red("incomplete:"),
+            r.files_scanned,
+            plural(r.errors.len() as u64, "error")
+        )?;
+        return out.flush();
+    } else if r.leaks.is_empty() {
         writeln!(
             out,
             "{} {} files scanned, no source maps or references{allowed}",
@@ -301,6 +311,37 @@ mod tests {
         assert_eq!(plural(1, "directory"), "1 directory");
         assert_eq!(plural(2, "empty directory"), "2 empty directories");
         assert_eq!(plural(0, "map"), "0 maps");
+    }
+
+    #[test]
+    fn a_verify_with_errors_is_never_called_clean() -> io::Result<()> {
+        let report = |errors: usize| VerifyReport {
+            clean: true,
+            files_scanned: 3,
+            leaks: vec![],
+            allowed: vec![],
+            notes: vec![],
+            errors: (0..errors)
+                .map(|i| super::super::ErrorRecord {
+                    path: format!("f{i}"),
+                    kind: None,
+                    message: "cannot read".into(),
+                })
+                .collect(),
+        };
+        let text = |r: &VerifyReport| -> io::Result<String> {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            verify(r, &mut out, &mut err, false)?;
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        };
+        let out = text(&report(2))?;
+        assert!(!out.contains("clean"), "{out}");
+        assert!(
+            out.starts_with("incomplete: 3 files scanned without leaks, but 2 errors"),
+            "{out}"
+        );
+        assert!(text(&report(0))?.starts_with("clean: 3 files scanned"));
+        Ok(())
     }
 
     #[test]
