@@ -83,8 +83,9 @@ Examples:
     /// its sha256 or its //# debugId= comment), or a debug ID. LINE and COL are 1-based, as browsers print them; so is the output.
     ///
     /// Without POSITION, reads a stack trace from stdin (V8/Chrome/Node `at fn (url:line:col)`,
-    /// Firefox/Safari `fn@url:line:col`) and prints it with every frame it can resolve rewritten;
-    /// other lines are left as they are.
+    /// Firefox/Safari `fn@url:line:col`) and prints it with every frame it can resolve rewritten,
+    /// each function named from its call site in the frame below; other lines are left as they
+    /// are.
     ///
     /// Exit codes (single position): 0 resolved, 1 the file was found but nothing maps to that
     /// position, 2 no map for FILE, ambiguous (use --dist), or an error. Stack traces: 0 unless an

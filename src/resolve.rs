@@ -610,34 +610,51 @@ pub fn resolve(
         frames.push(r.frame(None, None, pos, &mut cache));
     } else {
         let input = trace.unwrap_or_default();
-        let mut out = String::with_capacity(input.len());
-        for (n, raw) in input.split_inclusive('\n').enumerate() {
-            let body = raw.trim_end_matches(['\n', '\r']);
-            let eol = &raw[body.len()..];
-            let Some(f) = stacktrace::parse(body) else {
-                out.push_str(raw);
+        // Resolve every frame first: a frame's function is named from the frame below it.
+        let lines: Vec<&str> = input.split_inclusive('\n').collect();
+        let mut parsed = Vec::new();
+        for (n, raw) in lines.iter().enumerate() {
+            let Some(f) = stacktrace::parse(raw.trim_end_matches(['\n', '\r'])) else {
                 continue;
             };
+            // Node's own modules were never in a dist: nothing to look up, nothing to report.
+            if f.url.starts_with("node:") {
+                continue;
+            }
             let pos = Position {
                 file: f.url.to_string(),
                 line: f.line,
                 column: f.column,
             };
-            let rep = r.frame(Some(n as u64 + 1), f.function, &pos, &mut cache);
-            match &rep.original {
-                Some(o) => {
-                    out.push_str(&stacktrace::render(
-                        &f,
-                        o.name.as_deref(),
-                        &o.source,
-                        o.line,
-                        o.column,
-                    ));
-                    out.push_str(eol);
-                }
-                None => out.push_str(raw),
-            }
-            frames.push(rep);
+            frames.push(r.frame(Some(n as u64 + 1), f.function, &pos, &mut cache));
+            parsed.push((n, f));
+        }
+        let mut out = String::with_capacity(input.len());
+        let mut next = 0;
+        for (n, raw) in lines.iter().enumerate() {
+            let here = parsed.get(next).filter(|(at, _)| *at == n);
+            let Some((_, f)) = here else {
+                out.push_str(raw);
+                continue;
+            };
+            let k = next;
+            next += 1;
+            let Some(o) = &frames[k].original else {
+                out.push_str(raw);
+                continue;
+            };
+            // The map's name at this frame's own position is whatever token sits there (a
+            // callee, a property), not the function the frame is in. The function's original
+            // name is the name at its call site: the position of the frame right below,
+            // when the trace goes on there (as Node's --enable-source-maps does).
+            let caller = parsed
+                .get(k + 1)
+                .filter(|(at, _)| *at == n + 1)
+                .and_then(|_| frames[k + 1].original.as_ref())
+                .and_then(|c| c.name.as_deref());
+            let body = raw.trim_end_matches(['\n', '\r']);
+            out.push_str(&stacktrace::render(f, caller, &o.source, o.line, o.column));
+            out.push_str(&raw[body.len()..]);
         }
         if frames.is_empty() {
             notes.push("no stack frames found in the input (V8 `at fn (url:line:col)` or Firefox/Safari `fn@url:line:col`)".into());

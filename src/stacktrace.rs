@@ -100,8 +100,8 @@ pub fn parse(line: &str) -> Option<Frame<'_>> {
     None
 }
 
-/// The line rewritten to point at `source:line:column`; `name` (the map's name at that
-/// position) replaces the function when present.
+/// The line rewritten to point at `source:line:column`; `name` (the function's original name,
+/// when known) replaces the function as the trace printed it.
 pub fn render(f: &Frame<'_>, name: Option<&str>, source: &str, line: u64, column: u64) -> String {
     let function = name.or(f.function).filter(|s| !s.is_empty());
     match f.style {

@@ -502,7 +502,10 @@ fn stack_trace_lines_that_are_not_frames_pass_through() {
         .ok();
     assert_eq!(
         human.stdout_str(),
-        "Uncaught Error: boom\n    at new Promise (<anonymous>)\n    at src/greet.ts:2:3\ngreet@src/greet.ts:1:1\n@https://x.test/missing.js:3:4\nno newline at end"
+        // The app.js:1:12 frame is named from the frame below it, whose position (1:1) maps
+        // to the name `greet`; the last resolved frame has no frame below that resolves, so
+        // it keeps the name the trace gave it.
+        "Uncaught Error: boom\n    at new Promise (<anonymous>)\n    at greet (src/greet.ts:2:3)\ngreet@src/greet.ts:1:1\n@https://x.test/missing.js:3:4\nno newline at end"
     );
     let run = env
         .mapvault(["resolve", "--vault", "vault", "--format", "json"])
@@ -548,4 +551,40 @@ fn resolve_without_a_vault_is_an_error() {
         .mapvault(["resolve", "--vault", "nope", "a.js:1:1"])
         .expect_code(2);
     run.ensure(run.stderr_str().contains("does not exist"), "says so");
+}
+
+/// `esbuild app.js --minify --format=iife --sourcemap` (esbuild 0.28.2, from
+/// fixtures/bundlers) of `greet` throwing when `handler` calls it, and the trace
+/// `node app.js` printed (Node 20, paths replaced by a URL).
+const THROWING_JS: &str = "(()=>{function n(r){if(!r)throw new Error(\"no name\");return r}function e(){return n(\"\")}e();})();\n//# sourceMappingURL=app.js.map\n";
+const THROWING_MAP: &str = r#"{"version":3,"sources":["../app.js"],"sourcesContent":["function greet(name) {\n  if (!name) throw new Error('no name');\n  return name;\n}\nfunction handler() {\n  return greet('');\n}\nhandler();\n"],"mappings":"MAAA,SAASA,EAAMC,EAAM,CACnB,GAAI,CAACA,EAAM,MAAM,IAAI,MAAM,SAAS,EACpC,OAAOA,CACT,CACA,SAASC,GAAU,CACjB,OAAOF,EAAM,EAAE,CACjB,CACAE,EAAQ","names":["greet","name","handler"]}"#;
+const THROWING_TRACE: &str = "Error: no name\n    at n (https://x.test/app.js:1:33)\n    at e (https://x.test/app.js:1:83)\n    at https://x.test/app.js:1:89\n    at Object.<anonymous> (https://x.test/app.js:1:95)\n    at Module._compile (node:internal/modules/cjs/loader:1521:14)\n    at Module._extensions..js (node:internal/modules/cjs/loader:1623:10)\n    at Module.load (node:internal/modules/cjs/loader:1266:32)\n";
+
+/// Each frame's function is named from the call site in the frame below it, as Node's
+/// `--enable-source-maps` does, not from the token at the frame's own position (which is the
+/// callee: `throw`'s frame would be called nothing and `handler`'s frame `greet`). Frames in
+/// Node's own modules (`node:`) pass through without a lookup or a complaint.
+#[test]
+fn stack_frames_are_named_from_their_call_sites() {
+    let env = TestEnv::new();
+    env.write("dist/app.js", THROWING_JS);
+    env.write("dist/app.js.map", THROWING_MAP);
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    let run = env
+        .mapvault(["resolve", "--vault", "vault"])
+        .stdin(THROWING_TRACE)
+        .ok();
+    assert_eq!(
+        run.stdout_str(),
+        "Error: no name\n    at greet (../app.js:2:20)\n    at handler (../app.js:6:10)\n    at ../app.js:8:1\n    at Object.<anonymous> (../app.js:8:9)\n    at Module._compile (node:internal/modules/cjs/loader:1521:14)\n    at Module._extensions..js (node:internal/modules/cjs/loader:1623:10)\n    at Module.load (node:internal/modules/cjs/loader:1266:32)\n"
+    );
+    run.ensure(
+        !run.stderr_str().contains("node:internal"),
+        "node: frames are not looked up",
+    );
+    run.ensure(
+        run.stderr_str().contains("resolved 4 of 4 frames"),
+        "the four dist frames resolve",
+    );
 }
