@@ -613,6 +613,8 @@ pub fn resolve(
         // Resolve every frame first: a frame's function is named from the frame below it.
         let lines: Vec<&str> = input.split_inclusive('\n').collect();
         let mut parsed = Vec::new();
+        // For each input line, the index of its frame in `parsed` and `frames`.
+        let mut frame_at: Vec<Option<usize>> = vec![None; lines.len()];
         for (n, raw) in lines.iter().enumerate() {
             let Some(f) = stacktrace::parse(raw.trim_end_matches(['\n', '\r'])) else {
                 continue;
@@ -627,31 +629,26 @@ pub fn resolve(
                 column: f.column,
             };
             frames.push(r.frame(Some(n as u64 + 1), f.function, &pos, &mut cache));
-            parsed.push((n, f));
+            frame_at[n] = Some(parsed.len());
+            parsed.push(f);
         }
         let mut out = String::with_capacity(input.len());
-        let mut next = 0;
         for (n, raw) in lines.iter().enumerate() {
-            let here = parsed.get(next).filter(|(at, _)| *at == n);
-            let Some((_, f)) = here else {
-                out.push_str(raw);
-                continue;
-            };
-            let k = next;
-            next += 1;
-            let Some(o) = &frames[k].original else {
+            let Some((f, o)) =
+                frame_at[n].and_then(|k| Some((&parsed[k], frames[k].original.as_ref()?)))
+            else {
                 out.push_str(raw);
                 continue;
             };
             // The map's name at this frame's own position is whatever token sits there (a
             // callee, a property), not the function the frame is in. The function's original
-            // name is the name at its call site: the position of the frame right below,
+            // name is the name at its call site: the position of the frame on the next line,
             // when the trace goes on there (as Node's --enable-source-maps does).
-            let caller = parsed
-                .get(k + 1)
-                .filter(|(at, _)| *at == n + 1)
-                .and_then(|_| frames[k + 1].original.as_ref())
-                .and_then(|c| c.name.as_deref());
+            let caller = frame_at
+                .get(n + 1)
+                .copied()
+                .flatten()
+                .and_then(|j| frames[j].original.as_ref()?.name.as_deref());
             let body = raw.trim_end_matches(['\n', '\r']);
             out.push_str(&stacktrace::render(f, caller, &o.source, o.line, o.column));
             out.push_str(&raw[body.len()..]);
