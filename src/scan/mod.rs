@@ -441,11 +441,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
 /// not a leak.
 fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
     const NEEDLE: &[u8] = b"sourceMappingURL=data:";
-    let carries_a_map = |uri: &[u8]| {
-        datauri::embedded_len(uri)
-            .and_then(|n| datauri::decode(&uri[..n]).ok())
-            .is_some_and(|d| memchr::memmem::find(&d.data, b"mappings").is_some())
-    };
+    let carries_a_map = |uri: &[u8]| datauri::embedded_body_contains(uri, b"mappings");
     let finder = memchr::memmem::Finder::new(NEEDLE);
     let mut count = 0u64;
     let mut first = None;

@@ -81,18 +81,26 @@ pub fn match_source_map_url(text: &[u8]) -> Option<Range<usize>> {
         return None;
     }
     let start = i + b"sourceMappingURL=".len();
-    let (mut j, mut end) = (start, start);
+    let mut j = start;
+    while j < text.len() && js_space_len(text, j) == 0 {
+        j += 1;
+    }
+    // The spec's URL ends here; only white space should follow. More URL after a space or tab
+    // extends it, and after a line break rejects the comment.
+    let mut end = j;
+    let mut line_broke = false;
     while j < text.len() {
         match js_space_len(text, j) {
+            0 if line_broke => return None,
             0 => {
                 j += 1;
                 end = j;
             }
-            n => j += n,
+            n => {
+                line_broke |= line_terminator_len(text, j) > 0;
+                j += n;
+            }
         }
-    }
-    if (start..end).any(|k| line_terminator_len(text, k) > 0) {
-        return None;
     }
     Some(start..end)
 }
