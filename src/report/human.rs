@@ -105,7 +105,6 @@ pub fn verify(
             r.files_scanned,
             plural(r.errors.len() as u64, "error")
         )?;
-        return out.flush();
     } else if r.leaks.is_empty() {
         writeln!(
             out,
@@ -123,7 +122,7 @@ pub fn verify(
             r.files_scanned
         )?;
     }
-    if !r.errors.is_empty() {
+    if !r.leaks.is_empty() && !r.errors.is_empty() {
         writeln!(
             out,
             "{} {}",
