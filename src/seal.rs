@@ -302,12 +302,11 @@ impl Seen {
     }
 }
 
-/// Inspect one file of the given kind (its [`scan::classify`]).
+/// Inspect one file of the given kind (its [`scan::classify`]), never [`FileKind::MapName`]:
+/// [`inspect_all`] hashes those in groups with [`inspect_maps`].
 fn inspect_one(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> Seen {
+    debug_assert_ne!(kind, FileKind::MapName, "maps go through inspect_maps");
     let mut seen = Seen::new(entry);
-    if kind == FileKind::MapName {
-        return inspect_maps(&[entry]).pop().unwrap_or(seen);
-    }
 
     let (loaded, meta) = match inspect::load_stat(entry, kind, buf, true) {
         Ok(l) => l,
