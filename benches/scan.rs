@@ -8,9 +8,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mapvault::hash;
 use mapvault::scan::js::{self, Flavor};
 use mapvault::scan::mapsniff;
-use mapvault::vault::{fsutil, multihash};
+use mapvault::vault::multihash;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -114,7 +115,7 @@ fn hashing(c: &mut Criterion) {
         let input = &corpus[..size];
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::from_parameter(size), input, |b, s| {
-            b.iter(|| fsutil::sha256_hex(black_box(s)));
+            b.iter(|| hash::sha256_hex(black_box(s)));
         });
     }
     g.finish();
@@ -127,7 +128,7 @@ fn hashing(c: &mut Criterion) {
     g.bench_function("one_at_a_time", |b| {
         b.iter(|| {
             for p in &parts {
-                black_box(fsutil::hash_reader(&mut black_box(*p)).ok());
+                black_box(hash::hash_reader(&mut black_box(*p)).ok());
             }
         });
     });

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::relpath::RelPath;
-use crate::report::VerifyReport;
+use crate::verify::VerifyReport;
 
 /// The `--allow` globs of one run.
 #[derive(Debug, Clone, Default)]
@@ -98,8 +98,7 @@ impl AllowList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::LeakRecord;
-    use crate::scan::LeakKind;
+    use crate::findings::{LeakKind, LeakRecord};
 
     fn allow(globs: &[&str]) -> AllowList {
         AllowList::new(globs).expect("valid globs")

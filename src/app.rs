@@ -24,8 +24,7 @@ where
             return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
-    let quiet = cli.quiet;
-    let mut out = Output::stdio(quiet);
+    let mut out = Output::stdio();
     match Config::from_cli(cli).and_then(|cfg| execute(cfg, &mut out)) {
         Ok(o) => o.code(),
         Err(e) => {
@@ -78,7 +77,7 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             verbose,
         } => {
             if let Some(src) = &copy_from {
-                seal::copy_tree(src, &opts.dist)?;
+                crate::dist_copy::copy_tree(src, &opts.dist)?;
             }
             let rep = {
                 let _bar = progress::start(quiet);

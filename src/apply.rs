@@ -39,14 +39,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::compress;
-use crate::relpath::RelPath;
+use crate::hash::{self, hex_digest};
+use crate::meta::Meta;
+use crate::relpath::{RawPath, RelPath};
 use crate::scan::datauri;
+use crate::splice::{self, Splice};
 use crate::vault::Vault;
-use crate::vault::fsutil::{self, hex_digest};
+use crate::vault::fsutil;
 use crate::vault::journal::{How, Journal, Step, TailIs};
 use crate::vault::manifest::{Bytes, EditRecord, Stored};
-use crate::walk::Meta;
+use crate::{compress, parallel};
 
 /// Test-only crash points, compiled in with `--features failpoints`: when
 /// `MAPVAULT_FAILPOINT=NAME[:N]` is set, the process aborts (no destructors, no flushing — like a
@@ -136,7 +138,7 @@ pub fn execute_with<R>(
     let dist = j.dist.to_path();
     let n = j.steps.len();
     let mut results: Vec<Result<(), String>> = vec![Ok(()); n];
-    let mut phases = crate::parallel::Phases::start();
+    let mut phases = parallel::Phases::start();
 
     // Directories first, parents before children (they are planned in that order).
     let root = Root::new(&dist);
@@ -353,31 +355,7 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             offset,
             text,
             sha256,
-        } => {
-            let obj = Stored::Map(sha256.clone());
-            if vault.has(&obj, None) {
-                return Ok(Prepared::Done);
-            }
-            let p = dist.at(path)?;
-            let mut map = match inline {
-                Some((o, l)) => {
-                    let bytes = read_range(&p, *o, *l)?;
-                    datauri::decode(&bytes)
-                        .with_context(|| format!("{path}: inline map no longer decodes"))?
-                        .data
-                }
-                None => fs::read(&p).with_context(|| format!("cannot read {path}"))?,
-            };
-            let at = usize::try_from(*offset)?;
-            if at > map.len() {
-                bail!("{path}: map changed since it was planned");
-            }
-            map.splice(at..at, text.bytes());
-            vault
-                .put_bytes(&obj, &map)
-                .with_context(|| format!("{path}: map changed since it was planned"))?;
-            Ok(Prepared::Ready)
-        }
+        } => store_with_debug_id(vault, dist, path, *inline, *offset, text, sha256),
         Step::StoreBlob {
             path,
             offset,
@@ -417,38 +395,18 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             codec,
             original_sha256,
             inner_sha256,
-            cuts,
-            inserts,
+            splices,
             new_sha256,
             temp,
         } => {
-            let p = dist.at(path)?;
-            let bytes = fs::read(&p).with_context(|| format!("cannot read {path}"))?;
-            let sha = fsutil::sha256_hex(&bytes);
-            if &sha == new_sha256 {
-                return Ok(Prepared::Done);
-            }
-            if &sha != original_sha256 {
-                bail!("{path} changed since it was planned; left as it is");
-            }
-            let inner = compress::decompress(*codec, &bytes, compress::DEFAULT_LIMIT)
-                .with_context(|| format!("{path}: cannot decompress"))?;
-            if &fsutil::sha256_hex(&inner) != inner_sha256 {
-                bail!("{path}: decompressed content is not what was planned");
-            }
-            let z = compress::compress(*codec, &crate::seal::splice(&inner, cuts, inserts))?;
-            if &fsutil::sha256_hex(&z) != new_sha256 {
-                bail!(
-                    "{path}: compressing again gave different bytes than planned (compressor not deterministic?)"
-                );
-            }
-            let t = temp.to_path();
-            let mut f = fsutil::create_with_mode(&t, 0o600)
-                .with_context(|| format!("cannot create {}", t.display()))?;
-            f.write_all(&z)
-                .with_context(|| format!("cannot write {}", t.display()))?;
-            f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
-            Ok(Prepared::Ready)
+            let planned = Recompressed {
+                codec: *codec,
+                original_sha256,
+                inner_sha256,
+                splices,
+                new_sha256,
+            };
+            prepare_recompress(dist, path, meta, &planned, temp)
         }
         Step::CopyIn { path, to, meta } => {
             if vault.has(to, Some(meta.size)) {
@@ -466,27 +424,18 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             path,
             original_sha256,
             sealed_sha256,
-            cuts,
-            inserts,
+            splices,
             how: How::Rewrite { temp },
             meta,
-        } => {
-            let p = dist.at(path)?;
-            let ops: Vec<(u64, u64, &[u8])> = cuts
-                .iter()
-                .enumerate()
-                .map(|(i, &(o, l))| (o, l, inserts.get(i).map_or(&[][..], |s| s.as_bytes())))
-                .collect();
-            rewrite_into(
-                &p,
-                &temp.to_path(),
-                meta.mode,
-                Some(meta),
-                &ops,
-                original_sha256,
-                sealed_sha256,
-            )
-        }
+        } => rewrite_into(
+            &dist.at(path)?,
+            &temp.to_path(),
+            meta.mode,
+            Some(meta),
+            splices,
+            original_sha256,
+            sealed_sha256,
+        ),
         Step::Restore {
             path,
             from,
@@ -498,27 +447,15 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             replaces,
             ..
         } => {
-            let p = dist.at(path)?;
-            if let Some(m) = lstat(&p)? {
-                regular(&p, &m)?;
-                let (h, _) = fsutil::hash_file(&p)?;
-                if &h == sha256 {
-                    return Ok(Prepared::Done);
-                }
-                if replaces.as_ref() != Some(&h) {
-                    bail!("{path} exists with other content; not overwriting it");
-                }
-            }
-
-            if !vault.has(from, Some(*size)) {
-                bail!("vault object {} for {path} is missing", from.sha());
-            }
-            if !*rename {
-                let t = temp.to_path();
-                vault.put_file_to(from, &t)?;
-                fs::set_permissions(&t, fs::Permissions::from_mode(*mode))?;
-            }
-            Ok(Prepared::Ready)
+            let r = Restored {
+                from,
+                sha256,
+                size: *size,
+                mode: *mode,
+                rename: *rename,
+                replaces: replaces.as_deref(),
+            };
+            prepare_restore(vault, dist, path, &r, temp)
         }
         Step::Unedit {
             path,
@@ -528,54 +465,15 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             mode,
             how,
             ..
-        } => {
-            let p = dist.at(path)?;
-            let m = lstat(&p)?
-                .ok_or_else(|| anyhow!("{path} is missing; cannot put its comments back"))?;
-            regular(&p, &m)?;
-            match how {
-                How::Rewrite { temp } => {
-                    let inserts = unedit_ops(vault, edits)?;
-                    let ops: Vec<(u64, u64, &[u8])> = inserts
-                        .iter()
-                        .map(|(o, d, b)| (*o, *d, b.as_slice()))
-                        .collect();
-
-                    rewrite_into(
-                        &p,
-                        &temp.to_path(),
-                        *mode,
-                        None,
-                        &ops,
-                        sealed_sha256,
-                        sha256,
-                    )
-                }
-                How::InPlace {
-                    start,
-                    prefix_sha256,
-                    ..
-                } => {
-                    let (h, _) = fsutil::hash_file(&p)?;
-                    if &h == sha256 {
-                        Ok(Prepared::Done)
-                    } else if &h == sealed_sha256 {
-                        Ok(Prepared::Ready)
-                    } else if m.len() >= *start
-                        && prefix_hash(&File::open(&p)?, *start)? == *prefix_sha256
-                    {
-                        // A tail half-written by a run that was killed mid-write (a write
-                        // interrupted by a fatal signal stops at a page boundary): the prefix is
-                        // intact, and the commit writes the whole tail again.
-                        Ok(Prepared::Ready)
-                    } else {
-                        bail!(
-                            "{path} changed since it was sealed; not restoring it (its manifest entry is kept)"
-                        )
-                    }
-                }
-            }
-        }
+        } => prepare_unedit(
+            vault,
+            dist,
+            path,
+            (sha256, sealed_sha256),
+            edits,
+            *mode,
+            how,
+        ),
         _ => Ok(Prepared::Ready),
     }
 }
@@ -601,50 +499,7 @@ fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()
             fs::rename(temp.to_path(), &p)
                 .with_context(|| format!("cannot replace {}", p.display()))
         }
-        Step::RenameIn { path, to, meta } => {
-            let p = dist.at(path)?;
-            let obj = to.clone();
-            let dest = vault.object_path(&obj);
-            match lstat(&p)? {
-                Some(m) => {
-                    regular(&p, &m)?;
-                    if !Meta::from_std(&m).same_content(meta) {
-                        bail!("{path} changed since it was hashed; left in place");
-                    }
-                    // One syscall in the common case (the object is new); when it exists
-                    // already (an identical map stored meanwhile) keep the vault's copy if it
-                    // is sound, else replace it with this verified file.
-                    match rename_noreplace(&p, &dest) {
-                        Ok(()) => {}
-                        // EINVAL: a file system without RENAME_NOREPLACE; check, then rename.
-                        Err(e)
-                            if e.kind() == io::ErrorKind::AlreadyExists
-                                || e.raw_os_error()
-                                    == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
-                        {
-                            if vault.has(&obj, Some(meta.size)) {
-                                fs::remove_file(&p)
-                                    .with_context(|| format!("cannot remove {}", p.display()))?;
-                            } else {
-                                fs::rename(&p, &dest).with_context(|| {
-                                    format!("cannot move {} into the vault", p.display())
-                                })?;
-                            }
-                        }
-                        Err(e) => {
-                            return Err(e).with_context(|| {
-                                format!("cannot move {} into the vault", p.display())
-                            });
-                        }
-                    }
-                }
-                None if vault.has(&obj, Some(meta.size)) => {}
-                None => bail!("{path} is gone and the vault does not have it"),
-            }
-            fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))
-                .context("cannot make the vaulted map private")?;
-            Ok(())
-        }
+        Step::RenameIn { path, to, meta } => rename_in(vault, dist, path, to, meta),
         Step::Unlink { path, object, meta } => {
             if !vault.has(object, None) {
                 bail!("the vault does not hold {path}'s bytes; not deleting it");
@@ -665,30 +520,12 @@ fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()
             path, meta, how, ..
         } => {
             let p = dist.at(path)?;
-            match how {
-                How::InPlace {
-                    start,
-                    from,
-                    from_sha256,
-                    to,
-                    prefix_sha256,
-                } => {
-                    let from = TailIs::of(from, from_sha256.as_ref()).map_err(|e| anyhow!(e))?;
-                    let to = B64.decode(to)?;
-                    swap_tail(&p, *start, &from, &to, prefix_sha256, Some(meta))
-                }
-                How::Rewrite { temp } => {
-                    if prepared == Prepared::Done {
-                        return Ok(());
-                    }
-                    let m = lstat(&p)?.ok_or_else(|| anyhow!("{path} disappeared"))?;
-                    if !Meta::from_std(&m).same_content(meta) {
-                        bail!("{path} changed since it was planned; left in place");
-                    }
-                    fs::rename(temp.to_path(), &p)
-                        .with_context(|| format!("cannot replace {}", p.display()))
-                }
+            if let How::Rewrite { .. } = how
+                && prepared == Prepared::Done
+            {
+                return Ok(());
             }
+            commit_how(&p, path, how, Some(meta))
         }
         Step::Restore {
             path,
@@ -722,9 +559,6 @@ fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()
         }
         Step::Unedit {
             path,
-            sha256,
-            sealed_sha256,
-            edits,
             mode,
             mtime,
             mtime_nsec,
@@ -732,30 +566,254 @@ fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()
             ..
         } => {
             let p = dist.at(path)?;
-            if prepared == Prepared::Done {
-                return set_mode_mtime(&p, *mode, *mtime, *mtime_nsec);
+            if prepared != Prepared::Done {
+                commit_how(&p, path, how, None)?;
             }
-            match how {
-                How::InPlace {
-                    start,
-                    from,
-                    from_sha256,
-                    to,
-                    prefix_sha256,
-                } => {
-                    let from = TailIs::of(from, from_sha256.as_ref()).map_err(|e| anyhow!(e))?;
-                    let to = B64.decode(to)?;
-                    swap_tail(&p, *start, &from, &to, prefix_sha256, None)?;
-                }
-                How::Rewrite { temp } => {
-                    fs::rename(temp.to_path(), &p)
-                        .with_context(|| format!("cannot replace {}", p.display()))?;
-                }
-            }
-            let _ = (sha256, sealed_sha256, edits);
             set_mode_mtime(&p, *mode, *mtime, *mtime_nsec)
         }
         Step::RemoveDir { .. } | Step::MakeDir { .. } => Ok(()),
+    }
+}
+
+/// [`Step::StoreWithDebugId`]: the map (the file, or the inline map at `inline`) with `text`
+/// inserted at `offset`, stored under its planned hash.
+fn store_with_debug_id(
+    vault: &Vault,
+    dist: &Root,
+    path: &RelPath,
+    inline: Option<(u64, u64)>,
+    offset: u64,
+    text: &str,
+    sha256: &str,
+) -> Result<Prepared> {
+    let obj = Stored::Map(sha256.to_owned());
+    if vault.has(&obj, None) {
+        return Ok(Prepared::Done);
+    }
+    let p = dist.at(path)?;
+    let mut map = match inline {
+        Some((o, l)) => {
+            let bytes = read_range(&p, o, l)?;
+            datauri::decode(&bytes)
+                .with_context(|| format!("{path}: inline map no longer decodes"))?
+                .data
+        }
+        None => fs::read(&p).with_context(|| format!("cannot read {path}"))?,
+    };
+    let at = usize::try_from(offset)?;
+    if at > map.len() {
+        bail!("{path}: map changed since it was planned");
+    }
+    map.splice(at..at, text.bytes());
+    vault
+        .put_bytes(&obj, &map)
+        .with_context(|| format!("{path}: map changed since it was planned"))?;
+    Ok(Prepared::Ready)
+}
+
+/// What a [`Step::Recompress`] expects and makes.
+struct Recompressed<'a> {
+    codec: compress::Codec,
+    original_sha256: &'a str,
+    inner_sha256: &'a str,
+    splices: &'a [Splice],
+    new_sha256: &'a str,
+}
+
+/// [`Step::Recompress`]: the copy decompressed, sealed and compressed again into `temp`, every
+/// stage checked against the hash the plan computed.
+fn prepare_recompress(
+    dist: &Root,
+    path: &RelPath,
+    meta: &Meta,
+    r: &Recompressed,
+    temp: &RawPath,
+) -> Result<Prepared> {
+    let p = dist.at(path)?;
+    let bytes = fs::read(&p).with_context(|| format!("cannot read {path}"))?;
+    let sha = hash::sha256_hex(&bytes);
+    if sha == r.new_sha256 {
+        return Ok(Prepared::Done);
+    }
+    if sha != r.original_sha256 {
+        bail!("{path} changed since it was planned; left as it is");
+    }
+    let inner = compress::decompress(r.codec, &bytes, compress::DEFAULT_LIMIT)
+        .with_context(|| format!("{path}: cannot decompress"))?;
+    if hash::sha256_hex(&inner) != r.inner_sha256 {
+        bail!("{path}: decompressed content is not what was planned");
+    }
+    let z = compress::compress(r.codec, &splice::apply(&inner, r.splices))?;
+    if hash::sha256_hex(&z) != r.new_sha256 {
+        bail!(
+            "{path}: compressing again gave different bytes than planned (compressor not deterministic?)"
+        );
+    }
+    let t = temp.to_path();
+    let mut f = fsutil::create_with_mode(&t, 0o600)
+        .with_context(|| format!("cannot create {}", t.display()))?;
+    f.write_all(&z)
+        .with_context(|| format!("cannot write {}", t.display()))?;
+    f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
+    Ok(Prepared::Ready)
+}
+
+/// What a [`Step::Restore`] puts back.
+struct Restored<'a> {
+    from: &'a Stored,
+    sha256: &'a str,
+    size: u64,
+    mode: u32,
+    rename: bool,
+    /// The regenerated copy the restore may replace (its sha256).
+    replaces: Option<&'a str>,
+}
+
+/// [`Step::Restore`]: done when the file is back; otherwise the object must be there, and a
+/// copy (when it is not renamed out) goes to `temp` first. Only a regenerated copy is
+/// overwritten, never other content.
+fn prepare_restore(
+    vault: &Vault,
+    dist: &Root,
+    path: &RelPath,
+    r: &Restored,
+    temp: &RawPath,
+) -> Result<Prepared> {
+    let p = dist.at(path)?;
+    if let Some(m) = lstat(&p)? {
+        regular(&p, &m)?;
+        let (h, _) = fsutil::hash_file(&p)?;
+        if h == r.sha256 {
+            return Ok(Prepared::Done);
+        }
+        if r.replaces != Some(h.as_str()) {
+            bail!("{path} exists with other content; not overwriting it");
+        }
+    }
+    if !vault.has(r.from, Some(r.size)) {
+        bail!("vault object {} for {path} is missing", r.from.sha());
+    }
+    if !r.rename {
+        let t = temp.to_path();
+        vault.put_file_to(r.from, &t)?;
+        fs::set_permissions(&t, fs::Permissions::from_mode(r.mode))?;
+    }
+    Ok(Prepared::Ready)
+}
+
+/// [`Step::Unedit`]: a rewrite gets its restored copy in its temp; an in-place restore only
+/// checks the file is the sealed one (or already restored, or half-written with its prefix
+/// intact).
+fn prepare_unedit(
+    vault: &Vault,
+    dist: &Root,
+    path: &RelPath,
+    (sha256, sealed_sha256): (&str, &str),
+    edits: &[EditRecord],
+    mode: u32,
+    how: &How,
+) -> Result<Prepared> {
+    let p = dist.at(path)?;
+    let m = lstat(&p)?.ok_or_else(|| anyhow!("{path} is missing; cannot put its comments back"))?;
+    regular(&p, &m)?;
+    match how {
+        How::Rewrite { temp } => {
+            let ops = unedit_ops(vault, edits)?;
+            rewrite_into(&p, &temp.to_path(), mode, None, &ops, sealed_sha256, sha256)
+        }
+        How::InPlace {
+            start,
+            prefix_sha256,
+            ..
+        } => {
+            let (h, _) = fsutil::hash_file(&p)?;
+            if h == sha256 {
+                Ok(Prepared::Done)
+            } else if h == sealed_sha256 {
+                Ok(Prepared::Ready)
+            } else if m.len() >= *start && prefix_hash(&File::open(&p)?, *start)? == *prefix_sha256
+            {
+                // A tail half-written by a run that was killed mid-write (a write interrupted
+                // by a fatal signal stops at a page boundary): the prefix is intact, and the
+                // commit writes the whole tail again.
+                Ok(Prepared::Ready)
+            } else {
+                bail!(
+                    "{path} changed since it was sealed; not restoring it (its manifest entry is kept)"
+                )
+            }
+        }
+    }
+}
+
+/// [`Step::RenameIn`]: the map renamed into the vault, unless the vault already has it.
+fn rename_in(vault: &Vault, dist: &Root, path: &RelPath, to: &Stored, meta: &Meta) -> Result<()> {
+    let p = dist.at(path)?;
+    let obj = to;
+    let dest = vault.object_path(obj);
+    match lstat(&p)? {
+        Some(m) => {
+            regular(&p, &m)?;
+            if !Meta::from_std(&m).same_content(meta) {
+                bail!("{path} changed since it was hashed; left in place");
+            }
+            // One syscall in the common case (the object is new); when it exists
+            // already (an identical map stored meanwhile) keep the vault's copy if it
+            // is sound, else replace it with this verified file.
+            match rename_noreplace(&p, &dest) {
+                Ok(()) => {}
+                // EINVAL: a file system without RENAME_NOREPLACE; check, then rename.
+                Err(e)
+                    if e.kind() == io::ErrorKind::AlreadyExists
+                        || e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
+                {
+                    if vault.has(obj, Some(meta.size)) {
+                        fs::remove_file(&p)
+                            .with_context(|| format!("cannot remove {}", p.display()))?;
+                    } else {
+                        fs::rename(&p, &dest).with_context(|| {
+                            format!("cannot move {} into the vault", p.display())
+                        })?;
+                    }
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot move {} into the vault", p.display()));
+                }
+            }
+        }
+        None if vault.has(obj, Some(meta.size)) => {}
+        None => bail!("{path} is gone and the vault does not have it"),
+    }
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))
+        .context("cannot make the vaulted map private")?;
+    Ok(())
+}
+
+/// Commit an edit or its undoing: swap the tail in place, or rename the prepared copy over the
+/// file. With `meta` (seal), the file must still be the one that was planned.
+fn commit_how(p: &Path, path: &RelPath, how: &How, meta: Option<&Meta>) -> Result<()> {
+    match how {
+        How::InPlace {
+            start,
+            from,
+            from_sha256,
+            to,
+            prefix_sha256,
+        } => {
+            let from = TailIs::of(from, from_sha256.as_ref()).map_err(|e| anyhow!(e))?;
+            let to = B64.decode(to)?;
+            swap_tail(p, *start, &from, &to, prefix_sha256, meta)
+        }
+        How::Rewrite { temp } => {
+            if let Some(meta) = meta {
+                let m = lstat(p)?.ok_or_else(|| anyhow!("{path} disappeared"))?;
+                if !Meta::from_std(&m).same_content(meta) {
+                    bail!("{path} changed since it was planned; left in place");
+                }
+            }
+            fs::rename(temp.to_path(), p).with_context(|| format!("cannot replace {}", p.display()))
+        }
     }
 }
 
@@ -869,15 +927,14 @@ fn prefix_hash(f: &File, len: u64) -> Result<String> {
     Ok(hex_digest(h))
 }
 
-/// Stream `input` to a new file `temp` applying `ops` (`(offset in input, bytes to drop, bytes
-/// to insert)`, sorted), checking the input hashes to `in_sha` and the output to `out_sha`.
+/// Stream `input` to a new file `temp` applying `ops` (sorted by offset in `input`), checking the input hashes to `in_sha` and the output to `out_sha`.
 /// When the input already hashes to `out_sha`, the work is done and no temp is kept.
 fn rewrite_into(
     input: &Path,
     temp: &Path,
     mode: u32,
     meta: Option<&Meta>,
-    ops: &[(u64, u64, &[u8])],
+    ops: &[Splice<impl AsRef<[u8]>>],
     in_sha: &str,
     out_sha: &str,
 ) -> Result<Prepared> {
@@ -907,16 +964,16 @@ fn rewrite_into(
                 skip -= k as u64;
                 continue;
             }
-            if next < ops.len() && ops[next].0 == pos {
-                let (_, drop, ins) = ops[next];
+            if next < ops.len() && ops[next].offset == pos {
+                let ins = ops[next].insert_bytes();
                 w.write_all(ins).map_err(werr)?;
                 hout.update(ins);
-                skip = drop;
+                skip = ops[next].len;
                 next += 1;
                 continue;
             }
             let until = if next < ops.len() {
-                (ops[next].0 - pos) as usize
+                (ops[next].offset - pos) as usize
             } else {
                 usize::MAX
             };
@@ -928,11 +985,11 @@ fn rewrite_into(
         }
     }
     // Inserts at the very end of the input.
-    while next < ops.len() && ops[next].0 == pos && skip == 0 {
-        let (_, drop, ins) = ops[next];
+    while next < ops.len() && ops[next].offset == pos && skip == 0 {
+        let ins = ops[next].insert_bytes();
         w.write_all(ins).map_err(werr)?;
         hout.update(ins);
-        skip = drop;
+        skip = ops[next].len;
         next += 1;
     }
     let out = w.into_inner().map_err(|e| werr(e.into_error()))?;
@@ -977,7 +1034,7 @@ pub fn removed_bytes(vault: &Vault, e: &EditRecord) -> Result<Vec<u8>> {
             v
         }
     };
-    let sha = fsutil::sha256_hex(&bytes);
+    let sha = hash::sha256_hex(&bytes);
     if sha != e.removed_sha256 || bytes.len() as u64 != e.len {
         bail!(
             "cannot rebuild the removed bytes at offset {} (hash mismatch); the manifest or vault was altered",
@@ -987,16 +1044,20 @@ pub fn removed_bytes(vault: &Vault, e: &EditRecord) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Operations `(offset in the sealed file, bytes to drop, bytes to insert)` that undo `edits`:
-/// each drops what seal inserted and puts back what it removed.
-pub fn unedit_ops(vault: &Vault, edits: &[EditRecord]) -> Result<Vec<(u64, u64, Vec<u8>)>> {
+/// Splices of the sealed file that undo `edits`: each drops what seal inserted and puts back
+/// what it removed.
+pub fn unedit_ops(vault: &Vault, edits: &[EditRecord]) -> Result<Vec<Splice<Vec<u8>>>> {
     // Sealed offset = original offset + Σ (inserted − removed) of the edits before it.
     let mut delta: i128 = 0;
     let mut out = Vec::with_capacity(edits.len());
     for e in edits {
         let at = u64::try_from(i128::from(e.offset) + delta)
             .map_err(|_| anyhow!("edit offsets in the manifest do not add up"))?;
-        out.push((at, e.inserted_len(), removed_bytes(vault, e)?));
+        out.push(Splice {
+            offset: at,
+            len: e.inserted_len(),
+            insert: removed_bytes(vault, e)?,
+        });
         delta += i128::from(e.inserted_len()) - i128::from(e.len);
     }
     Ok(out)

@@ -268,7 +268,7 @@ mod tests {
     /// `d.js.map.gz`, and a page with an inline-script map.
     fn manifest() -> Manifest {
         let edit = |map: &str, target: &str, map_path: Option<&str>| {
-            let removed = crate::vault::fsutil::sha256_hex(b"//# x");
+            let removed = crate::hash::sha256_hex(b"//# x");
             serde_json::json!({"offset": 10, "len": 5, "removed_sha256": removed,
                 "removed": {"text": "//# x"}, "kind": "map-reference", "target": target,
                 "map_path": map_path, "map_sha256": map})

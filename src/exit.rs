@@ -21,6 +21,16 @@ impl Outcome {
         }
     }
 
+    /// The outcome of a report: leaks left make it [`Outcome::LeaksRemain`], errors
+    /// [`Outcome::Failed`] (an error beats a leak).
+    pub fn of(leaks_remain: bool, errors: bool) -> Outcome {
+        match (leaks_remain, errors) {
+            (_, true) => Outcome::Failed,
+            (true, false) => Outcome::LeaksRemain,
+            (false, false) => Outcome::Clean,
+        }
+    }
+
     /// Combine two outcomes; the worse one wins (2 beats 1 beats 0).
     #[must_use]
     pub fn merge(self, other: Outcome) -> Outcome {
@@ -38,5 +48,14 @@ mod tests {
         assert_eq!(LeaksRemain.merge(Failed), Failed);
         assert_eq!(Failed.merge(Clean), Failed);
         assert_eq!([Clean, LeaksRemain, Failed].map(|o| o.code()), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_report_with_errors_fails_whatever_it_leaks() {
+        use super::Outcome;
+        assert_eq!(Outcome::of(false, false), Clean);
+        assert_eq!(Outcome::of(true, false), LeaksRemain);
+        assert_eq!(Outcome::of(true, true), Failed);
+        assert_eq!(Outcome::of(false, true), Failed);
     }
 }

@@ -1,14 +1,16 @@
 //! Reading one file for the scanner: as little as the file's kind needs (nothing for `*.map`,
 //! a 4 KiB head for unknown types, everything for JS/CSS), into a buffer reused per thread.
 //!
-//! Shared by `verify` and `seal`, so both commands see exactly the same leaks.
+//! Shared by `verify` and `seal`, so both commands see exactly the same leaks and notes.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 
+use crate::findings::{ErrorRecord, NoteRecord};
+use crate::meta::Meta;
 use crate::scan::{self, Analysis, FileKind, Need};
-use crate::walk::{FileEntry, Meta};
+use crate::walk::{FileEntry, Walk};
 
 /// The part of a file that was read.
 pub enum Loaded {
@@ -136,4 +138,38 @@ pub fn analyze(entry: &FileEntry, kind: FileKind, loaded: &Loaded, buf: &[u8]) -
         Loaded::All => scan::analyze(entry.rel.file_name(), buf),
         Loaded::NameOnly | Loaded::Uninteresting => Analysis::name_only(kind),
     }
+}
+
+/// The notes of an analysis of the file at `path`: its own, then those of its decompressed
+/// content. Verify and seal report exactly these.
+pub fn note_records(path: &str, a: &Analysis) -> Vec<NoteRecord> {
+    a.notes
+        .iter()
+        .chain(a.inner.iter().flat_map(|i| i.analysis.notes.iter()))
+        .map(|n| NoteRecord {
+            path: path.to_owned(),
+            kind: n.kind,
+            message: n.message.clone(),
+        })
+        .collect()
+}
+
+/// Notes and errors the walk itself produced (symlinks, special files, unreadable dirs).
+pub fn walk_findings(w: &Walk) -> (Vec<NoteRecord>, Vec<ErrorRecord>) {
+    let links = w.symlinks.iter().map(|(rel, target)| {
+        NoteRecord::new(
+            rel.lossy(),
+            format!("symbolic link to {} (not followed)", target.display()),
+        )
+    });
+    let special = w
+        .special
+        .iter()
+        .map(|rel| NoteRecord::new(rel.lossy(), "special file (not read)"));
+    let errors = w
+        .errors
+        .iter()
+        .map(|(rel, e)| ErrorRecord::new(rel.lossy(), format!("cannot list: {e}")))
+        .collect();
+    (links.chain(special).collect(), errors)
 }

@@ -61,7 +61,7 @@ pub fn start(quiet: bool) -> Guard {
     if !wanted(quiet, std::io::stderr().is_terminal()) {
         return Guard { active: false };
     }
-    let color = crate::report::color_allowed_by_env();
+    let color = crate::color::allowed_by_env();
     let mut st = state();
     if st.is_some() {
         return Guard { active: false };

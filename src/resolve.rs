@@ -28,9 +28,10 @@ use sourcemap::{DecodedMap, SourceMap};
 use crate::catalog::{Catalog, Entry};
 use crate::debugid;
 use crate::exit::Outcome;
+use crate::hash;
 use crate::stacktrace;
+use crate::vault::Vault;
 use crate::vault::manifest::Stored;
-use crate::vault::{Vault, fsutil};
 
 #[derive(Debug, Clone)]
 pub struct ResolveOptions {
@@ -451,7 +452,7 @@ impl<'a> Resolver<'a> {
         if !local.contains("://") && Path::new(local).is_file() {
             match std::fs::read(local) {
                 Ok(bytes) => {
-                    let sha = fsutil::sha256_hex(&bytes);
+                    let sha = hash::sha256_hex(&bytes);
                     let cands: Vec<usize> = (0..self.cat.entries.len())
                         .filter(|&i| self.entry(i).hashes.contains(&sha))
                         .collect();

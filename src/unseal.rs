@@ -1,23 +1,26 @@
 //! `mapvault unseal DIST`: put every moved map and every removed comment back, byte for byte,
 //! from the vault; then drop those manifest entries and the vault objects nothing needs any
-//! more. Also home of [`finish`], which records any journal's outcome in the manifest.
+//! more ([`crate::txn::finish`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::apply::{self, Applied};
+use crate::apply;
+use crate::exit::Outcome;
+use crate::findings::{ErrorRecord, NoteRecord};
+use crate::hash;
+use crate::meta::Meta;
 use crate::relpath::RawPath;
-use crate::report::{ErrorRecord, NoteRecord};
-use crate::seal::{TAIL_MAX, lock_dist, recover};
+use crate::txn::{self, TAIL_MAX, Temps};
 use crate::vault::Vault;
 use crate::vault::fsutil;
 use crate::vault::journal::{How, Journal, Op, Step};
-use crate::vault::manifest::{Action, Bytes, Manifest, Stored};
+use crate::vault::manifest::{Action, Bytes, FileRecord, Manifest, SealRecord, Stored};
 
 #[derive(Debug, Clone)]
 pub struct UnsealOptions {
@@ -45,115 +48,9 @@ pub struct UnsealReport {
 }
 
 impl UnsealReport {
-    pub fn outcome(&self) -> crate::exit::Outcome {
-        if self.errors.is_empty() {
-            crate::exit::Outcome::Clean
-        } else {
-            crate::exit::Outcome::Failed
-        }
+    pub fn outcome(&self) -> Outcome {
+        Outcome::of(false, !self.errors.is_empty())
     }
-}
-
-/// Record what a journal achieved in the manifest, clear the journal. Files whose steps failed
-/// are reported (and, for seal, left out of the record; for unseal, kept in it).
-pub fn finish(
-    v: &Vault,
-    j: &Journal,
-    applied: &Applied,
-    notes: &mut Vec<NoteRecord>,
-    errors: &mut Vec<ErrorRecord>,
-    record_json: Option<&crate::vault::json::Pieces>,
-) -> Result<usize> {
-    let mut failed = BTreeSet::new();
-    for (i, msg) in applied.errors() {
-        let step = &j.steps[i];
-        if matches!(step, Step::RemoveDir { .. }) {
-            notes.push(NoteRecord::new(step.path().lossy(), msg.to_owned()));
-            continue;
-        }
-        failed.insert(step.path().clone());
-        errors.push(ErrorRecord {
-            kind: None,
-            path: step.path().lossy(),
-            message: msg.to_owned(),
-        });
-    }
-    let mut m = v.load_manifest()?;
-
-    let mut removed_objects = 0;
-    match j.op {
-        Op::Seal => {
-            // Not recorded yet (a re-run after a crash that followed the manifest write finds
-            // it recorded).
-            if let Some(rec) = &j.record
-                && !m.seals.iter().any(|s| s.id == rec.id)
-            {
-                match record_json {
-                    // Every step went through (directories included): the record is the
-                    // journal's, bytes and all.
-                    Some(bytes) if applied.errors().next().is_none() => {
-                        if !rec.files.is_empty() {
-                            v.save_manifest_appending(&m, Some(bytes))?;
-                            apply::failpoint("after-manifest");
-                        }
-                    }
-                    _ => {
-                        let mut rec = rec.clone();
-                        rec.files.retain(|f| !failed.contains(&f.path));
-                        let removed_dirs: BTreeSet<_> = j
-                            .steps
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, s)| matches!(s, Step::RemoveDir { .. }) && applied.ok(*i))
-                            .map(|(_, s)| s.path().clone())
-                            .collect();
-                        rec.dirs.retain(|d| removed_dirs.contains(&d.path));
-                        if !rec.files.is_empty() {
-                            m.seals.push(rec);
-                            v.save_manifest(&m)?;
-                            apply::failpoint("after-manifest");
-                        }
-                    }
-                }
-            }
-        }
-        Op::Unseal => {
-            let mut done: HashMap<&str, BTreeSet<&crate::relpath::RelPath>> = HashMap::new();
-            let mut dirs_done: HashMap<&str, BTreeSet<&crate::relpath::RelPath>> = HashMap::new();
-            for (i, s) in j.steps.iter().enumerate() {
-                if !applied.ok(i) {
-                    continue;
-                }
-                match s {
-                    Step::Restore { seal_id, path, .. } | Step::Unedit { seal_id, path, .. } => {
-                        done.entry(seal_id).or_default().insert(path);
-                    }
-                    Step::MakeDir { seal_id, path, .. } => {
-                        dirs_done.entry(seal_id).or_default().insert(path);
-                    }
-                    _ => {}
-                }
-            }
-            for rec in &mut m.seals {
-                if let Some(paths) = done.get(rec.id.as_str()) {
-                    rec.files.retain(|f| !paths.contains(&f.path));
-                }
-                if let Some(paths) = dirs_done.get(rec.id.as_str()) {
-                    rec.dirs.retain(|d| !paths.contains(&d.path));
-                }
-                if rec.files.is_empty() {
-                    rec.dirs.clear();
-                }
-            }
-            m.seals.retain(|r| !r.files.is_empty());
-            v.save_manifest(&m)?;
-            apply::failpoint("after-manifest");
-            removed_objects = v.collect_garbage(&m)?;
-            apply::failpoint("after-gc");
-        }
-    }
-    v.remove_journal()?;
-    Ok(removed_objects)
 }
 
 /// How many times each object is needed by records *not* being unsealed, and by the records
@@ -221,7 +118,6 @@ fn refuse_missing_objects(v: &Vault, j: &Journal) -> Result<()> {
 }
 
 /// Unseal `opts.dist`. Call inside the worker pool.
-#[allow(clippy::too_many_lines)]
 pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<UnsealReport> {
     let started = Instant::now();
     let mut report = UnsealReport {
@@ -229,9 +125,9 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         vault: opts.vault.display().to_string(),
         ..UnsealReport::default()
     };
-    let _lock = lock_dist(&opts.dist, on_wait)?;
+    let _lock = txn::lock_dist(&opts.dist, on_wait)?;
     let v = Vault::open(&opts.vault, false, on_wait)?;
-    if let Some(id) = recover(
+    if let Some(id) = txn::recover(
         &v,
         &opts.dist,
         on_wait,
@@ -242,7 +138,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     }
     let m = v.load_manifest()?;
     let dist_raw = RawPath::from_path(&opts.dist);
-    let recs: Vec<_> = m.seals.iter().filter(|r| r.dist == dist_raw).collect();
+    let recs: Vec<&SealRecord> = m.seals.iter().filter(|r| r.dist == dist_raw).collect();
     if recs.is_empty() {
         let others: BTreeSet<String> = m.seals.iter().map(|r| r.dist.to_string()).collect();
         let msg = if others.is_empty() {
@@ -257,142 +153,8 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         return Ok(report);
     }
-    let unsealing: BTreeSet<&str> = recs.iter().map(|r| r.id.as_str()).collect();
     report.seals = recs.iter().map(|r| r.id.clone()).collect();
-    let (outside, inside) = object_uses(&m, &unsealing);
-    let dist_dev = std::fs::metadata(&opts.dist)?.dev();
-    let me = fsutil::euid();
-
-    let jid = format!(
-        "unseal-{}",
-        &fsutil::sha256_hex(
-            format!("{:?}{}", std::time::SystemTime::now(), std::process::id()).as_bytes()
-        )[..12]
-    );
-    let mut j = Journal::new(Op::Unseal, jid.clone(), dist_raw);
-    let temp = |n: usize, rel: &crate::relpath::RelPath| -> RawPath {
-        if v.dev() == dist_dev {
-            RawPath::from_path(&v.tmp_dir().join(format!("{jid}-{n}")))
-        } else {
-            let p = rel.under(&opts.dist).unwrap_or_default();
-            let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
-            RawPath::from_path(&dir.join(format!(".mapvault-{jid}-{n}.tmp")))
-        }
-    };
-
-    // Directories first, shallow to deep, each once.
-    let mut made = BTreeSet::new();
-    for rec in &recs {
-        let mut dirs: Vec<_> = rec.dirs.iter().collect();
-        dirs.sort_by_key(|d| d.path.as_bytes().iter().filter(|&&c| c == b'/').count());
-        for d in dirs {
-            if made.insert(d.path.clone()) {
-                j.steps.push(Step::MakeDir {
-                    seal_id: rec.id.clone(),
-                    path: d.path.clone(),
-                    mode: d.mode,
-                });
-            }
-        }
-    }
-    // Files, newest record first; an older entry for a path a newer seal also changed is
-    // superseded and stays in the manifest.
-    let mut claimed = BTreeSet::new();
-    let mut restores_left: HashMap<String, usize> = inside.clone();
-    for (n, rec) in recs.iter().rev().enumerate() {
-        for (k, f) in rec.files.iter().enumerate() {
-            let idx = n * 1_000_000 + k;
-            if !claimed.insert(f.path.clone()) {
-                report.notes.push(NoteRecord::new(f.path.lossy(), format!("entry of seal {} superseded by a later seal of the same path; kept in the vault", rec.id)));
-                continue;
-            }
-            match f.action {
-                Action::Moved | Action::Replaced => {
-                    let Some(from) = f.stored.clone() else {
-                        continue;
-                    };
-                    let sha = from.sha().to_string();
-                    let left = restores_left.entry(sha.clone()).or_default();
-                    // Rename the object out only for its last user, when nothing else needs it.
-                    let rename = *left == 1 && !outside.contains_key(&sha) && v.dev() == dist_dev;
-                    *left = left.saturating_sub(1);
-                    let replaces = if f.action == Action::Replaced {
-                        f.sealed_sha256.clone()
-                    } else {
-                        None
-                    };
-                    if replaces.is_some() {
-                        report.references_restored += 1;
-                    } else {
-                        report.maps_restored += 1;
-                    }
-                    j.steps.push(Step::Restore {
-                        seal_id: rec.id.clone(),
-                        path: f.path.clone(),
-                        from,
-                        sha256: f.sha256.clone(),
-                        size: f.size,
-                        mode: f.mode,
-                        mtime: f.mtime,
-                        mtime_nsec: f.mtime_nsec,
-                        rename,
-                        temp: if rename {
-                            RawPath::default()
-                        } else {
-                            temp(idx, &f.path)
-                        },
-                        replaces,
-                    });
-                }
-                Action::Edited => {
-                    let Some(sealed) = f.sealed_sha256.clone() else {
-                        continue;
-                    };
-                    let how = match plan_unedit_tail(&v, &opts.dist, f, me) {
-                        Ok(Some(h)) => h,
-                        Ok(None) => How::Rewrite {
-                            temp: temp(idx, &f.path),
-                        },
-                        Err(e) => {
-                            report.errors.push(ErrorRecord {
-                                kind: None,
-                                path: f.path.lossy(),
-                                message: format!("{e:#}"),
-                            });
-                            continue;
-                        }
-                    };
-                    for e in &f.edits {
-                        if let Bytes::Blob(s) | Bytes::InlineMap { map: s, .. } = &e.removed
-                            && let Some(c) = restores_left.get_mut(s)
-                        {
-                            *c = c.saturating_sub(1);
-                        }
-                    }
-                    report.references_restored += f.edits.len() as u64;
-                    j.steps.push(Step::Unedit {
-                        seal_id: rec.id.clone(),
-                        path: f.path.clone(),
-                        sha256: f.sha256.clone(),
-                        sealed_sha256: sealed,
-                        edits: f.edits.clone(),
-                        mode: f.mode,
-                        mtime: f.mtime,
-                        mtime_nsec: f.mtime_nsec,
-                        how,
-                    });
-                }
-            }
-            report.files_restored += 1;
-        }
-    }
-    // Restores that rename objects out go last, after every step that still reads objects.
-    j.steps.sort_by_key(|s| match s {
-        Step::MakeDir { .. } => 0,
-        Step::Restore { rename: true, .. } => 2,
-        _ => 1,
-    });
-    report.dirs_recreated = made.len() as u64;
+    let j = plan(opts, &v, &m, &recs, &mut report)?;
     refuse_missing_objects(&v, &j)?;
 
     crate::progress::phase("restoring", 0);
@@ -403,7 +165,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         .errors()
         .map(|(i, _)| j.steps[i].path().clone())
         .collect();
-    report.objects_removed = finish(
+    report.objects_removed = txn::finish(
         &v,
         &j,
         &applied,
@@ -420,15 +182,150 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     Ok(report)
 }
 
+/// The unseal of records `recs` of manifest `m`, counted into `report`: directories first,
+/// shallow to deep; then files, newest record first (an older entry for a path a newer seal also
+/// changed is superseded and stays in the manifest); restores that rename objects out of the
+/// vault last, after every step that still reads objects.
+fn plan(
+    opts: &UnsealOptions,
+    v: &Vault,
+    m: &Manifest,
+    recs: &[&SealRecord],
+    report: &mut UnsealReport,
+) -> Result<Journal> {
+    let unsealing: BTreeSet<&str> = recs.iter().map(|r| r.id.as_str()).collect();
+    let (outside, inside) = object_uses(m, &unsealing);
+    let dist_dev = std::fs::metadata(&opts.dist)?.dev();
+    let jid = txn::new_id("unseal", SystemTime::now());
+    let temps = Temps::new(&jid, &opts.dist, Some(v));
+    let mut j = Journal::new(Op::Unseal, jid, RawPath::from_path(&opts.dist));
+    report.dirs_recreated = make_dirs(&mut j, recs);
+    let mut claimed = BTreeSet::new();
+    let mut restores_left: HashMap<String, usize> = inside;
+    for (n, rec) in recs.iter().rev().enumerate() {
+        for (k, f) in rec.files.iter().enumerate() {
+            if !claimed.insert(f.path.clone()) {
+                report.notes.push(NoteRecord::new(f.path.lossy(), format!("entry of seal {} superseded by a later seal of the same path; kept in the vault", rec.id)));
+                continue;
+            }
+            let temp = temps.at(&f.path, dist_dev, n * 1_000_000 + k);
+            let step = match f.action {
+                Action::Moved | Action::Replaced => {
+                    let Some(from) = f.stored.clone() else {
+                        continue;
+                    };
+                    let left = restores_left.entry(from.sha().to_string()).or_default();
+                    // Rename the object out only for its last user, when nothing else needs it.
+                    let rename =
+                        *left == 1 && !outside.contains_key(from.sha()) && v.dev() == dist_dev;
+                    *left = left.saturating_sub(1);
+                    restore(rec, f, from, rename, temp, report)
+                }
+                Action::Edited => {
+                    let Some(sealed) = f.sealed_sha256.clone() else {
+                        continue;
+                    };
+                    let how = match plan_unedit_tail(v, &opts.dist, f, fsutil::euid()) {
+                        Ok(Some(h)) => h,
+                        Ok(None) => How::Rewrite { temp },
+                        Err(e) => {
+                            report
+                                .errors
+                                .push(ErrorRecord::new(f.path.lossy(), format!("{e:#}")));
+                            continue;
+                        }
+                    };
+                    for e in &f.edits {
+                        if let Bytes::Blob(s) | Bytes::InlineMap { map: s, .. } = &e.removed
+                            && let Some(c) = restores_left.get_mut(s)
+                        {
+                            *c = c.saturating_sub(1);
+                        }
+                    }
+                    report.references_restored += f.edits.len() as u64;
+                    Step::Unedit {
+                        seal_id: rec.id.clone(),
+                        path: f.path.clone(),
+                        sha256: f.sha256.clone(),
+                        sealed_sha256: sealed,
+                        edits: f.edits.clone(),
+                        mode: f.mode,
+                        mtime: f.mtime,
+                        mtime_nsec: f.mtime_nsec,
+                        how,
+                    }
+                }
+            };
+            j.steps.push(step);
+            report.files_restored += 1;
+        }
+    }
+    j.steps.sort_by_key(|s| match s {
+        Step::MakeDir { .. } => 0,
+        Step::Restore { rename: true, .. } => 2,
+        _ => 1,
+    });
+    Ok(j)
+}
+
+/// The directories seal removed, shallow to deep, each once; returns how many.
+fn make_dirs(j: &mut Journal, recs: &[&SealRecord]) -> u64 {
+    let mut made = BTreeSet::new();
+    for rec in recs {
+        let mut dirs: Vec<_> = rec.dirs.iter().collect();
+        dirs.sort_by_key(|d| d.path.as_bytes().iter().filter(|&&c| c == b'/').count());
+        for d in dirs {
+            if made.insert(d.path.clone()) {
+                j.steps.push(Step::MakeDir {
+                    seal_id: rec.id.clone(),
+                    path: d.path.clone(),
+                    mode: d.mode,
+                });
+            }
+        }
+    }
+    made.len() as u64
+}
+
+/// Put a moved (or regenerated) file back from vault object `from`, renamed out of the vault or
+/// copied through `temp`.
+fn restore(
+    rec: &SealRecord,
+    f: &FileRecord,
+    from: Stored,
+    rename: bool,
+    temp: RawPath,
+    report: &mut UnsealReport,
+) -> Step {
+    let replaces = if f.action == Action::Replaced {
+        f.sealed_sha256.clone()
+    } else {
+        None
+    };
+    if replaces.is_some() {
+        report.references_restored += 1;
+    } else {
+        report.maps_restored += 1;
+    }
+    Step::Restore {
+        seal_id: rec.id.clone(),
+        path: f.path.clone(),
+        from,
+        sha256: f.sha256.clone(),
+        size: f.size,
+        mode: f.mode,
+        mtime: f.mtime,
+        mtime_nsec: f.mtime_nsec,
+        rename,
+        temp: if rename { RawPath::default() } else { temp },
+        replaces,
+    }
+}
+
 /// Plan putting an edited file's comments back in place (its tail only), when the file is
 /// the sealed one, small edits sit near its end, and the inode is ours alone. `Ok(None)` means
 /// rewrite the file instead.
-fn plan_unedit_tail(
-    v: &Vault,
-    dist: &Path,
-    f: &crate::vault::manifest::FileRecord,
-    me: u32,
-) -> Result<Option<How>> {
+fn plan_unedit_tail(v: &Vault, dist: &Path, f: &FileRecord, me: u32) -> Result<Option<How>> {
     let Some(p) = f.path.under(dist) else {
         bail!("path leaves the dist")
     };
@@ -443,22 +340,18 @@ fn plan_unedit_tail(
         return Ok(None);
     };
     let start = first.offset;
-    if f.size.saturating_sub(start) > TAIL_MAX
-        || meta.nlink() != 1
-        || meta.mode() & 0o200 == 0
-        || meta.uid() != me
-    {
+    if f.size.saturating_sub(start) > TAIL_MAX || !Meta::from_std(&meta).editable_in_place_by(me) {
         return Ok(None);
     }
     let bytes = std::fs::read(&p)?;
-    let sha = fsutil::sha256_hex(&bytes);
+    let sha = hash::sha256_hex(&bytes);
     if sha == f.sha256 {
         // Already restored (a re-run); the step will see that and only fix mode and time.
         return Ok(Some(How::in_place(
             start,
             &bytes[start as usize..],
             &bytes[start as usize..],
-            fsutil::sha256_hex(&bytes[..start as usize]),
+            hash::sha256_hex(&bytes[..start as usize]),
         )));
     }
     if Some(&sha) != f.sealed_sha256.as_ref() {
@@ -470,12 +363,13 @@ fn plan_unedit_tail(
     let mut original_tail = Vec::with_capacity(sealed_tail.len() + 64);
     let ops = apply::unedit_ops(v, &f.edits)?;
     let mut pos = start;
-    for (at, drop, ins) in &ops {
-        let (Some(rel_at), Some(rel_pos)) = (at.checked_sub(start), pos.checked_sub(start)) else {
+    for op in &ops {
+        let (Some(rel_at), Some(rel_pos)) = (op.offset.checked_sub(start), pos.checked_sub(start))
+        else {
             bail!("edits in the manifest do not fit the file");
         };
         let (rel_at, rel_pos) = (usize::try_from(rel_at)?, usize::try_from(rel_pos)?);
-        let dropped = rel_at + usize::try_from(*drop)?;
+        let dropped = rel_at + usize::try_from(op.len)?;
         let (Some(keep), Some(_)) = (
             sealed_tail.get(rel_pos..rel_at),
             sealed_tail.get(rel_at..dropped),
@@ -483,8 +377,8 @@ fn plan_unedit_tail(
             bail!("shorter than its manifest entry says");
         };
         original_tail.extend_from_slice(keep);
-        original_tail.extend_from_slice(ins);
-        pos = at + drop;
+        original_tail.extend_from_slice(&op.insert);
+        pos = op.end();
     }
 
     original_tail.extend_from_slice(&sealed_tail[usize::try_from(pos - start)?..]);
@@ -492,6 +386,6 @@ fn plan_unedit_tail(
         start,
         sealed_tail,
         &original_tail,
-        fsutil::sha256_hex(&bytes[..start as usize]),
+        hash::sha256_hex(&bytes[..start as usize]),
     )))
 }

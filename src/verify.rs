@@ -4,13 +4,54 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use serde::Serialize;
 
 use crate::archive;
+use crate::exit::Outcome;
+use crate::findings::{self, ErrorKind, ErrorRecord, LeakRecord, NoteRecord};
 use crate::inspect::{self, Loaded};
+use crate::meta::Meta;
 use crate::relpath::RelPath;
-use crate::report::{ErrorRecord, LeakRecord, NoteRecord, VerifyReport};
 use crate::scan::{self, FileKind};
-use crate::walk::{self, FileEntry, Meta};
+use crate::walk::{self, FileEntry};
+
+/// The result of `verify`. Serialized as the JSON contract:
+/// `{"clean", "files_scanned", "leaks": [{"path","kind","line","message"}]}` plus `notes`,
+/// `errors`, and `allowed` when `--allow` matched anything.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub clean: bool,
+    pub files_scanned: u64,
+    pub leaks: Vec<LeakRecord>,
+    /// Leaks in files matched by `--allow GLOB`: reported, but they do not fail the run. Left
+    /// out of the JSON when empty, so reports without `--allow` keep their exact shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<LeakRecord>,
+    pub notes: Vec<NoteRecord>,
+    pub errors: Vec<ErrorRecord>,
+}
+
+impl VerifyReport {
+    pub fn outcome(&self) -> Outcome {
+        Outcome::of(!self.leaks.is_empty(), !self.errors.is_empty())
+    }
+
+    /// Deterministic order for output.
+    pub fn sort(&mut self) {
+        for leaks in [&mut self.leaks, &mut self.allowed] {
+            leaks.sort_by(|a, b| (&a.path, a.line, a.kind).cmp(&(&b.path, b.line, b.kind)));
+        }
+        findings::sort_notes(&mut self.notes);
+        findings::sort_errors(&mut self.errors);
+    }
+
+    /// Add the walk's own notes and errors (symlinks, special files, unreadable dirs).
+    fn add_walk_findings(&mut self, w: &walk::Walk) {
+        let (notes, errors) = inspect::walk_findings(w);
+        self.notes.extend(notes);
+        self.errors.extend(errors);
+    }
+}
 
 /// Scan every path. Directories are walked; single files (archives included) are scanned as
 /// they are. Call inside the worker pool.
@@ -21,15 +62,13 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
         let first_leak = report.leaks.len();
 
         match std::fs::symlink_metadata(p) {
-            Err(e) => report.errors.push(ErrorRecord {
-                kind: None,
-                path: shown.clone(),
-                message: format!("cannot read: {e}"),
-            }),
+            Err(e) => report
+                .errors
+                .push(ErrorRecord::new(shown.clone(), format!("cannot read: {e}"))),
 
             Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
                 let w = walk::walk(p, None);
-                merge_walk_notes(&mut report, &w);
+                report.add_walk_findings(&w);
                 scan_files(&w.files, &mut report);
                 check_integrity(&w.files, &mut report);
             }
@@ -49,11 +88,10 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
                 };
                 scan_files(std::slice::from_ref(&entry), &mut report);
             }
-            Ok(_) => report.errors.push(ErrorRecord {
-                kind: None,
-                path: shown.clone(),
-                message: "not a regular file or directory".into(),
-            }),
+            Ok(_) => report.errors.push(ErrorRecord::new(
+                shown.clone(),
+                "not a regular file or directory",
+            )),
         }
         if paths.len() > 1 {
             for l in &mut report.leaks[first_leak..] {
@@ -65,28 +103,6 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
     report.clean = report.leaks.is_empty();
     report.sort();
     report
-}
-
-/// Notes and errors the walk itself produced (symlinks, special files, unreadable dirs).
-pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
-    for (rel, target) in &w.symlinks {
-        report.notes.push(NoteRecord::new(
-            rel.lossy(),
-            format!("symbolic link to {} (not followed)", target.display()),
-        ));
-    }
-    for rel in &w.special {
-        report
-            .notes
-            .push(NoteRecord::new(rel.lossy(), "special file (not read)"));
-    }
-    for (rel, e) in &w.errors {
-        report.errors.push(ErrorRecord {
-            kind: None,
-            path: rel.lossy(),
-            message: format!("cannot list: {e}"),
-        });
-    }
 }
 
 /// What one file contributed.
@@ -138,35 +154,25 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
             for n in m.notes {
                 out.notes.push(NoteRecord {
                     path: m.path.clone(),
-                    kind: n.kind.map(str::to_owned),
+                    kind: n.kind,
                     message: n.message,
                 });
             }
             if let Some(e) = m.error {
-                out.errors.push(ErrorRecord {
-                    kind: None,
-                    path: m.path,
-                    message: e,
-                });
+                out.errors.push(ErrorRecord::new(m.path, e));
             }
         }
         if let Some(e) = s.fatal {
-            out.errors.push(ErrorRecord {
-                kind: None,
-                path,
-                message: format!("cannot scan archive: {e}"),
-            });
+            out.errors
+                .push(ErrorRecord::new(path, format!("cannot scan archive: {e}")));
         }
         return out;
     }
     let loaded = match inspect::load(f, kind, buf) {
         Ok(l) => l,
         Err(e) => {
-            out.errors.push(ErrorRecord {
-                kind: None,
-                path,
-                message: format!("cannot read: {e}"),
-            });
+            out.errors
+                .push(ErrorRecord::new(path, format!("cannot read: {e}")));
             return out;
         }
     };
@@ -176,23 +182,9 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
     } else {
         &[]
     };
-    for n in a
-        .notes
-        .iter()
-        .chain(a.inner.iter().flat_map(|i| i.analysis.notes.iter()))
-    {
-        out.notes.push(NoteRecord {
-            path: path.clone(),
-            kind: n.kind.map(str::to_owned),
-            message: n.message.clone(),
-        });
-    }
+    out.notes = inspect::note_records(&path, &a);
     if let Some(e) = &a.error {
-        out.errors.push(ErrorRecord {
-            kind: None,
-            path: path.clone(),
-            message: e.clone(),
-        });
+        out.errors.push(ErrorRecord::new(path.clone(), e.clone()));
     }
     for l in scan::leaks(&a, content) {
         out.leaks.push(LeakRecord {
@@ -210,7 +202,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
 pub fn verify_dir(root: &Path, skip: Option<&Path>) -> VerifyReport {
     let mut report = VerifyReport::default();
     let w = walk::walk(root, skip);
-    merge_walk_notes(&mut report, &w);
+    report.add_walk_findings(&w);
     scan_files(&w.files, &mut report);
     check_integrity(&w.files, &mut report);
     report.clean = report.leaks.is_empty();
@@ -254,7 +246,7 @@ fn check_integrity(files: &[FileEntry], report: &mut VerifyReport) {
                 if want.as_bytes() != &html[r.span.clone()] {
                     out.push(ErrorRecord {
                         path: f.rel.lossy(),
-                        kind: Some("integrity-mismatch"),
+                        kind: Some(ErrorKind::IntegrityMismatch),
                         message: format!(
                             "line {}: integrity {}-… does not match {} (it is {want})",
                             r.line,

@@ -3,8 +3,12 @@
 
 use std::io::{self, Write};
 
-use super::VerifyReport;
+use super::plural;
+use crate::findings::{ErrorRecord, LeakRecord, NoteRecord};
 use crate::sanitize::for_terminal;
+use crate::seal::SealReport;
+use crate::unseal::UnsealReport;
+use crate::verify::VerifyReport;
 
 pub(crate) struct Style {
     pub color: bool,
@@ -45,8 +49,8 @@ fn leak_lines(
     out: &mut dyn Write,
     s: &Style,
     label: &str,
-    leaks: &[super::LeakRecord],
-    allowed: &[super::LeakRecord],
+    leaks: &[LeakRecord],
+    allowed: &[LeakRecord],
 ) -> io::Result<()> {
     let tagged = leaks.iter().map(|l| (l, false));
     for (l, ok) in tagged.chain(allowed.iter().map(|l| (l, true))) {
@@ -61,6 +65,27 @@ fn leak_lines(
     Ok(())
 }
 
+/// Notes and errors on stderr, one line each (failures to write there are not failures of the
+/// run).
+fn notes_and_errors(err: &mut dyn Write, notes: &[NoteRecord], errors: &[ErrorRecord]) {
+    for n in notes {
+        let _ = writeln!(
+            err,
+            "note: {}: {}",
+            for_terminal(&n.path),
+            for_terminal(&n.message)
+        );
+    }
+    for e in errors {
+        let _ = writeln!(
+            err,
+            "error: {}: {}",
+            for_terminal(&e.path),
+            for_terminal(&e.message)
+        );
+    }
+}
+
 /// The verify report: one line per leak on stdout, then a summary; notes and errors on stderr.
 pub fn verify(
     r: &VerifyReport,
@@ -70,22 +95,7 @@ pub fn verify(
 ) -> io::Result<()> {
     let s = Style { color };
     leak_lines(out, &s, "leak", &r.leaks, &r.allowed)?;
-    for n in &r.notes {
-        let _ = writeln!(
-            err,
-            "note: {}: {}",
-            for_terminal(&n.path),
-            for_terminal(&n.message)
-        );
-    }
-    for e in &r.errors {
-        let _ = writeln!(
-            err,
-            "error: {}: {}",
-            for_terminal(&e.path),
-            for_terminal(&e.message)
-        );
-    }
+    notes_and_errors(err, &r.notes, &r.errors);
     let files: std::collections::BTreeSet<&str> = r.leaks.iter().map(|l| l.path.as_str()).collect();
     let allowed = if r.allowed.is_empty() {
         String::new()
@@ -133,18 +143,6 @@ pub fn verify(
     out.flush()
 }
 
-pub fn plural(n: u64, word: &str) -> String {
-    let many = match word.strip_suffix('y') {
-        Some(stem) => format!("{stem}ies"),
-        None => format!("{word}s"),
-    };
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// Bytes in human units (KiB, MiB).
 pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
@@ -163,7 +161,7 @@ pub(crate) fn bytes(n: u64) -> String {
 
 /// The seal report: the plan (dry run or `--verbose`), then a summary and anything left over.
 pub fn seal(
-    r: &crate::seal::SealReport,
+    r: &SealReport,
     verbose: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -176,35 +174,20 @@ pub fn seal(
     if r.dry_run || verbose {
         for a in &r.actions {
             let verb = if r.dry_run {
-                format!("would {}", a.action)
+                format!("would {}", a.change.name())
             } else {
-                a.action.to_string()
+                a.change.name().to_string()
             };
             writeln!(
                 out,
                 "{}  {}  {}",
                 s.yellow(&verb),
                 location(&a.path, a.line),
-                for_terminal(&a.detail)
+                for_terminal(&super::action::detail(&a.change))
             )?;
         }
     }
-    for n in &r.notes {
-        let _ = writeln!(
-            err,
-            "note: {}: {}",
-            for_terminal(&n.path),
-            for_terminal(&n.message)
-        );
-    }
-    for e in &r.errors {
-        let _ = writeln!(
-            err,
-            "error: {}: {}",
-            for_terminal(&e.path),
-            for_terminal(&e.message)
-        );
-    }
+    notes_and_errors(err, &r.notes, &r.errors);
     leak_lines(out, &s, "still leaks", &r.leaks, &r.allowed)?;
     let mut what = format!(
         "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
@@ -258,7 +241,7 @@ pub fn seal(
 
 /// The unseal report.
 pub fn unseal(
-    r: &crate::unseal::UnsealReport,
+    r: &UnsealReport,
     out: &mut dyn Write,
     err: &mut dyn Write,
     color: bool,
@@ -267,22 +250,7 @@ pub fn unseal(
     for id in &r.resumed {
         let _ = writeln!(err, "note: finished an interrupted run first ({id})");
     }
-    for n in &r.notes {
-        let _ = writeln!(
-            err,
-            "note: {}: {}",
-            for_terminal(&n.path),
-            for_terminal(&n.message)
-        );
-    }
-    for e in &r.errors {
-        let _ = writeln!(
-            err,
-            "error: {}: {}",
-            for_terminal(&e.path),
-            for_terminal(&e.message)
-        );
-    }
+    notes_and_errors(err, &r.notes, &r.errors);
     if r.seals.is_empty() {
         writeln!(out, "{} nothing to restore", s.dim("unseal:"))?;
     } else {
@@ -306,13 +274,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plurals() {
-        assert_eq!(plural(1, "directory"), "1 directory");
-        assert_eq!(plural(2, "empty directory"), "2 empty directories");
-        assert_eq!(plural(0, "map"), "0 maps");
-    }
-
-    #[test]
     fn a_verify_with_errors_is_never_called_clean() -> io::Result<()> {
         let report = |errors: usize| VerifyReport {
             clean: true,
@@ -321,11 +282,7 @@ mod tests {
             allowed: vec![],
             notes: vec![],
             errors: (0..errors)
-                .map(|i| super::super::ErrorRecord {
-                    path: format!("f{i}"),
-                    kind: None,
-                    message: "cannot read".into(),
-                })
+                .map(|i| ErrorRecord::new(format!("f{i}"), "cannot read"))
                 .collect(),
         };
         let text = |r: &VerifyReport| -> io::Result<String> {

@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::VerifyReport;
-use crate::scan::LeakKind;
+use crate::findings::LeakKind;
+use crate::verify::VerifyReport;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const HELP: &str = "https://github.com/mapvault/mapvault#what-counts-as-a-leak";
@@ -106,7 +106,8 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
         })
     }));
     for n in &r.notes {
-        if let Some(k) = &n.kind {
+        if let Some(k) = n.kind {
+            let k = k.as_str();
             results.push(json!({
                 "ruleId": k,
                 "ruleIndex": rule_index(k),
@@ -155,7 +156,7 @@ pub fn write(out: &mut dyn Write, r: &VerifyReport, root: &str) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{LeakRecord, NoteRecord};
+    use crate::findings::{LeakRecord, NoteKind, NoteRecord};
 
     #[test]
     fn one_rule_per_kind_and_results_point_at_lines() {
@@ -172,7 +173,7 @@ mod tests {
             allowed: vec![],
             notes: vec![NoteRecord {
                 path: "m.wasm".into(),
-                kind: Some("wasm-dwarf".into()),
+                kind: Some(NoteKind::WasmDwarf),
                 message: "d".into(),
             }],
             errors: vec![],
@@ -203,7 +204,7 @@ mod tests {
 #[cfg(test)]
 mod schema {
     use super::*;
-    use crate::report::{ErrorRecord, LeakRecord, NoteRecord};
+    use crate::findings::{ErrorRecord, LeakRecord, NoteKind, NoteRecord};
 
     fn schema_path() -> std::path::PathBuf {
         let out = std::process::Command::new(env!("CARGO"))
@@ -252,7 +253,7 @@ mod schema {
             }],
             notes: vec![NoteRecord {
                 path: "m.wasm".into(),
-                kind: Some("wasm-dwarf".into()),
+                kind: Some(NoteKind::WasmDwarf),
                 message: "d".into(),
             }],
             errors: vec![ErrorRecord {

@@ -108,6 +108,10 @@ pub fn lex(src: &[u8]) -> LexOutput {
 /// (`<p>don't</p>` has no string in it), so the first `<` where an expression starts makes
 /// the depth estimate count skipped bytes, as an uncertain regex does. Comments are found the
 /// same way either way.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass of the lexer: a single loop over the bytes whose branches share the cursor and the regex/template/brace state"
+)]
 pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
     let mut out = LexOutput {
         complete: true,

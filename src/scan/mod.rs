@@ -14,75 +14,14 @@ pub mod pattern;
 pub mod url;
 pub mod wasm;
 
-use serde::{Deserialize, Serialize};
-
 use crate::compress::{self, Codec};
+pub use crate::findings::LeakKind;
+use crate::findings::NoteKind;
 pub use headers::HeaderFile;
 pub use js::{Flavor, Form, Method, Reference};
 pub use mapsniff::Sniff;
 
-/// The kinds of leak, as named in reports (`kind` in JSON). These names are part of the CLI
-/// contract: add new ones, never rename.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LeakKind {
-    /// The file is a source map (by content, or any `*.map` file).
-    SourceMap,
-    /// A `sourceMappingURL` comment pointing at an external map.
-    MapReference,
-    /// A `sourceMappingURL` comment carrying the map itself as a `data:` URI.
-    InlineMap,
-    /// A WebAssembly `sourceMappingURL` custom section.
-    WasmSection,
-    /// A `SourceMap:` / `X-SourceMap:` header declared in a static-host config file.
-    HttpHeader,
-    /// Inline maps inside `eval()` / `new Function()` strings (webpack `eval-*` devtools).
-    EvalMap,
-}
-
 impl LeakKind {
-    pub const ALL: [LeakKind; 6] = [
-        LeakKind::SourceMap,
-        LeakKind::MapReference,
-        LeakKind::InlineMap,
-        LeakKind::WasmSection,
-        LeakKind::HttpHeader,
-        LeakKind::EvalMap,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeakKind::SourceMap => "source-map",
-            LeakKind::MapReference => "map-reference",
-            LeakKind::InlineMap => "inline-map",
-            LeakKind::WasmSection => "wasm-section",
-            LeakKind::HttpHeader => "http-header",
-            LeakKind::EvalMap => "eval-map",
-        }
-    }
-
-    /// One sentence for help texts and SARIF rule descriptions.
-    pub fn description(self) -> &'static str {
-        match self {
-            LeakKind::SourceMap => {
-                "A source map file ships with the build: it contains the original source."
-            }
-            LeakKind::MapReference => {
-                "A sourceMappingURL comment links the file to its source map."
-            }
-            LeakKind::InlineMap => {
-                "A sourceMappingURL comment carries the whole source map as a data: URI."
-            }
-            LeakKind::WasmSection => {
-                "A WebAssembly sourceMappingURL custom section links the module to its source map."
-            }
-            LeakKind::HttpHeader => {
-                "A SourceMap / X-SourceMap HTTP header is declared for served files."
-            }
-            LeakKind::EvalMap => "A development build: inline source maps inside eval() strings.",
-        }
-    }
-
     /// Kind of leak a reference of this form and URL is.
     pub fn of(form: Form, url: &[u8]) -> LeakKind {
         match form {
@@ -109,7 +48,7 @@ pub struct Leak {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     /// A stable name for notes tools may act on (`wasm-dwarf`), else `None`.
-    pub kind: Option<&'static str>,
+    pub kind: Option<NoteKind>,
     pub message: String,
 }
 
@@ -394,7 +333,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
             }
             if !w.debug_sections.is_empty() {
                 a.notes.push(Note {
-                    kind: Some("wasm-dwarf"),
+                    kind: Some(NoteKind::WasmDwarf),
                     message: format!(
                         "DWARF debug sections ({}) embed source paths and often source text; strip them with your toolchain (e.g. wasm-opt --strip-debug) if that matters",
                         w.debug_sections.join(", ")

@@ -9,15 +9,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-/// Lowercase hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Finish a hasher as lowercase hex.
-pub fn hex_digest(h: Sha256) -> String {
-    hex::encode(h.finalize())
-}
+use crate::hash::hex_digest;
 
 const CHUNK: usize = 256 * 1024;
 
@@ -30,58 +22,16 @@ pub fn euid() -> u32 {
 /// Stream a file through sha256. Returns `(hex, bytes read)`.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     let mut f = File::open(path)?;
-    hash_reader(&mut f)
-}
-
-thread_local! {
-    /// One read buffer per thread for [`hash_reader`]: a fresh 256 KiB buffer per file cost a
-    /// zeroing memset (and page faults) per map, ~3 GB of memset on a 12,000-map dist.
-    static HASH_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Stream `r` through sha256. Returns `(hex, bytes read)`.
-pub fn hash_reader(r: &mut dyn Read) -> io::Result<(String, u64)> {
-    HASH_BUF.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            if buf.len() < CHUNK {
-                buf.resize(CHUNK, 0);
-            }
-            hash_with(r, &mut buf)
-        }
-        // Only reachable through re-entrancy, which `hash_with` never does.
-        Err(_) => hash_with(r, &mut vec![0u8; CHUNK]),
-    })
-}
-
-fn hash_with(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let mut total = 0u64;
-    loop {
-        let n = match r.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((hex_digest(h), total))
+    crate::hash::hash_reader(&mut f)
 }
 
 /// Create (or truncate) a file readable and writable by its owner only.
 pub fn create_private(path: &Path) -> io::Result<File> {
-    let f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.set_permissions(fs::Permissions::from_mode(0o600))?;
-    Ok(f)
+    create_with_mode(path, 0o600)
 }
 
-/// Create a file with `mode` exactly (not filtered by the umask).
+/// Create (or truncate) a file with `mode` exactly (not filtered by the umask); it is never
+/// more open than 0600 before it gets `mode`.
 pub fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
     let f = OpenOptions::new()
         .write(true)
@@ -159,13 +109,6 @@ pub fn copy_hashing(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
     Ok((hex_digest(h), total))
 }
 
-/// Is `s` a 64-character lowercase hex sha256?
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-}
-
 /// Set a file's modification time (atime follows it), for restoring what seal changed.
 pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
     let t = std::time::UNIX_EPOCH
@@ -181,6 +124,7 @@ pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::{is_sha256_hex, sha256_hex};
 
     #[test]
     fn hashes_match_and_files_are_private() -> io::Result<()> {

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{EditRecord, SealRecord, Stored};
 use crate::compress::Codec;
+use crate::meta::Meta;
 use crate::relpath::{RawPath, RelPath};
-use crate::walk::Meta;
+use crate::splice::Splice;
 
 pub const FORMAT: &str = "mapvault-journal";
 pub const VERSION: u32 = 1;
@@ -73,7 +74,7 @@ impl How {
         } else {
             (
                 String::new(),
-                Some((super::fsutil::sha256_hex(from), from.len() as u64)),
+                Some((crate::hash::sha256_hex(from), from.len() as u64)),
             )
         };
         How::InPlace {
@@ -122,7 +123,7 @@ impl TailIs {
         match self {
             TailIs::Bytes(b) => b == bytes,
             TailIs::Hashed { sha256, len } => {
-                bytes.len() as u64 == *len && super::fsutil::sha256_hex(bytes) == *sha256
+                bytes.len() as u64 == *len && crate::hash::sha256_hex(bytes) == *sha256
             }
         }
     }
@@ -178,18 +179,18 @@ pub enum Step {
         codec: Codec,
         sha256: String,
     },
-    /// Regenerate a precompressed copy from sealed content: decompress, cut `cuts` (offsets in
-    /// the decompressed bytes), compress again, and rename the result over the file.
+    /// Regenerate a precompressed copy from sealed content: decompress, apply `splices` (offsets
+    /// in the decompressed bytes), compress again, and rename the result over the file.
     Recompress {
         path: RelPath,
         meta: Meta,
         codec: Codec,
         original_sha256: String,
         inner_sha256: String,
-        cuts: Vec<(u64, u64)>,
-        /// Text put in place of each cut (empty: cuts only; otherwise one per cut).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        inserts: Vec<String>,
+        /// Written as `cuts` (`[offset, len]` pairs) and `inserts` (see
+        /// [`crate::splice::journal_form`]).
+        #[serde(flatten, with = "crate::splice::journal_form")]
+        splices: Vec<Splice>,
         new_sha256: String,
         temp: RawPath,
     },
@@ -199,16 +200,16 @@ pub enum Step {
         object: Stored,
         meta: Meta,
     },
-    /// Cut byte ranges out of a file (seal) — `cuts` are `(offset, len)` in the original.
+    /// Cut byte ranges out of a file (seal), putting text in some of their places; offsets are
+    /// in the original.
     Edit {
         path: RelPath,
         meta: Meta,
         original_sha256: String,
         sealed_sha256: String,
-        cuts: Vec<(u64, u64)>,
-        /// Text put in place of each cut (empty: cuts only; otherwise one per cut).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        inserts: Vec<String>,
+        /// Written as `cuts` and `inserts`, like [`Step::Recompress`].
+        #[serde(flatten, with = "crate::splice::journal_form")]
+        splices: Vec<Splice>,
         how: How,
     },
     /// Remove a directory seal emptied (deepest first; only if empty).
@@ -303,5 +304,44 @@ impl Journal {
             ));
         }
         Ok(j)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splices are written as the `cuts` / `inserts` pair journals have always had, so a journal
+    /// left by an earlier version is finished by this one.
+    #[test]
+    fn edit_steps_keep_their_journal_form() {
+        let meta = r#"{"size":9,"mode":420,"mtime":0,"mtime_nsec":0,"ino":1,"dev":1,"nlink":1,"uid":0,"gid":0}"#;
+        let cut_only = format!(
+            r#"{{"step":"edit","path":"a.js","meta":{meta},"original_sha256":"o","sealed_sha256":"s","cuts":[[5,29]],"how":{{"rewrite":{{"temp":"/t"}}}}}}"#
+        );
+        let with_text = format!(
+            r#"{{"step":"recompress","path":"a.js.gz","meta":{meta},"codec":"gzip","original_sha256":"o","inner_sha256":"i","cuts":[[5,29],[40,0]],"inserts":["//# debugId=x",""],"new_sha256":"n","temp":"/t"}}"#
+        );
+        for text in [&cut_only, &with_text] {
+            let step: Step = serde_json::from_str(text).expect("an old step parses");
+            assert_eq!(serde_json::to_string(&step).ok().as_ref(), Some(text));
+        }
+        let step: Step = serde_json::from_str(&with_text).expect("parses");
+        let Step::Recompress { splices, .. } = step else {
+            panic!("a recompress step");
+        };
+        assert_eq!(
+            splices,
+            [
+                Splice {
+                    offset: 5,
+                    len: 29,
+                    insert: "//# debugId=x".into()
+                },
+                Splice::cut(40, 0)
+            ]
+        );
+        let bad = with_text.replace(r#","inserts":["//# debugId=x",""]"#, r#","inserts":["x"]"#);
+        assert!(serde_json::from_str::<Step>(&bad).is_err());
     }
 }

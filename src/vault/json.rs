@@ -214,22 +214,19 @@ mod tests {
             tool: "mapvault test".into(),
             files: (0..n)
                 .map(|i| FileRecord {
-                    path: RelPath::new(format!("a/{i}\u{e9}\n.js.map").into_bytes()),
-                    action: Action::Moved,
-                    sha256: format!("{i:064x}"),
-                    size: i as u64,
-                    mode: 0o644,
-                    mtime: -(i as i64),
-                    mtime_nsec: 7,
                     stored: Some(Stored::Map(format!("{i:064x}"))),
-                    sealed_sha256: None,
-                    sealed_size: None,
-                    edits: Vec::new(),
-                    codec: None,
-                    map_sha256: None,
-                    debug_id: None,
-                    inserted: None,
-                    debug_map_sha256: None,
+                    ..FileRecord::new(
+                        RelPath::new(format!("a/{i}\u{e9}\n.js.map").into_bytes()),
+                        Action::Moved,
+                        format!("{i:064x}"),
+                        i as u64,
+                        &crate::meta::Meta {
+                            mode: 0o644,
+                            mtime: -(i as i64),
+                            mtime_nsec: 7,
+                            ..Default::default()
+                        },
+                    )
                 })
                 .collect(),
             dirs: vec![DirRecord {
@@ -256,8 +253,7 @@ mod tests {
                     meta: Default::default(),
                     original_sha256: "o".into(),
                     sealed_sha256: "s".into(),
-                    cuts: vec![(i as u64, 3)],
-                    inserts: Vec::new(),
+                    splices: vec![crate::splice::Splice::cut(i as u64, 3)],
                     how: How::in_place(i as u64, b"//# x", b"", "p".into()),
                 })
                 .collect();

@@ -27,9 +27,11 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::is_sha256_hex;
+use crate::findings::LeakKind;
+pub use crate::findings::{RewriteKind, TargetKind};
+use crate::hash::is_sha256_hex;
+use crate::meta::Meta;
 use crate::relpath::{RawPath, RelPath};
-use crate::scan::LeakKind;
 
 pub const FORMAT: &str = "mapvault-manifest";
 pub const VERSION: u32 = 1;
@@ -115,6 +117,31 @@ pub struct FileRecord {
     pub debug_map_sha256: Option<String>,
 }
 
+impl FileRecord {
+    /// The record of the file at `path` as it was (`sha256`, `size`, and mode and mtime from
+    /// `meta`), changed by `action`; the fields that depend on the action are empty.
+    pub fn new(path: RelPath, action: Action, sha256: String, size: u64, meta: &Meta) -> Self {
+        FileRecord {
+            path,
+            action,
+            sha256,
+            size,
+            mode: meta.mode,
+            mtime: meta.mtime,
+            mtime_nsec: meta.mtime_nsec,
+            stored: None,
+            sealed_sha256: None,
+            sealed_size: None,
+            edits: Vec::new(),
+            codec: None,
+            map_sha256: None,
+            debug_id: None,
+            inserted: None,
+            debug_map_sha256: None,
+        }
+    }
+}
+
 /// Bytes seal inserted into a file (the `"debugId"` member of a vaulted map, or the
 /// `//# debugId=` comment), recorded so unseal removes exactly them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,26 +166,6 @@ impl Stored {
             Stored::Map(s) | Stored::Blob(s) => s,
         }
     }
-}
-
-/// Where a reference pointed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    /// A map file inside the dist (moved to the vault).
-    Inside,
-    /// A path inside the dist where no file exists.
-    Missing,
-    /// A file inside the dist that is not a source map (left in place).
-    NotAMap,
-    /// Above the dist root: never read or touched.
-    Outside,
-    /// An absolute URL (`https:`, `//host`…): never fetched.
-    Absolute,
-    /// A `data:` URI: extracted to the vault.
-    Inline,
-    /// An empty URL.
-    Empty,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,20 +213,6 @@ impl EditRecord {
 pub enum EditKind {
     Leak(LeakKind),
     Rewrite(RewriteKind),
-}
-
-/// Edits that do not remove a leak but keep the dist consistent with what seal changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RewriteKind {
-    /// A `//# debugId=` comment added (`seal --debug-ids`).
-    DebugId,
-    /// Sentry's runtime registration snippet added (`seal --debug-ids=sentry`).
-    DebugIdSnippet,
-    /// An HTML `integrity="sha…-…"` value recomputed for a file seal changed.
-    Integrity,
-    /// An Angular `ngsw.json` hash-table entry recomputed for a file seal changed.
-    NgswHash,
 }
 
 /// Removed bytes, stored in the cheapest exact form.
@@ -428,7 +421,7 @@ impl Manifest {
 
 /// Do `bytes` (kept in the manifest) hash and measure as the edit says they should?
 fn removed_matches(bytes: &[u8], e: &EditRecord) -> bool {
-    bytes.len() as u64 == e.len && super::fsutil::sha256_hex(bytes) == e.removed_sha256
+    bytes.len() as u64 == e.len && crate::hash::sha256_hex(bytes) == e.removed_sha256
 }
 
 #[cfg(test)]
@@ -444,27 +437,12 @@ mod tests {
                 sealed_at: "2026-11-24T00:00:00Z".into(),
                 tool: "mapvault test".into(),
                 files: vec![FileRecord {
-                    path: RelPath::new(b"a.js".to_vec()),
-                    action: Action::Edited,
-                    sha256: sha.clone(),
-                    size: 31,
-                    mode: 0o644,
-                    mtime: 0,
-                    mtime_nsec: 0,
-                    stored: None,
                     sealed_sha256: Some(sha.clone()),
                     sealed_size: Some(5),
-                    codec: None,
-                    map_sha256: None,
-                    debug_id: None,
-                    inserted: None,
-                    debug_map_sha256: None,
                     edits: vec![EditRecord {
                         offset: 5,
                         len: 26,
-                        removed_sha256: crate::vault::fsutil::sha256_hex(
-                            b"//# sourceMappingURL=a.map",
-                        ),
+                        removed_sha256: crate::hash::sha256_hex(b"//# sourceMappingURL=a.map"),
                         removed: Bytes::Text("//# sourceMappingURL=a.map".into()),
                         kind: EditKind::Leak(LeakKind::MapReference),
                         line: Some(2),
@@ -474,6 +452,16 @@ mod tests {
                         map_sha256: None,
                         inserted: None,
                     }],
+                    ..FileRecord::new(
+                        RelPath::new(b"a.js".to_vec()),
+                        Action::Edited,
+                        sha.clone(),
+                        31,
+                        &Meta {
+                            mode: 0o644,
+                            ..Meta::default()
+                        },
+                    )
                 }],
                 dirs: vec![],
             }],

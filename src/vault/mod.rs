@@ -13,9 +13,9 @@
 //! ```
 //! A vault that is world-writable or owned by another user is refused.
 
-pub mod fsutil;
+pub(crate) mod fsutil;
 pub mod journal;
-pub mod json;
+pub(crate) mod json;
 pub mod manifest;
 pub mod multihash;
 
@@ -30,22 +30,31 @@ use anyhow::{Context, Result, bail};
 use journal::Journal;
 use manifest::{Manifest, Stored};
 
-pub struct Vault {
+pub(crate) struct Vault {
     root: PathBuf,
     dev: u64,
     _lock: File,
 }
 
 /// How long to wait for another mapvault holding the vault or dist lock before giving up.
-pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Take an exclusive advisory lock on `file`, waiting up to [`LOCK_WAIT`]. `on_wait` is called
 /// once if we have to wait.
-pub fn lock_file(file: &File, what: &str, on_wait: &mut dyn FnMut(&str)) -> Result<()> {
+pub(crate) fn lock_file(file: &File, what: &str, on_wait: &mut dyn FnMut(&str)) -> Result<()> {
+    wait_for_lock(what, on_wait, || file.try_lock())
+}
+
+/// Keep trying `try_lock` until it succeeds, for at most [`LOCK_WAIT`].
+fn wait_for_lock(
+    what: &str,
+    on_wait: &mut dyn FnMut(&str),
+    try_lock: impl Fn() -> std::result::Result<(), fs::TryLockError>,
+) -> Result<()> {
     let start = Instant::now();
     let mut told = false;
     loop {
-        match file.try_lock() {
+        match try_lock() {
             Ok(()) => return Ok(()),
             Err(fs::TryLockError::WouldBlock) => {
                 if !told {
@@ -174,33 +183,9 @@ impl Vault {
         let lock = File::open(&lock_path).with_context(|| {
             format!("{} is not a mapvault vault (no lock file)", path.display())
         })?;
-        let start = Instant::now();
-        let mut told = false;
-        loop {
-            match lock.try_lock_shared() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) => {
-                    if !told {
-                        on_wait(&format!(
-                            "waiting for another mapvault using vault {}",
-                            path.display()
-                        ));
-                        told = true;
-                    }
-                    if start.elapsed() > LOCK_WAIT {
-                        bail!(
-                            "vault {} is in use by another mapvault process (waited {}s)",
-                            path.display(),
-                            LOCK_WAIT.as_secs()
-                        );
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("cannot lock vault {}", path.display()));
-                }
-            }
-        }
+        wait_for_lock(&format!("vault {}", path.display()), on_wait, || {
+            lock.try_lock_shared()
+        })?;
         Ok(Vault {
             root: path.to_path_buf(),
             dev: m.dev(),
@@ -304,7 +289,7 @@ impl Vault {
     /// Store `bytes` as object `s` (verifying the hash) unless it is already there. Not yet
     /// durable: the caller's barrier makes it so.
     pub fn put_bytes(&self, s: &Stored, bytes: &[u8]) -> Result<()> {
-        let sha = fsutil::sha256_hex(bytes);
+        let sha = crate::hash::sha256_hex(bytes);
         if sha != s.sha() {
             bail!("content hash {sha} does not match the expected {}", s.sha());
         }
@@ -359,7 +344,7 @@ impl Vault {
         File::open(&p)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .with_context(|| format!("vault object {} is missing or unreadable", p.display()))?;
-        let sha = fsutil::sha256_hex(&bytes);
+        let sha = crate::hash::sha256_hex(&bytes);
         if sha != s.sha() {
             bail!(
                 "vault object {} is corrupt (its content hashes to {sha})",
@@ -479,7 +464,7 @@ impl Vault {
                 } else {
                     name.as_str()
                 };
-                if fsutil::is_sha256_hex(sha) && !keep.contains(&(is_map, sha.to_string())) {
+                if crate::hash::is_sha256_hex(sha) && !keep.contains(&(is_map, sha.to_string())) {
                     fs::remove_file(e.path())?;
                     removed += 1;
                 }
@@ -499,7 +484,7 @@ mod tests {
         let t = tempfile::tempdir()?;
         let v = Vault::open(&t.path().join("v"), true, &mut |_| {})?;
         let data = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}".repeat(2000);
-        let obj = Stored::Map(fsutil::sha256_hex(&data));
+        let obj = Stored::Map(crate::hash::sha256_hex(&data));
         std::thread::scope(|s| {
             let hs: Vec<_> = (0..8)
                 .map(|_| s.spawn(|| v.put_bytes(&obj, &data)))

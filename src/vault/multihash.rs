@@ -10,7 +10,7 @@
 
 use std::io::{self, Read};
 
-use crate::vault::fsutil;
+use crate::hash;
 
 /// Inputs hashed side by side.
 pub const LANES: usize = 4;
@@ -61,7 +61,7 @@ pub fn hash_all<R: Read>(
     }
     inputs
         .into_iter()
-        .map(|r| r.and_then(|mut r| fsutil::hash_reader(&mut r)))
+        .map(|r| r.and_then(|mut r| hash::hash_reader(&mut r)))
         .collect()
 }
 

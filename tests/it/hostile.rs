@@ -703,6 +703,10 @@ fn first(m: &mut serde_json::Value, action: &str) -> usize {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "a table of manifest damages, one entry each, and the one check they share"
+)]
 fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
     let edits: &[(&str, Damage, &str)] = &[
         ("wrong version", |m| m["version"] = 99.into(), "version 99"),

@@ -1,0 +1,289 @@
+//! What the commands find and do, as plain data: leak, note, error and action records and the
+//! kinds that name them in reports. A leaf of the module graph (it imports nothing of this
+//! crate but the [`Codec`] name of a precompressed copy), so every layer can speak it: scan
+//! produces [`LeakKind`]s, the vault's manifest records them, the commands collect records, and
+//! [`crate::report`] renders them.
+//!
+//! Records carry facts, not sentences for people: an [`ActionRecord`] says what changed and where
+//! (sizes, hashes, targets), and the report layer words it — including the `detail` text of the
+//! JSON contract, written by `report`'s `Serialize` for [`ActionRecord`]. Kinds are enums whose
+//! serde names are the stable strings of the JSON contract.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compress::Codec;
+
+/// The kinds of leak, as named in reports (`kind` in JSON). These names are part of the CLI
+/// contract: add new ones, never rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeakKind {
+    /// The file is a source map (by content, or any `*.map` file).
+    SourceMap,
+    /// A `sourceMappingURL` comment pointing at an external map.
+    MapReference,
+    /// A `sourceMappingURL` comment carrying the map itself as a `data:` URI.
+    InlineMap,
+    /// A WebAssembly `sourceMappingURL` custom section.
+    WasmSection,
+    /// A `SourceMap:` / `X-SourceMap:` header declared in a static-host config file.
+    HttpHeader,
+    /// Inline maps inside `eval()` / `new Function()` strings (webpack `eval-*` devtools).
+    EvalMap,
+}
+
+impl LeakKind {
+    pub const ALL: [LeakKind; 6] = [
+        LeakKind::SourceMap,
+        LeakKind::MapReference,
+        LeakKind::InlineMap,
+        LeakKind::WasmSection,
+        LeakKind::HttpHeader,
+        LeakKind::EvalMap,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakKind::SourceMap => "source-map",
+            LeakKind::MapReference => "map-reference",
+            LeakKind::InlineMap => "inline-map",
+            LeakKind::WasmSection => "wasm-section",
+            LeakKind::HttpHeader => "http-header",
+            LeakKind::EvalMap => "eval-map",
+        }
+    }
+
+    /// One sentence for help texts and SARIF rule descriptions.
+    pub fn description(self) -> &'static str {
+        match self {
+            LeakKind::SourceMap => {
+                "A source map file ships with the build: it contains the original source."
+            }
+            LeakKind::MapReference => {
+                "A sourceMappingURL comment links the file to its source map."
+            }
+            LeakKind::InlineMap => {
+                "A sourceMappingURL comment carries the whole source map as a data: URI."
+            }
+            LeakKind::WasmSection => {
+                "A WebAssembly sourceMappingURL custom section links the module to its source map."
+            }
+            LeakKind::HttpHeader => {
+                "A SourceMap / X-SourceMap HTTP header is declared for served files."
+            }
+            LeakKind::EvalMap => "A development build: inline source maps inside eval() strings.",
+        }
+    }
+}
+
+/// Stable names of notes tools may act on (`kind` of a note in JSON; SARIF rule ids). Most notes
+/// have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    /// WebAssembly DWARF sections (`.debug_*`, `external_debug_info`): source paths, not a map.
+    WasmDwarf,
+    /// A list seal does not rewrite still holds a hash of a file as it was before seal.
+    StaleHash,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::WasmDwarf => "wasm-dwarf",
+            NoteKind::StaleHash => "stale-hash",
+        }
+    }
+}
+
+/// Stable names of errors of their own kind (`kind` of an error in JSON). Files that could not
+/// be read or changed have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// An HTML `integrity` value does not match the local file it names.
+    IntegrityMismatch,
+}
+
+/// One leak, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeakRecord {
+    /// Relative to the PATH argument (or the DIST), `/`-separated.
+    pub path: String,
+    /// The PATH argument the path is relative to — only when verify got several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+
+    pub kind: LeakKind,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+/// Something worth knowing that is neither a leak nor an error (a symlink not followed, a
+/// parser fallback, a reference whose target is outside the dist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteRecord {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<NoteKind>,
+    pub message: String,
+}
+
+impl NoteRecord {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        NoteRecord {
+            path: path.into(),
+            kind: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn of_kind(kind: NoteKind, path: impl Into<String>, message: impl Into<String>) -> Self {
+        NoteRecord {
+            kind: Some(kind),
+            ..NoteRecord::new(path, message)
+        }
+    }
+}
+
+/// A file or step that failed (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorRecord {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ErrorKind>,
+    pub message: String,
+}
+
+impl ErrorRecord {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorRecord {
+            path: path.into(),
+            kind: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sort notes by path, then message: the order every report prints them in.
+pub fn sort_notes(notes: &mut [NoteRecord]) {
+    notes.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+}
+
+/// [`sort_notes`] for errors.
+pub fn sort_errors(errors: &mut [ErrorRecord]) {
+    errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+}
+
+/// Where a reference pointed. Also the `target` of an edit in the vault's manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// A map file inside the dist (moved to the vault).
+    Inside,
+    /// A path inside the dist where no file exists.
+    Missing,
+    /// A file inside the dist that is not a source map (left in place).
+    NotAMap,
+    /// Above the dist root: never read or touched.
+    Outside,
+    /// An absolute URL (`https:`, `//host`…): never fetched.
+    Absolute,
+    /// A `data:` URI: extracted to the vault.
+    Inline,
+    /// An empty URL.
+    Empty,
+}
+
+/// Edits that do not remove a leak but keep the dist consistent with what seal changed. Also
+/// the `kind` of such an edit in the vault's manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RewriteKind {
+    /// A `//# debugId=` comment added (`seal --debug-ids`).
+    DebugId,
+    /// Sentry's runtime registration snippet added (`seal --debug-ids=sentry`).
+    DebugIdSnippet,
+    /// An HTML `integrity="sha…-…"` value recomputed for a file seal changed.
+    Integrity,
+    /// An Angular `ngsw.json` hash-table entry recomputed for a file seal changed.
+    NgswHash,
+}
+
+/// One thing seal did (or, in a dry run, would do) to one path. Its JSON form,
+/// `{"path", "action", "line", "detail"}`, is written by the report layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRecord {
+    pub path: String,
+    /// The line of a cut reference (0 for binary formats); `None` for whole-file actions.
+    pub line: Option<u64>,
+    pub change: Change,
+}
+
+/// The URL of a stripped reference, as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShownUrl {
+    /// A `data:` URI (its bytes are never printed).
+    DataUri,
+    /// The URL as text (lossy UTF-8; the report layer shortens it).
+    Text(String),
+}
+
+/// What an [`ActionRecord`] changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A map file moved to the vault as `object` (`maps/<sha>.map`, or for a precompressed map
+    /// `blobs/<sha>` with its decoded content as `maps/<decoded>.map`).
+    Move {
+        size: u64,
+        object: String,
+        compressed: Option<(Codec, String)>,
+        /// Other files in the dist with the same bytes (stored once).
+        same_as_others: usize,
+    },
+    /// An inline map decoded into the vault as `maps/<sha>.map`.
+    Extract { size: u64, sha: String },
+    /// A precompressed copy regenerated from the sealed bytes of its plain file `inner_name`;
+    /// its original bytes kept as `blobs/<original>`.
+    Recompress {
+        codec: Codec,
+        inner_name: String,
+        references: u64,
+        original: String,
+    },
+    /// A reference comment cut (`len` bytes), replaced by `replaced_by` when seal put text in
+    /// its place (`--debug-ids`).
+    Strip {
+        url: ShownUrl,
+        len: u64,
+        target: TargetKind,
+        replaced_by: Option<String>,
+    },
+    /// A directory left empty once its maps moved.
+    RemoveDir,
+    /// `--debug-ids`: a `//# debugId=` comment ([`RewriteKind::DebugId`]), or that and Sentry's
+    /// snippet ([`RewriteKind::DebugIdSnippet`]), appended after the last line.
+    DebugId { kind: RewriteKind },
+    /// An `integrity` value or `ngsw.json` hash ([`RewriteKind::Integrity`],
+    /// [`RewriteKind::NgswHash`]) recomputed: `from` became `to`.
+    Rehash {
+        kind: RewriteKind,
+        from: String,
+        to: String,
+    },
+}
+
+impl Change {
+    /// The `action` name in reports (a stable string of the JSON contract).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Change::Move { .. } => "move",
+            Change::Extract { .. } => "extract",
+            Change::Recompress { .. } => "recompress",
+            Change::Strip { .. } => "strip",
+            Change::RemoveDir => "remove-dir",
+            Change::DebugId { .. } => "debug-id",
+            Change::Rehash { .. } => "rehash",
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Seal's inspection: read each file once (through [`crate::inspect`], as verify does), find its
+//! leaks, and hash what the vault and the manifest will need — maps by content, edits planned
+//! from the bytes in hand, precompressed copies decoded and their sealed form compressed again.
+
+use rayon::prelude::*;
+
+use crate::allow::AllowList;
+use crate::compress::Codec;
+use crate::findings::NoteRecord;
+use crate::hash;
+use crate::inspect::{self, Loaded};
+use crate::meta::Meta;
+use crate::relpath::RelPath;
+use crate::scan::{self, FileKind};
+use crate::vault::manifest::Inserted;
+use crate::vault::multihash;
+use crate::walk::FileEntry;
+
+use super::edit::{EditSeen, Extra, plan_edit};
+
+/// A map file found in the dist (for a compressed map: sha and size of the compressed file).
+#[derive(Debug, Clone)]
+pub(crate) struct MapSeen {
+    pub sha: String,
+    pub size: u64,
+}
+
+/// A precompressed copy (`x.js.gz`) with something to seal inside.
+#[derive(Debug, Clone)]
+pub(crate) enum Packed {
+    /// A compressed source map: moved (its compressed bytes to `blobs/`, decoded to `maps/`).
+    Map { codec: Codec, inner_sha: String },
+    /// References inside: regenerate the copy from the sealed content.
+    Refs {
+        codec: Codec,
+        inner_name: Vec<u8>,
+        file_sha: String,
+        inner: Box<EditSeen>,
+        new_sha: String,
+        new_size: u64,
+    },
+}
+
+/// What inspection learnt about one file.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    pub entry: FileEntry,
+    /// The file is a map (for a compressed map: sha and size of the compressed file).
+    pub map: Option<MapSeen>,
+    pub edit: Option<EditSeen>,
+    pub packed: Option<Packed>,
+    /// Every note of the file and of its decompressed content, as verify reports them.
+    pub notes: Vec<NoteRecord>,
+    pub error: Option<String>,
+    /// The references behind `edit` (kept for `--debug-ids`, which plans the edit again).
+    pub refs: Vec<scan::Reference>,
+    pub debug: Option<DebugSeen>,
+}
+
+impl Seen {
+    pub fn new(entry: &FileEntry) -> Seen {
+        Seen {
+            entry: entry.clone(),
+            map: None,
+            edit: None,
+            packed: None,
+            notes: Vec::new(),
+            error: None,
+            refs: Vec::new(),
+            debug: None,
+        }
+    }
+
+    /// A map that seal moves as it is: not a compressed copy, and read without error.
+    pub fn is_plain_map(&self) -> bool {
+        self.map.is_some() && self.packed.is_none() && self.error.is_none()
+    }
+}
+
+/// A debug ID given to a bundle (or its map) by `seal --debug-ids`.
+#[derive(Debug, Clone)]
+pub(crate) struct DebugSeen {
+    pub id: String,
+    /// The map is also stored with `"debugId"` inserted: what goes where, and the result.
+    pub store: Option<MapWithId>,
+    /// The external map (dist path) this bundle's ID names, when it was paired by name.
+    pub guessed_map: Option<RelPath>,
+    /// The vault object holding the map with this ID in it (when seal added it).
+    pub map_sha_with_id: Option<String>,
+}
+
+impl DebugSeen {
+    /// The manifest fields of a file's debug ID: `debug_id`, `inserted`, `debug_map_sha256`.
+    pub fn manifest_fields(
+        d: Option<&DebugSeen>,
+    ) -> (Option<String>, Option<Inserted>, Option<String>) {
+        let Some(d) = d else {
+            return (None, None, None);
+        };
+        let inserted = d.store.as_ref().map(|m| Inserted {
+            offset: m.offset,
+            text: m.text.clone(),
+        });
+        (Some(d.id.clone()), inserted, d.map_sha_with_id.clone())
+    }
+}
+
+/// A map stored a second time with `text` inserted at `offset`, hashing to `sha`.
+#[derive(Debug, Clone)]
+pub(crate) struct MapWithId {
+    /// `Some((url_offset, url_len))` for an inline map in the bundle; `None`: the file is the map.
+    pub inline: Option<(u64, u64)>,
+    pub offset: u64,
+    pub text: String,
+    pub sha: String,
+}
+
+/// Maps hashed per group by a handful per core, side by side.
+const MAP_GROUP: usize = 32;
+
+/// Inspect every file the allow-list does not exempt, in the walk's order. Files named as maps
+/// are only hashed, [`multihash::LANES`] at a time per core; the rest go through
+/// [`inspect_one`].
+pub(crate) fn inspect_all(files: &[FileEntry], allow: &AllowList) -> Vec<Seen> {
+    let files: Vec<(&FileEntry, FileKind)> = files
+        .iter()
+        .filter(|f| !allow.allows_file(&f.rel))
+        .map(|f| (f, scan::classify(f.rel.file_name())))
+        .collect();
+    let (maps, others): (Vec<_>, Vec<_>) = files
+        .iter()
+        .copied()
+        .partition(|(_, k)| *k == FileKind::MapName);
+    let maps: Vec<&FileEntry> = maps.into_iter().map(|(f, _)| f).collect();
+
+    let maps: Vec<Seen> = maps
+        .par_chunks(MAP_GROUP)
+        .flat_map_iter(|group| {
+            inspect_maps(group)
+                .into_iter()
+                .map(crate::progress::counted)
+        })
+        .collect();
+
+    let others: Vec<Seen> = others
+        .par_iter()
+        .map_init(Vec::new, |buf, (f, kind)| {
+            crate::progress::counted(inspect_one(f, *kind, buf))
+        })
+        .collect();
+    let (mut maps, mut others) = (maps.into_iter(), others.into_iter());
+    files
+        .iter()
+        .filter_map(|(_, kind)| {
+            if *kind == FileKind::MapName {
+                maps.next()
+            } else {
+                others.next()
+            }
+        })
+        .collect()
+}
+
+/// Hash a group of maps: each from the same open file whose metadata is recorded.
+fn inspect_maps(group: &[&FileEntry]) -> Vec<Seen> {
+    let mut metas: Vec<Option<Meta>> = vec![None; group.len()];
+    let hashed = multihash::hash_all(group.iter().zip(metas.iter_mut()).map(|(e, meta)| {
+        let f = inspect::open_nofollow(&e.path)?;
+        *meta = Some(Meta::from_std(&f.metadata()?));
+        Ok(f)
+    }));
+    group
+        .iter()
+        .zip(metas)
+        .zip(hashed)
+        .map(|((entry, meta), hashed)| {
+            let mut seen = Seen::new(entry);
+            match (hashed, meta) {
+                (Ok((sha, size)), Some(meta)) => {
+                    seen.entry.meta = meta;
+                    seen.map = Some(MapSeen { sha, size });
+                }
+                (Err(e), _) => seen.error = Some(format!("cannot read: {e}")),
+                (Ok(_), None) => seen.error = Some("cannot read: no metadata".into()),
+            }
+            seen
+        })
+        .collect()
+}
+
+/// Inspect one file of the given kind (its [`scan::classify`]), never [`FileKind::MapName`]:
+/// [`inspect_all`] hashes those in groups with [`inspect_maps`].
+fn inspect_one(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> Seen {
+    debug_assert_ne!(kind, FileKind::MapName, "maps go through inspect_maps");
+    let mut seen = Seen::new(entry);
+
+    let (loaded, meta) = match inspect::load_stat(entry, kind, buf, true) {
+        Ok(l) => l,
+        Err(e) => {
+            seen.error = Some(format!("cannot read: {e}"));
+            return seen;
+        }
+    };
+    if !matches!(loaded, Loaded::All) {
+        return seen;
+    }
+    // Metadata of the bytes we hold (fstat of the open file): compare sizes so a file growing
+    // under us is noticed here rather than at commit time.
+    if let Some(meta) = meta {
+        if meta.size != buf.len() as u64 {
+            seen.error = Some("file changed while it was being read".into());
+            return seen;
+        }
+        seen.entry.meta = meta;
+    }
+    let a = inspect::analyze(entry, kind, &loaded, buf);
+    seen.notes = a
+        .notes
+        .first()
+        .map(|n| NoteRecord::new(entry.rel.lossy(), n.message.clone()))
+        .into_iter()
+        .collect();
+    if let Some(e) = &a.error {
+        seen.error = Some(e.clone());
+        return seen;
+    }
+    if let Some(inner) = &a.inner {
+        inspect_packed(&mut seen, inner, buf);
+        return seen;
+    }
+    if a.is_map() {
+        seen.map = Some(MapSeen {
+            sha: hash::sha256_hex(buf),
+            size: buf.len() as u64,
+        });
+        return seen;
+    }
+    if !a.refs.is_empty() {
+        seen.edit = Some(plan_edit(buf, &a.refs, &seen.entry.meta, &Extra::default()));
+        seen.refs = a.refs;
+    }
+    seen
+}
+
+/// A precompressed copy (`buf`, decoded as `inner`): a map to move, or references to cut from
+/// its content and a sealed copy to compress again.
+fn inspect_packed(seen: &mut Seen, inner: &scan::Inner, buf: &[u8]) {
+    let file_sha = hash::sha256_hex(buf);
+    if inner.analysis.is_map() {
+        seen.map = Some(MapSeen {
+            sha: file_sha,
+            size: buf.len() as u64,
+        });
+        seen.packed = Some(Packed::Map {
+            codec: inner.codec,
+            inner_sha: hash::sha256_hex(&inner.bytes),
+        });
+    } else if !inner.analysis.refs.is_empty() {
+        let edit = plan_edit(
+            &inner.bytes,
+            &inner.analysis.refs,
+            &seen.entry.meta,
+            &Extra::default(),
+        );
+        match crate::compress::compress(inner.codec, &edit.sealed(&inner.bytes)) {
+            Ok(z) => {
+                seen.packed = Some(Packed::Refs {
+                    codec: inner.codec,
+                    inner_name: inner.name.clone(),
+                    file_sha,
+                    inner: Box::new(edit),
+                    new_sha: hash::sha256_hex(&z),
+                    new_size: z.len() as u64,
+                });
+            }
+            Err(e) => seen.error = Some(format!("cannot compress the sealed copy: {e}")),
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Keeping the dist consistent with what seal changes. Hashes of a changed file's old bytes are
+//! recomputed where the dist's consumer checks them and their meaning is clear — HTML
+//! `integrity="sha…-…"` values and Angular `ngsw.json` hash tables ([`fix_hashes`]) — and
+//! reported where they are some other tool's business: precache lists and asset manifests
+//! ([`stale_hash_notes`]). Both read the dist before planning (only the files that matter).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use sha2::Digest;
+
+use crate::findings::{NoteKind, NoteRecord, RewriteKind};
+use crate::hash;
+use crate::scan::{self, FileKind, integrity, url};
+use crate::splice::Splice;
+
+use super::edit::{Extra, plan_edit};
+use super::inspect::Seen;
+
+/// Original and sealed bytes of one file.
+type BeforeAfter = (Vec<u8>, Vec<u8>);
+
+/// The dist's files by path, and the original and sealed bytes of edited files, read once.
+struct Edited<'a> {
+    dist: &'a Path,
+    by_path: HashMap<Vec<u8>, usize>,
+    cache: HashMap<usize, Option<BeforeAfter>>,
+}
+
+impl Edited<'_> {
+    /// The file a local URL in file `rel` names, when seal edits it.
+    fn target(&self, rel: &[u8], url: &[u8], seen: &[Seen]) -> Option<usize> {
+        match url::resolve(rel, url) {
+            url::Target::Inside(p) => self
+                .by_path
+                .get(&p)
+                .copied()
+                .filter(|&j| seen[j].edit.is_some()),
+            _ => None,
+        }
+    }
+
+    /// Original and sealed bytes of edited file `j` (`None` if it changed since inspection).
+    fn load(&mut self, j: usize, seen: &[Seen]) -> Option<BeforeAfter> {
+        let dist = self.dist;
+        self.cache
+            .entry(j)
+            .or_insert_with(|| {
+                let s = &seen[j];
+                let e = s.edit.as_ref()?;
+                let bytes = std::fs::read(s.entry.rel.under(dist)?).ok()?;
+                if hash::sha256_hex(&bytes) != e.original_sha {
+                    return None;
+                }
+                let sealed = e.sealed(&bytes);
+                Some((bytes, sealed))
+            })
+            .clone()
+    }
+}
+
+/// Recompute `integrity="sha…-…"` tokens in HTML files and Angular `ngsw.json` hash-table
+/// entries that name a file seal edits (only where the old value matched the old bytes: a value
+/// that was already wrong is noted, not guessed). Runs after the edits of every other file are
+/// final.
+pub(crate) fn fix_hashes(seen: &mut [Seen], dist: &Path) {
+    let mut edited = Edited {
+        dist,
+        by_path: seen
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.entry.rel.as_bytes().to_vec(), i))
+            .collect(),
+        cache: HashMap::new(),
+    };
+    let mut updates: Vec<(usize, Vec<u8>, Extra, Vec<String>)> = Vec::new();
+    for i in 0..seen.len() {
+        let s = &seen[i];
+        if s.error.is_some() || s.map.is_some() || s.packed.is_some() {
+            continue;
+        }
+        let name = s.entry.rel.file_name();
+        let html = matches!(scan::classify(name), FileKind::Html);
+        let ngsw = name == b"ngsw.json";
+        if !html && !ngsw {
+            continue;
+        }
+        let Some(buf) = s.entry.rel.under(dist).and_then(|p| std::fs::read(p).ok()) else {
+            continue;
+        };
+        if buf.len() as u64 != s.entry.meta.size
+            || s.edit
+                .as_ref()
+                .is_some_and(|e| hash::sha256_hex(&buf) != e.original_sha)
+        {
+            continue;
+        }
+        let rel = s.entry.rel.as_bytes().to_vec();
+        let mut extra = Extra::default();
+        let mut notes = Vec::new();
+        if html {
+            integrity_fixes(&buf, &rel, seen, &mut edited, &mut extra, &mut notes);
+        }
+        if ngsw {
+            ngsw_fixes(&buf, &rel, seen, &mut edited, &mut extra, &mut notes);
+        }
+        if !extra.rewrites.is_empty() || !notes.is_empty() {
+            updates.push((i, buf, extra, notes));
+        }
+    }
+    for (i, buf, extra, notes) in updates {
+        let s = &mut seen[i];
+        if !extra.rewrites.is_empty() {
+            s.edit = Some(plan_edit(&buf, &s.refs, &s.entry.meta, &extra));
+        }
+        if let (true, Some(n)) = (s.notes.is_empty(), notes.into_iter().next()) {
+            s.notes.push(NoteRecord::new(s.entry.rel.lossy(), n));
+        }
+    }
+}
+
+/// The `integrity` values of HTML file `rel` (`buf`) that name a file seal edits.
+fn integrity_fixes(
+    buf: &[u8],
+    rel: &[u8],
+    seen: &[Seen],
+    edited: &mut Edited,
+    extra: &mut Extra,
+    notes: &mut Vec<String>,
+) {
+    for r in integrity::find(buf) {
+        if !integrity::is_local(&r.url) {
+            continue;
+        }
+        let Some(j) = edited.target(rel, &r.url, seen) else {
+            continue;
+        };
+        let Some((old, new)) = edited.load(j, seen) else {
+            continue;
+        };
+        if r.alg.token(&old) != String::from_utf8_lossy(&buf[r.span.clone()]) {
+            notes.push(format!(
+                "line {}: integrity of {} did not match that file before seal; left as it is",
+                r.line,
+                String::from_utf8_lossy(&r.url)
+            ));
+            continue;
+        }
+        let splice = Splice {
+            offset: r.span.start as u64,
+            len: r.span.len() as u64,
+            insert: r.alg.token(&new),
+        };
+        extra.rewrites.push((splice, RewriteKind::Integrity));
+    }
+}
+
+/// The `hashTable` entries of `ngsw.json` (`buf`) that name a file seal edits.
+fn ngsw_fixes(
+    buf: &[u8],
+    rel: &[u8],
+    seen: &[Seen],
+    edited: &mut Edited,
+    extra: &mut Extra,
+    notes: &mut Vec<String>,
+) {
+    let sha1 = |b: &[u8]| hex::encode(sha1::Sha1::digest(b));
+    for e in integrity::ngsw_entries(buf) {
+        let Some(j) = edited.target(rel, e.url.as_bytes(), seen) else {
+            continue;
+        };
+        let Some((old, new)) = edited.load(j, seen) else {
+            continue;
+        };
+        if sha1(&old) != e.sha1.to_ascii_lowercase() {
+            notes.push(format!(
+                "hashTable entry {} did not match that file before seal; left as it is",
+                e.url
+            ));
+            continue;
+        }
+        let splice = Splice {
+            offset: e.span.start as u64,
+            len: e.span.len() as u64,
+            insert: sha1(&new),
+        };
+        extra.rewrites.push((splice, RewriteKind::NgswHash));
+    }
+}
+
+/// Files seal does not rewrite that still hold a hash of a file seal changes, as it was
+/// before: Workbox precache lists (`revision`: MD5), asset manifests with SHA or SRI values.
+/// Reported as notes (kind `stale-hash`), never rewritten: what such a list means (and whether
+/// it is regenerated later in the build) is the tool's business, not a guess to make here.
+/// Only files [`integrity::may_list_hashes`] names are read, and only changed files whose name
+/// appears in them are hashed, so a big dist pays nothing for it.
+pub(crate) fn stale_hash_notes(seen: &[Seen], dist: &Path) -> Vec<NoteRecord> {
+    const MAX_LIST: u64 = 16 << 20;
+    const MAX_NOTES_PER_FILE: usize = 20;
+    let candidates: Vec<usize> = (0..seen.len())
+        .filter(|&i| {
+            let s = &seen[i];
+            s.error.is_none()
+                && s.map.is_none()
+                && s.packed.is_none()
+                && integrity::may_list_hashes(s.entry.rel.file_name())
+        })
+        .collect();
+    let changed: Vec<usize> = (0..seen.len())
+        .filter(|&j| seen[j].edit.is_some() && seen[j].map.is_none())
+        .collect();
+    if candidates.is_empty() || changed.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&[u8]> = changed
+        .iter()
+        .map(|&j| seen[j].entry.rel.file_name())
+        .collect();
+    let Ok(by_name) = aho_corasick::AhoCorasick::new(&names) else {
+        return Vec::new();
+    };
+    // Digests of a changed file's original bytes, computed once.
+    let mut spellings: HashMap<usize, Option<Vec<(&'static str, String)>>> = HashMap::new();
+    let mut notes = Vec::new();
+    for &i in &candidates {
+        let s = &seen[i];
+        // At most MAX_LIST bytes (the walk gave names only: the size is learnt by reading).
+        let Some(buf) = s.entry.rel.under(dist).and_then(|p| {
+            use std::io::Read;
+            let mut buf = Vec::new();
+            let f = crate::inspect::open_nofollow(&p).ok()?;
+            f.take(MAX_LIST + 1).read_to_end(&mut buf).ok()?;
+            (buf.len() as u64 <= MAX_LIST).then_some(buf)
+        }) else {
+            continue;
+        };
+        let mentioned: BTreeSet<usize> = by_name
+            .find_overlapping_iter(&buf)
+            .map(|m| changed[m.pattern().as_usize()])
+            .filter(|&j| j != i)
+            .collect();
+        let mut found = Vec::new();
+        for j in mentioned {
+            let sp = spellings.entry(j).or_insert_with(|| {
+                let e = seen[j].edit.as_ref()?;
+                let bytes = std::fs::read(seen[j].entry.rel.under(dist)?).ok()?;
+                (hash::sha256_hex(&bytes) == e.original_sha).then(|| integrity::spellings(&bytes))
+            });
+            for (alg, text) in sp.iter().flatten() {
+                if let Some(at) = memchr::memmem::find(&buf, text.as_bytes()) {
+                    let line = memchr::memchr_iter(b'\n', &buf[..at]).count() + 1;
+                    found.push((line, j, *alg));
+                }
+            }
+        }
+        found.sort_unstable();
+        let total = found.len();
+        let path = s.entry.rel.lossy();
+        for (line, j, alg) in found.into_iter().take(MAX_NOTES_PER_FILE) {
+            notes.push(NoteRecord::of_kind(
+                NoteKind::StaleHash,
+                path.clone(),
+                format!(
+                    "line {line}: the {alg} of {} as it was before seal; seal changes that file, \
+                     so this entry is stale: regenerate this list after seal (mapvault reports \
+                     it, it does not rewrite it)",
+                    seen[j].entry.rel.lossy()
+                ),
+            ));
+        }
+        if total > MAX_NOTES_PER_FILE {
+            notes.push(NoteRecord::of_kind(
+                NoteKind::StaleHash,
+                path,
+                format!(
+                    "and {} more stale hashes of files seal changes",
+                    total - MAX_NOTES_PER_FILE
+                ),
+            ));
+        }
+    }
+    notes
+}

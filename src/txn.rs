@@ -1,0 +1,278 @@
+//! The transaction pieces seal and unseal share around a journal: locking the dist, naming a run
+//! and its temp files, finishing a journal an earlier run left behind, and recording a journal's
+//! outcome in the manifest. The steps themselves run in [`crate::apply`]; what goes into a
+//! journal is each command's business.
+//!
+//! A run is: lock the dist ([`lock_dist`]) and the vault, [`recover`] any interrupted journal,
+//! plan a new one (ids from [`new_id`], temp names from [`Temps`]), save it, execute it, then
+//! [`finish`] it: the manifest records what was done and the journal goes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::apply::{self, Applied};
+use crate::findings::{ErrorRecord, NoteRecord};
+use crate::relpath::{RawPath, RelPath};
+use crate::vault::Vault;
+use crate::vault::journal::{Journal, Op, Step};
+use crate::vault::json::Pieces;
+use crate::vault::manifest::{Manifest, SealRecord};
+
+/// An edit is applied in place (the file's tail rewritten, no new copy) when the new tail, which
+/// the journal spells out, is at most this long…
+pub const TAIL_MAX: u64 = 64 * 1024;
+/// …and the old tail, which the journal names by hash and commit reads back to check, at most
+/// this long (a bundle ending in an inline map of up to ~1 MiB is cut, not copied).
+pub const OLD_TAIL_MAX: u64 = 1 << 20;
+
+/// Lock a dist directory against concurrent seal/unseal (an advisory lock on the directory
+/// itself, so nothing new appears in the dist).
+pub fn lock_dist(dist: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<File> {
+    let f = File::open(dist).with_context(|| format!("cannot open {}", dist.display()))?;
+    crate::vault::lock_file(&f, &format!("dist {}", dist.display()), on_wait)?;
+    Ok(f)
+}
+
+/// A new run id, `OP-<UTC time>-<8 hex>`: readable, sortable by time, and unique across
+/// processes (the salt hashes the clock's nanoseconds and the pid).
+pub fn new_id(op: &str, now: std::time::SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace([':', '-'], "");
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let salt = crate::hash::sha256_hex(format!("{nanos}:{}", std::process::id()).as_bytes());
+    format!("{op}-{stamp}-{}", &salt[..8])
+}
+
+/// Where a run's temp files go: `VAULT/tmp/<run>-<n>` for files on the vault's file system (a
+/// rename from there is atomic), else `.mapvault-<run>-<n>.tmp` beside the file. Plain data, so
+/// planning stays pure; without a vault (a dry run) every temp is the empty path.
+#[derive(Debug, Clone, Default)]
+pub struct Temps {
+    run: String,
+    dist: PathBuf,
+    vault: Option<(PathBuf, u64)>,
+}
+
+impl Temps {
+    pub fn new(run: &str, dist: &Path, vault: Option<&Vault>) -> Temps {
+        Temps {
+            run: run.to_owned(),
+            dist: dist.to_path_buf(),
+            vault: vault.map(|v| (v.tmp_dir(), v.dev())),
+        }
+    }
+
+    /// The temp for the `n`-th file of the run, `rel` in the dist, on device `dev`.
+    pub fn at(&self, rel: &RelPath, dev: u64, n: usize) -> RawPath {
+        let Some((tmp, vault_dev)) = &self.vault else {
+            return RawPath::default();
+        };
+        let run = &self.run;
+        if dev == *vault_dev {
+            RawPath::from_path(&tmp.join(format!("{run}-{n}")))
+        } else {
+            let p = rel.under(&self.dist).unwrap_or_default();
+            let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            RawPath::from_path(&dir.join(format!(".mapvault-{run}-{n}.tmp")))
+        }
+    }
+}
+
+/// Finish any operation a previous run left in the vault's journal. Returns its id. `held` is
+/// the dist whose lock the caller already holds (flock locks are per open file, so taking it
+/// again here would wait for ourselves).
+pub fn recover(
+    v: &Vault,
+    held: &Path,
+    on_wait: &mut dyn FnMut(&str),
+    notes: &mut Vec<NoteRecord>,
+    errors: &mut Vec<ErrorRecord>,
+) -> Result<Option<String>> {
+    let Some(j) = v.load_journal()? else {
+        return Ok(None);
+    };
+    let dist = j.dist.to_path();
+    if !dist.is_dir() {
+        bail!(
+            "the vault holds an unfinished {:?} of {} which no longer exists; move {} aside to continue",
+            j.op,
+            dist.display(),
+            v.root().join("journal.json").display()
+        );
+    }
+    let _lock = if dist == held {
+        None
+    } else {
+        Some(lock_dist(&dist, on_wait)?)
+    };
+    let applied = apply::execute(v, &j)?;
+    finish(v, &j, &applied, notes, errors, None)?;
+    Ok(Some(j.id))
+}
+
+/// Record what a journal achieved in the manifest, clear the journal. Files whose steps failed
+/// are reported (and, for seal, left out of the record; for unseal, kept in it). `record_json`
+/// is the seal record as [`Vault::save_journal`] wrote it, reused when every step went through.
+/// Returns how many vault objects an unseal left unneeded and removed.
+pub fn finish(
+    v: &Vault,
+    j: &Journal,
+    applied: &Applied,
+    notes: &mut Vec<NoteRecord>,
+    errors: &mut Vec<ErrorRecord>,
+    record_json: Option<&Pieces>,
+) -> Result<usize> {
+    let failed = report_failures(j, applied, notes, errors);
+    let mut m = v.load_manifest()?;
+    let removed_objects = match j.op {
+        Op::Seal => {
+            // Not recorded yet (a re-run after a crash that followed the manifest write finds
+            // it recorded).
+            if let Some(rec) = &j.record
+                && !m.seals.iter().any(|s| s.id == rec.id)
+            {
+                record_seal(v, &mut m, rec, j, applied, &failed, record_json)?;
+            }
+            0
+        }
+        Op::Unseal => {
+            forget_restored(&mut m, j, applied);
+            v.save_manifest(&m)?;
+            apply::failpoint("after-manifest");
+            let removed = v.collect_garbage(&m)?;
+            apply::failpoint("after-gc");
+            removed
+        }
+    };
+    v.remove_journal()?;
+    Ok(removed_objects)
+}
+
+/// Every failed step as an error of its file (a directory seal could not remove is only a
+/// note); returns the files that failed.
+fn report_failures(
+    j: &Journal,
+    applied: &Applied,
+    notes: &mut Vec<NoteRecord>,
+    errors: &mut Vec<ErrorRecord>,
+) -> BTreeSet<RelPath> {
+    let mut failed = BTreeSet::new();
+    for (i, msg) in applied.errors() {
+        let step = &j.steps[i];
+        if matches!(step, Step::RemoveDir { .. }) {
+            notes.push(NoteRecord::new(step.path().lossy(), msg.to_owned()));
+            continue;
+        }
+        failed.insert(step.path().clone());
+        errors.push(ErrorRecord::new(step.path().lossy(), msg.to_owned()));
+    }
+    failed
+}
+
+/// Append a seal's record to the manifest: as the journal wrote it when every step went
+/// through (directories included), else without the files that failed and the directories
+/// that were not removed.
+fn record_seal(
+    v: &Vault,
+    m: &mut Manifest,
+    rec: &SealRecord,
+    j: &Journal,
+    applied: &Applied,
+    failed: &BTreeSet<RelPath>,
+    record_json: Option<&Pieces>,
+) -> Result<()> {
+    if let Some(bytes) = record_json
+        && applied.errors().next().is_none()
+    {
+        if !rec.files.is_empty() {
+            v.save_manifest_appending(m, Some(bytes))?;
+            apply::failpoint("after-manifest");
+        }
+        return Ok(());
+    }
+    let mut rec = rec.clone();
+    rec.files.retain(|f| !failed.contains(&f.path));
+    let removed_dirs: BTreeSet<_> = j
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| matches!(s, Step::RemoveDir { .. }) && applied.ok(*i))
+        .map(|(_, s)| s.path().clone())
+        .collect();
+    rec.dirs.retain(|d| removed_dirs.contains(&d.path));
+    if !rec.files.is_empty() {
+        m.seals.push(rec);
+        v.save_manifest(m)?;
+        apply::failpoint("after-manifest");
+    }
+    Ok(())
+}
+
+/// Drop from the manifest every file and directory an unseal put back; records left with no
+/// files go.
+fn forget_restored(m: &mut Manifest, j: &Journal, applied: &Applied) {
+    let mut done: HashMap<&str, BTreeSet<&RelPath>> = HashMap::new();
+    let mut dirs_done: HashMap<&str, BTreeSet<&RelPath>> = HashMap::new();
+    for (i, s) in j.steps.iter().enumerate() {
+        if !applied.ok(i) {
+            continue;
+        }
+        match s {
+            Step::Restore { seal_id, path, .. } | Step::Unedit { seal_id, path, .. } => {
+                done.entry(seal_id).or_default().insert(path);
+            }
+            Step::MakeDir { seal_id, path, .. } => {
+                dirs_done.entry(seal_id).or_default().insert(path);
+            }
+            _ => {}
+        }
+    }
+    for rec in &mut m.seals {
+        if let Some(paths) = done.get(rec.id.as_str()) {
+            rec.files.retain(|f| !paths.contains(&f.path));
+        }
+        if let Some(paths) = dirs_done.get(rec.id.as_str()) {
+            rec.dirs.retain(|d| !paths.contains(&d.path));
+        }
+        if rec.files.is_empty() {
+            rec.dirs.clear();
+        }
+    }
+    m.seals.retain(|r| !r.files.is_empty());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_the_operation_and_the_time() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let id = new_id("seal", t);
+        assert!(id.starts_with("seal-20270115T080000Z-"), "{id}");
+        assert_eq!(id.len(), "seal-20270115T080000Z-".len() + 8);
+    }
+
+    #[test]
+    fn temps_go_to_the_vault_on_its_file_system_else_beside_the_file() {
+        let t = Temps {
+            run: "seal-x".into(),
+            dist: PathBuf::from("/d"),
+            vault: Some((PathBuf::from("/v/tmp"), 7)),
+        };
+        let rel = RelPath::new(b"a/b.js".to_vec());
+        assert_eq!(t.at(&rel, 7, 3).to_path(), PathBuf::from("/v/tmp/seal-x-3"));
+        assert_eq!(
+            t.at(&rel, 8, 3).to_path(),
+            PathBuf::from("/d/a/.mapvault-seal-x-3.tmp")
+        );
+        assert_eq!(Temps::default().at(&rel, 7, 3), RawPath::default());
+    }
+}
