@@ -214,12 +214,7 @@ fn inspect_one(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> Seen {
         seen.entry.meta = meta;
     }
     let a = inspect::analyze(entry, kind, &loaded, buf);
-    seen.notes = a
-        .notes
-        .first()
-        .map(|n| NoteRecord::new(entry.rel.lossy(), n.message.clone()))
-        .into_iter()
-        .collect();
+    seen.notes = inspect::note_records(&entry.rel.lossy(), &a);
     if let Some(e) = &a.error {
         seen.error = Some(e.clone());
         return seen;

@@ -113,9 +113,9 @@ pub(crate) fn fix_hashes(seen: &mut [Seen], dist: &Path) {
         if !extra.rewrites.is_empty() {
             s.edit = Some(plan_edit(&buf, &s.refs, &s.entry.meta, &extra));
         }
-        if let (true, Some(n)) = (s.notes.is_empty(), notes.into_iter().next()) {
-            s.notes.push(NoteRecord::new(s.entry.rel.lossy(), n));
-        }
+        let path = s.entry.rel.lossy();
+        s.notes
+            .extend(notes.into_iter().map(|n| NoteRecord::new(path.clone(), n)));
     }
 }
 

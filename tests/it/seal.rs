@@ -430,3 +430,126 @@ fn regression_same_inline_map_in_two_files_races_on_one_temp_file() {
         );
     }
 }
+
+/// A WebAssembly module with a DWARF section, a `sourceMappingURL` section, and a section cut
+/// short: two notes (`wasm-dwarf`, and the malformed module).
+fn wasm_with_two_notes() -> Vec<u8> {
+    let section = |name: &[u8], payload: &[u8]| {
+        let mut body = vec![name.len() as u8];
+        body.extend_from_slice(name);
+        body.extend_from_slice(payload);
+        let mut s = vec![0u8, body.len() as u8];
+        s.extend(body);
+        s
+    };
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend(section(b".debug_info", b"\x01\x02\x03"));
+    wasm.extend(section(b"sourceMappingURL", b"\x0am.wasm.map"));
+    wasm.extend_from_slice(b"\0\x7f");
+    wasm
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(bytes).expect("gzip in memory");
+    z.finish().expect("gzip in memory")
+}
+
+/// Regression: seal kept only the first note of each file (`a.notes.first()`), without its
+/// kind, and none of a precompressed copy's, so seal and verify disagreed about the same file.
+/// Seal (dry run or not) must report exactly the notes verify reports for the files it seals.
+#[test]
+fn seal_reports_every_note_verify_reports_kinds_and_compressed_copies_included() {
+    let env = TestEnv::new();
+    let wasm = wasm_with_two_notes();
+    env.write("dist/m.wasm", &wasm);
+    env.write("dist/m.wasm.gz", gzip(&wasm));
+    env.write("dist/m.wasm.map", MAP_A);
+    // A parse error sends the scan to the lexical fallback (a note), in the file and its copy.
+    let bad = b"var s = \"sourceMappingURL\"; let x = ;\n//# sourceMappingURL=bad.js.map\n";
+    env.write("dist/bad.js", bad);
+    env.write("dist/bad.js.gz", gzip(bad));
+    env.write("dist/bad.js.map", MAP_B);
+
+    let verify = env
+        .mapvault(["verify", "dist", "--format", "json"])
+        .expect_code(1)
+        .json();
+    let want = verify["notes"].clone();
+    let notes = want.as_array().map_or(0, Vec::len);
+    assert_eq!(
+        notes, 6,
+        "two notes per wasm file, one per script: {want:#}"
+    );
+    assert!(
+        want.as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n["path"] == "m.wasm.gz" && n["kind"] == "wasm-dwarf"),
+        "{want:#}"
+    );
+
+    let dry = env
+        .mapvault([
+            "seal",
+            "dist",
+            "--vault",
+            "vault",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(dry["notes"], want, "seal --dry-run's notes are verify's");
+    let sealed = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(sealed["notes"], want, "seal's notes are verify's");
+}
+
+/// Every `integrity` value that was already wrong is noted, not only the first one of a file
+/// (nor only when the file has no other note).
+#[test]
+fn every_stale_integrity_value_is_noted() {
+    let env = TestEnv::new();
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write("dist/b.js", "b();\n//# sourceMappingURL=b.js.map\n");
+    env.write("dist/a.js.map", MAP_A);
+    env.write("dist/b.js.map", MAP_B);
+    env.write(
+        "dist/index.html",
+        "<script src=\"a.js\" integrity=\"sha256-AAAA\"></script>\n\
+         <script src=\"b.js\" integrity=\"sha256-BBBB\"></script>\n",
+    );
+    let v = env
+        .mapvault([
+            "seal",
+            "dist",
+            "--vault",
+            "vault",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let lines: Vec<&str> = v["notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["path"] == "index.html")
+        .filter_map(|n| n["message"].as_str())
+        .collect();
+    assert_eq!(lines.len(), 2, "{v:#}");
+    assert!(
+        lines[0].starts_with("line 1: integrity of a.js did not match"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("line 2: integrity of b.js did not match"),
+        "{lines:?}"
+    );
+}
