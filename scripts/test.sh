@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh machine (Rust toolchain, Node/npm and Python present):
 #   bash scripts/test.sh
 # 1. installs the pinned npm tools some tests compare against (tests/tools, never global),
-# 2. runs cargo fmt/clippy checks and `cargo test` (unit, integration, property, conformance),
+# 2. runs cargo fmt/clippy checks, the module-cycle check (scripts/modcycles.py) and `cargo test`
+#    (unit, integration, property, conformance),
 # 3. runs the outside contract checks from ../shared/tools on every fixture when ../shared is
 #    present (CI always has it): roundtrip.py, and a bounded killtest.py.
 set -euo pipefail
@@ -17,6 +18,10 @@ fi
 echo "== cargo fmt --check, clippy"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets --features failpoints --quiet -- -D warnings
+
+echo "== module graph: no import cycle (scripts/modcycles.py; its self-test plants one)"
+python3 scripts/modcycles.py --self-test
+python3 scripts/modcycles.py
 
 echo "== cargo test"
 cargo test --locked --features failpoints
