@@ -336,19 +336,15 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             url_offset,
             url_len,
             sha256,
-        } => {
-            let obj = Stored::Map(sha256.clone());
-            if vault.has(&obj, None) {
-                return Ok(Prepared::Done);
-            }
+        } => store(vault, &Stored::Map(sha256.clone()), None, || {
             let bytes = read_range(&dist.at(path)?, *url_offset, *url_len)?;
             let d = datauri::decode(&bytes)
                 .with_context(|| format!("{path}: inline map no longer decodes"))?;
-            vault
-                .put_bytes(&obj, &d.data)
-                .with_context(|| format!("{path}: inline map changed since it was planned"))?;
-            Ok(Prepared::Ready)
-        }
+            Ok((
+                d.data,
+                format!("{path}: inline map changed since it was planned"),
+            ))
+        }),
         Step::StoreWithDebugId {
             path,
             inline,
@@ -361,34 +357,23 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             offset,
             len,
             sha256,
-        } => {
-            let obj = Stored::Blob(sha256.clone());
-            if vault.has(&obj, Some(*len)) {
-                return Ok(Prepared::Done);
-            }
+        } => store(vault, &Stored::Blob(sha256.clone()), Some(*len), || {
             let bytes = read_range(&dist.at(path)?, *offset, *len)?;
-            vault
-                .put_bytes(&obj, &bytes)
-                .with_context(|| format!("{path}: bytes changed since they were planned"))?;
-            Ok(Prepared::Ready)
-        }
+            Ok((
+                bytes,
+                format!("{path}: bytes changed since they were planned"),
+            ))
+        }),
         Step::StoreDecoded {
             path,
             codec,
             sha256,
-        } => {
-            let obj = Stored::Map(sha256.clone());
-            if vault.has(&obj, None) {
-                return Ok(Prepared::Done);
-            }
+        } => store(vault, &Stored::Map(sha256.clone()), None, || {
             let bytes = fs::read(dist.at(path)?).with_context(|| format!("cannot read {path}"))?;
             let inner = compress::decompress(*codec, &bytes, compress::DEFAULT_LIMIT)
                 .with_context(|| format!("{path}: cannot decompress"))?;
-            vault
-                .put_bytes(&obj, &inner)
-                .with_context(|| format!("{path}: changed since it was planned"))?;
-            Ok(Prepared::Ready)
-        }
+            Ok((inner, format!("{path}: changed since it was planned")))
+        }),
         Step::Recompress {
             path,
             meta,
@@ -586,28 +571,40 @@ fn store_with_debug_id(
     text: &str,
     sha256: &str,
 ) -> Result<Prepared> {
-    let obj = Stored::Map(sha256.to_owned());
-    if vault.has(&obj, None) {
+    store(vault, &Stored::Map(sha256.to_owned()), None, || {
+        let p = dist.at(path)?;
+        let mut map = match inline {
+            Some((o, l)) => {
+                let bytes = read_range(&p, o, l)?;
+                datauri::decode(&bytes)
+                    .with_context(|| format!("{path}: inline map no longer decodes"))?
+                    .data
+            }
+            None => fs::read(&p).with_context(|| format!("cannot read {path}"))?,
+        };
+        let at = usize::try_from(offset)?;
+        if at > map.len() {
+            bail!("{path}: map changed since it was planned");
+        }
+        map.splice(at..at, text.bytes());
+        Ok((map, format!("{path}: map changed since it was planned")))
+    })
+}
+
+/// The prepare step of every store: done when the vault has `obj` (of `size`, when known);
+/// else the bytes `make` builds from the dist are stored, verified against the object's name
+/// (a mismatch is reported with the message `make` gives).
+fn store(
+    vault: &Vault,
+    obj: &Stored,
+    size: Option<u64>,
+    make: impl FnOnce() -> Result<(Vec<u8>, String)>,
+) -> Result<Prepared> {
+    if vault.has(obj, size) {
         return Ok(Prepared::Done);
     }
-    let p = dist.at(path)?;
-    let mut map = match inline {
-        Some((o, l)) => {
-            let bytes = read_range(&p, o, l)?;
-            datauri::decode(&bytes)
-                .with_context(|| format!("{path}: inline map no longer decodes"))?
-                .data
-        }
-        None => fs::read(&p).with_context(|| format!("cannot read {path}"))?,
-    };
-    let at = usize::try_from(offset)?;
-    if at > map.len() {
-        bail!("{path}: map changed since it was planned");
-    }
-    map.splice(at..at, text.bytes());
-    vault
-        .put_bytes(&obj, &map)
-        .with_context(|| format!("{path}: map changed since it was planned"))?;
+    let (bytes, changed) = make()?;
+    vault.put_bytes(obj, &bytes).context(changed)?;
     Ok(Prepared::Ready)
 }
 

@@ -65,23 +65,24 @@ fn leak_lines(
     Ok(())
 }
 
+/// Interrupted runs a seal or unseal finished first, on stderr.
+fn preamble(err: &mut dyn Write, resumed: &[String]) {
+    for id in resumed {
+        let _ = writeln!(err, "note: finished an interrupted run first ({id})");
+    }
+}
+
 /// Notes and errors on stderr, one line each (failures to write there are not failures of the
 /// run).
 fn notes_and_errors(err: &mut dyn Write, notes: &[NoteRecord], errors: &[ErrorRecord]) {
-    for n in notes {
+    let notes = notes.iter().map(|n| ("note", &n.path, &n.message));
+    let errors = errors.iter().map(|e| ("error", &e.path, &e.message));
+    for (tag, path, message) in notes.chain(errors) {
         let _ = writeln!(
             err,
-            "note: {}: {}",
-            for_terminal(&n.path),
-            for_terminal(&n.message)
-        );
-    }
-    for e in errors {
-        let _ = writeln!(
-            err,
-            "error: {}: {}",
-            for_terminal(&e.path),
-            for_terminal(&e.message)
+            "{tag}: {}: {}",
+            for_terminal(path),
+            for_terminal(message)
         );
     }
 }
@@ -168,9 +169,7 @@ pub fn seal(
     color: bool,
 ) -> io::Result<()> {
     let s = Style { color };
-    for id in &r.resumed {
-        let _ = writeln!(err, "note: finished an interrupted run first ({id})");
-    }
+    preamble(err, &r.resumed);
     if r.dry_run || verbose {
         for a in &r.actions {
             let verb = if r.dry_run {
@@ -247,9 +246,7 @@ pub fn unseal(
     color: bool,
 ) -> io::Result<()> {
     let s = Style { color };
-    for id in &r.resumed {
-        let _ = writeln!(err, "note: finished an interrupted run first ({id})");
-    }
+    preamble(err, &r.resumed);
     notes_and_errors(err, &r.notes, &r.errors);
     if r.seals.is_empty() {
         writeln!(out, "{} nothing to restore", s.dim("unseal:"))?;
