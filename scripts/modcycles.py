@@ -3,6 +3,7 @@
 
     python3 scripts/modcycles.py [SRC_DIR]     # default: src/ next to this script's repo
     python3 scripts/modcycles.py --self-test   # proves the check fails on a planted cycle
+    python3 scripts/modcycles.py --layers      # the modules by layer (0: imports nothing)
 
 Nodes are the crate's top-level modules (`src/seal/plan.rs` belongs to `seal`). A module
 imports another when its code (comments and string literals aside) names `crate::other`,
@@ -189,9 +190,36 @@ def self_test():
     print("modcycles self-test: a planted cycle fails the check")
 
 
+def layers(edges):
+    """Layer of each module: 0 when it imports no module, else one more than its highest
+    import (the graph is acyclic when this is asked)."""
+    memo = {}
+
+    def depth(m):
+        if m not in memo:
+            memo[m] = 0
+            memo[m] = 1 + max((depth(n) for n in edges.get(m, ())), default=-1)
+        return memo[m]
+
+    by = {}
+    for m in edges:
+        by.setdefault(depth(m), []).append(m)
+    return by
+
+
 def main():
     if sys.argv[1:] == ["--self-test"]:
         self_test()
+        return 0
+    if sys.argv[1:2] == ["--layers"]:
+        src = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+        top_edges, bad = check(src)
+        if bad:
+            print("the graph has cycles; no layering", file=sys.stderr)
+            return 1
+        for k, mods in sorted(layers(top_edges).items()):
+            parts = [f"{m} (-> {', '.join(sorted(top_edges[m]))})" if top_edges[m] else m for m in sorted(mods)]
+            print(f"{k}: " + "; ".join(parts))
         return 0
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
     top_edges, bad = check(src)

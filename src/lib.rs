@@ -1,9 +1,10 @@
 //! mapvault: make sure a JavaScript build never ships its source maps.
 //!
 //! The library behind the `mapvault` binary. Data flows one way:
-//! `cli → config → command (seal / verify / unseal) → {walk, inspect → scan, vault} → report`.
-//! [`scan`] is pure detection; [`vault`] owns every byte written outside the dist; the commands
-//! return reports and [`report`] renders them.
+//! `cli → config → command (seal / verify / unseal …) → {walk, inspect → scan, txn → apply →
+//! vault} → report`. [`scan`] is pure detection; [`vault`] owns every byte written outside the
+//! dist; the commands return reports of `findings` and `report` renders them. The modules are
+//! layered (docs/architecture.md); `scripts/modcycles.py` keeps the import graph acyclic.
 
 // The binary (`main.rs`), the benches and the fuzz targets use the public modules; everything
 // else is crate-private, so dead code shows. Layers, bottom up, are in docs/architecture.md.
