@@ -15,15 +15,15 @@ output() { echo "$1=$2" >>"$out"; }
 # A workflow-command annotation on GitHub; plain text elsewhere.
 annotate() { echo "::$1::$2"; }
 
-lines() { # split a multi-line input into the array named $1, dropping blank lines
-  local -n arr="$1"
-  arr=()
+# The non-blank lines of a multi-line input, trimmed, one per line. (No namerefs or mapfile:
+# macOS's /bin/bash is 3.2.)
+lines() {
   local l
   while IFS= read -r l; do
     l="${l#"${l%%[![:space:]]*}"}"
     l="${l%"${l##*[![:space:]]}"}"
-    if [ -n "$l" ]; then arr+=("$l"); fi
-  done <<<"$2"
+    if [ -n "$l" ]; then printf '%s\n' "$l"; fi
+  done <<<"$1"
 }
 
 install() {
@@ -50,10 +50,11 @@ install() {
 run() {
   local bin="${MAPVAULT_ACTION_BIN:-${MAPVAULT_BINARY:-mapvault}}"
   local command="${INPUT_COMMAND:-seal}" fail_on="${INPUT_FAIL_ON:-leak}" sarif="${INPUT_SARIF:-}"
-  local paths allow args=() code=0
-  lines paths "${INPUT_PATH:-dist}"
-  lines allow "${INPUT_ALLOW:-}"
-  for g in "${allow[@]}"; do args+=(--allow "$g"); done
+  local paths=() args=() code=0 l
+  while IFS= read -r l; do paths+=("$l"); done < <(lines "${INPUT_PATH:-dist}")
+  # `args` may stay empty: expanded as ${args[@]+"${args[@]}"}, which bash 3.2 accepts under
+  # set -u.
+  while IFS= read -r l; do args+=(--allow "$l"); done < <(lines "${INPUT_ALLOW:-}")
   case "$fail_on" in leak | error | never) ;; *) annotate error "fail-on must be leak, error or never, not '$fail_on'"; exit 2 ;; esac
   [ "${#paths[@]}" -gt 0 ] || { annotate error "path is empty"; exit 2; }
 
@@ -61,7 +62,7 @@ run() {
     seal)
       [ "${#paths[@]}" = 1 ] || { annotate error "seal takes one path, got ${#paths[@]}"; exit 2; }
       local vault="${INPUT_VAULT:-.mapvault}"
-      local seal_args=(seal "${paths[0]}" --vault "$vault" "${args[@]}")
+      local seal_args=(seal "${paths[0]}" --vault "$vault" ${args[@]+"${args[@]}"})
       case "${INPUT_DEBUG_IDS:-}" in
         '' | false) ;;
         true | comment) seal_args+=(--debug-ids) ;;
@@ -88,7 +89,7 @@ run() {
       fi
       ;;
     verify)
-      "$bin" verify "${paths[@]}" "${args[@]}" || code=$?
+      "$bin" verify "${paths[@]}" ${args[@]+"${args[@]}"} || code=$?
       ;;
     *) annotate error "command must be seal or verify, not '$command'"; exit 2 ;;
   esac
@@ -96,7 +97,7 @@ run() {
   if [ -n "$sarif" ]; then
     # What still leaks after seal (or what verify found), for code scanning. Its exit code is
     # the same verdict; the one above decides.
-    "$bin" verify "${paths[@]}" "${args[@]}" --format sarif --quiet >"$sarif" || true
+    "$bin" verify "${paths[@]}" ${args[@]+"${args[@]}"} --format sarif --quiet >"$sarif" || true
     output sarif "$(cd "$(dirname "$sarif")" && pwd)/$(basename "$sarif")"
   fi
   output exit-code "$code"

@@ -4,7 +4,8 @@
 #   bash scripts/npm-pack.sh OUTDIR --target TRIPLE...   these targets (cross-built when needed)
 #   bash scripts/npm-pack.sh OUTDIR --all                every target this machine can build; says
 #                                                        which ones only the release workflow builds
-# Options: --profile NAME (cargo profile for cross targets, default release; CI uses ci-cross),
+# Options: --profile NAME (cargo profile for targets other than this machine's, default release;
+#          CI uses ci-cross for the arm64 build it runs under qemu),
 #          --assets (also write mapvault-VERSION-TRIPLE.tar.gz, or .zip on Windows, for a release).
 # OUTDIR gets mapvault-VERSION.tgz (the shim, JS API and plugins from npm/mapvault) and one
 # tarball per platform package (@mapvault/linux-x64-gnu -> mapvault-linux-x64-gnu-VERSION.tgz).
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
-usage() { sed -n '2,13p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out="$1"; shift
 targets=()
@@ -150,7 +151,7 @@ for t in "${targets[@]}"; do
   fi
   echo "== $t -> $pkg"
   exe=mapvault; [ "$os" = win32 ] && exe=mapvault.exe
-  if [ "$t" = "$host" ] && [ "$profile" = release ]; then
+  if [ "$t" = "$host" ]; then
     # The host release build is the one scripts/test.sh and scripts/recipes.sh use: no --target,
     # so it is shared with them (and costs nothing when it is fresh).
     cargo build --locked --release --quiet
@@ -203,4 +204,4 @@ cp -R npm/mapvault "$stage/mapvault"
 echo "   packed: $(pack "$stage/mapvault")"
 
 echo "== built here: ${built[*]:-none}"
-for s in "${skipped[@]}"; do echo "   not built here: $s"; done
+for s in ${skipped[@]+"${skipped[@]}"}; do echo "   not built here: $s"; done
