@@ -4,9 +4,12 @@
 #   1. Makefile: `make release` (build -> seal -> verify) passes; a dist seal cannot fix fails it;
 #   2. package.json: `npm run build` triggers `postbuild` (seal); `prepublishOnly` packs with
 #      `npm pack` and verifies the tarball: passes when sealed, fails on a leaky package;
-#   3. github-actions.yml: parsed as YAML, its `run:` steps executed in bash (except installing
-#      mapvault and the project's own build, replaced by copying the fixture); the SARIF file must
-#      be JSON with version 2.1.0, and the upload step must run `if: always()`;
+#   3. github-actions.yml: parsed as YAML, its steps run in order as GitHub would: `run:` steps in
+#      bash (the project's own build replaced by copying the fixture), the mapvault Action step
+#      through action/run.sh with its `with:` inputs (which must all be declared in action.yml)
+#      and this binary as MAPVAULT_BINARY; the SARIF file named by the Action's `sarif` output
+#      must be JSON with version 2.1.0, the vault must be filled, and the upload step must run
+#      `if: always()`;
 #   4. the README's recipe code blocks must equal these files byte for byte.
 # Usage: bash scripts/recipes.sh   (MAPVAULT_BIN=path/to/mapvault to test a given binary)
 set -euo pipefail
@@ -20,7 +23,7 @@ fi
 [ -x "$MAPVAULT_BIN" ] || { echo "recipes: no mapvault binary at $MAPVAULT_BIN" >&2; exit 2; }
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/mapvault-recipes.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${RECIPES_KEEP:-}" ] && echo "keeping $tmp" || trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/bin"
 ln -s "$(cd "$(dirname "$MAPVAULT_BIN")" && pwd)/$(basename "$MAPVAULT_BIN")" "$tmp/bin/mapvault"
 export PATH="$tmp/bin:$PATH"
@@ -29,19 +32,7 @@ export npm_config_cache="$tmp/npm-cache" npm_config_update_notifier=false npm_co
 fixture="$repo/fixtures/vite"
 unfixable="$repo/fixtures/webpack-eval-source-map" # eval maps: seal exits 1, cannot strip them
 
-pass=0
-fail=0
-ok() { echo "  ok: $1"; pass=$((pass + 1)); }
-bad() { echo "  FAILED: $1"; fail=$((fail + 1)); }
-# expect CODE DESCRIPTION CMD...: run CMD, compare its exit code, show its output on failure.
-expect() {
-  local want="$1" what="$2"; shift 2
-  local log="$tmp/last.log" code=0
-  "$@" >"$log" 2>&1 || code=$?
-  if [ "$code" = "$want" ]; then ok "$what (exit $code)"; else
-    bad "$what: exit $code, expected $want"; sed 's/^/    | /' "$log"
-  fi
-}
+source scripts/lib/checks.sh
 # project NAME: a fresh project dir holding the recipe files; prints its path.
 project() {
   local d="$tmp/$1"
@@ -93,45 +84,58 @@ if grep -q 'my-app-1.0.0.tgz!/package/dist/assets/.*\.js\.map' "$tmp/last.log"; 
   ok "the leak is reported inside the tarball"
 else bad "no leak reported inside the tarball"; sed 's/^/    | /' "$tmp/last.log"; fi
 
-echo "== recipes: github-actions.yml (run steps executed, SARIF checked)"
+echo "== recipes: github-actions.yml (steps run as GitHub would, the Action through action/run.sh)"
 py=python3
 if ! "$py" -c 'import yaml' 2>/dev/null; then
   "$py" -m venv "$tmp/venv" && "$tmp/venv/bin/pip" install --quiet 'PyYAML==6.0.2'
   py="$tmp/venv/bin/python"
 fi
-# Each step with `run:` becomes steps/NN.sh, except the ones this test replaces; prints the
-# SARIF file name the upload step reads.
-sarif_name="$("$py" - "$repo/docs/recipes/github-actions.yml" "$tmp/steps" <<'PY'
-import os, sys, yaml
+# Each step becomes steps/NN.sh (the project's build excepted): a `run:` step as written; the
+# mapvault Action step as a call of action/run.sh with INPUT_* from action.yml's defaults and
+# the step's `with:`, its outputs going to $GITHUB_OUTPUT. Checks that the upload step reads
+# that step's `sarif` output.
+"$py" - "$repo/docs/recipes/github-actions.yml" "$repo/action.yml" "$tmp/steps" <<'PY'
+import os, re, shlex, sys, yaml
 wf = yaml.safe_load(open(sys.argv[1]))
-out = sys.argv[2]
+action = yaml.safe_load(open(sys.argv[2]))
+out = sys.argv[3]
 os.makedirs(out)
 assert wf["permissions"]["security-events"] == "write", "upload-sarif needs security-events: write"
-replaced = {"Install mapvault", "Build"}
 (job,) = wf["jobs"].values()
-ran, uploads = [], []
+ids, uploads = [], []
 for i, step in enumerate(job["steps"]):
-    if "run" in step and step.get("name") not in replaced:
-        with open(os.path.join(out, f"{i:02}.sh"), "w") as f:
-            f.write(step["run"])
-        ran.append(step["name"])
-    if str(step.get("uses", "")).startswith("github/codeql-action/upload-sarif@"):
+    path = os.path.join(out, f"{i:02}.sh")
+    uses = str(step.get("uses", ""))
+    if "run" in step and step.get("name") != "Build":
+        open(path, "w").write(step["run"])
+    elif re.fullmatch(r"mapvault/mapvault@v\d+\.\d+\.\d+", uses):
+        given = step.get("with", {})
+        unknown = set(given) - set(action["inputs"])
+        assert not unknown, f"inputs not declared in action.yml: {sorted(unknown)}"
+        inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
+        inputs.update({k: str(v) for k, v in given.items()})
+        env = " ".join(f"INPUT_{k.upper().replace('-', '_')}={shlex.quote(v)}" for k, v in inputs.items())
+        open(path, "w").write(f'{env} bash "$REPO/action/run.sh" run\n')
+        ids.append(step["id"])
+    if uses.startswith("github/codeql-action/upload-sarif@"):
         uploads.append(step)
-assert "mapvault verify" in ran, f"no verify step among {ran}"
+assert len(ids) == 1, "one mapvault Action step, with an id"
 assert len(uploads) == 1, "one upload-sarif step"
-assert "always()" in uploads[0].get("if", ""), "the upload must run even when verify fails"
-print(uploads[0]["with"]["sarif_file"])
+assert "always()" in uploads[0].get("if", ""), "the upload must run even when mapvault fails"
+want = "${{ steps.%s.outputs.sarif }}" % ids[0]
+assert uploads[0]["with"]["sarif_file"] == want, f"upload-sarif must read {want}"
 PY
-)"
 # run_workflow DIR: the kept steps in order, as GitHub runs them (bash -e, stop at the first
-# failure); returns the exit code of the failing step.
+# failure); returns the exit code of the failing step. Outputs land in DIR/github-output.
 run_workflow() {
   local dir="$1" code=0 s
   for s in "$tmp"/steps/*.sh; do
-    (cd "$dir" && bash -e "$s") || { code=$?; break; }
+    (cd "$dir" && REPO="$repo" MAPVAULT_BINARY="$MAPVAULT_BIN" GITHUB_OUTPUT="$dir/github-output" \
+      bash -e "$s") || { code=$?; break; }
   done
   return "$code"
 }
+step_output() { sed -n "s/^$2=//p" "$1/github-output" | tail -n 1; }
 check_sarif() {
   "$py" - "$1" "$2" <<'PY'
 import json, sys
@@ -143,14 +147,21 @@ assert (len(results) > 0) == (want > 0), f"{len(results)} results, expected leak
 PY
 }
 p="$tmp/gha-clean" && mkdir -p "$p" && cp -R "$fixture" "$p/dist"
-mapvault seal "$p/dist" --vault "$p/.mapvault" --quiet
-expect 0 "workflow steps pass on a sealed dist" run_workflow "$p"
-if check_sarif "$p/$sarif_name" 0; then ok "$sarif_name is SARIF 2.1.0 with no results"
-else bad "$sarif_name of the clean run"; fi
-p="$tmp/gha-leaky" && mkdir -p "$p" && cp -R "$fixture" "$p/dist"
-expect 1 "workflow verify step fails the job on a leak" run_workflow "$p"
-if check_sarif "$p/$sarif_name" 1; then ok "$sarif_name is written anyway, with the leaks"
-else bad "$sarif_name of the leaky run"; fi
+expect 0 "workflow: the Action seals a Vite build" run_workflow "$p"
+sarif="$(step_output "$p" sarif)"
+if [ -n "$sarif" ] && check_sarif "$sarif" 0; then ok "the sarif output names SARIF 2.1.0 with no results"
+else bad "SARIF of the clean run ($sarif)"; fi
+if no_maps_in "$p/dist" && [ "$(step_output "$p" vault)" = "$p/.mapvault" ] &&
+  [ -f "$p/.mapvault/manifest.json" ] && [ "$(step_output "$p" clean)" = true ]; then
+  ok "maps moved to the vault named by the vault output"
+else bad "dist not sealed, or the vault output is wrong"; sed 's/^/    | /' "$p/github-output"; fi
+if [ "$(step_output "$p" upload-vault)" = false ]; then ok "the vault of a public repository is not uploaded"
+else bad "upload-vault for a public repository: $(step_output "$p" upload-vault)"; fi
+p="$tmp/gha-leaky" && mkdir -p "$p" && cp -R "$unfixable" "$p/dist"
+expect 1 "workflow: the Action fails the job when seal leaves leaks" run_workflow "$p"
+sarif="$(step_output "$p" sarif)"
+if [ -n "$sarif" ] && check_sarif "$sarif" 1; then ok "SARIF is written anyway, with the leaks"
+else bad "SARIF of the leaky run ($sarif)"; fi
 
 echo "== recipes: README code blocks equal docs/recipes/*"
 # Each recipe appears in README.md as `<!-- recipe: docs/recipes/FILE -->` then a fenced block.
@@ -172,5 +183,4 @@ sys.exit(0 if ok else 1)
 PY
 if [ "$same" = 0 ]; then ok "README recipes are the tested files"; else bad "README recipes drifted"; fi
 
-echo "recipes: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary recipes

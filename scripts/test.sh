@@ -5,7 +5,11 @@
 # 2. runs cargo fmt/clippy checks, the module-cycle check (scripts/modcycles.py) and `cargo test`
 #    (unit, integration, property, conformance),
 # 3. runs the outside contract checks from ../shared/tools on every fixture when ../shared is
-#    present (CI always has it): roundtrip.py, and a bounded killtest.py.
+#    present (CI always has it): roundtrip.py, and a bounded killtest.py;
+# 4. runs the README recipes (scripts/recipes.sh), the npm packages end to end in fresh Vite,
+#    webpack and Rollup apps plus the arm64 binary under qemu (scripts/npm-e2e.sh), and
+#    actionlint on the Action and workflows (scripts/actionlint.sh).
+# Debian packages some steps need are installed by scripts/ci-deps.sh (CI runs it first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -53,4 +57,6 @@ else
   echo "== ../shared not found: outside checks (roundtrip.py, killtest.py) skipped"
 fi
 bash scripts/recipes.sh
+bash scripts/npm-e2e.sh
+bash scripts/actionlint.sh
 echo "== all tests passed"

@@ -85,13 +85,18 @@ pub fn load_stat(
 /// someone else (`EPERM`) is opened without it.
 pub fn open_nofollow(path: &std::path::Path) -> io::Result<File> {
     use rustix::fs::OFlags;
+    // `O_NOATIME` is Linux's; elsewhere files open without it (and the retry below never runs).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const NOATIME: OFlags = OFlags::NOATIME;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const NOATIME: OFlags = OFlags::empty();
     let open = |flags: OFlags| {
         std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(flags.bits() as i32)
             .open(path)
     };
-    match open(OFlags::NOFOLLOW | OFlags::NOATIME) {
+    match open(OFlags::NOFOLLOW | NOATIME) {
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {
             open(OFlags::NOFOLLOW)
         }

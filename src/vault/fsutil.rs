@@ -81,9 +81,22 @@ pub fn write_atomic<'a>(
 
 /// Flush every dirty page of the file system holding `path` (one barrier for many files,
 /// instead of an fsync per file).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn syncfs(path: &Path) -> io::Result<()> {
     let f = File::open(path)?;
     rustix::fs::syncfs(&f).map_err(io::Error::from)
+}
+
+/// Without `syncfs(2)` (macOS, the BSDs) the barrier is `sync(2)`, which covers every file
+/// system. It is weaker: POSIX lets `sync` return before the writes are done, and on macOS only
+/// `F_FULLFSYNC` reaches the platter, so the crash-safety argument of src/apply.rs is made for
+/// Linux; elsewhere this only orders what the OS will do. `path` is still opened, so a
+/// missing directory fails here as it does on Linux.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn syncfs(path: &Path) -> io::Result<()> {
+    File::open(path)?;
+    rustix::fs::sync();
+    Ok(())
 }
 
 /// Copy `src` to a new private file `dest` while hashing; returns `(sha256, size)` of what was
