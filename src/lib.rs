@@ -9,6 +9,7 @@ pub mod allow;
 pub mod app;
 pub mod apply;
 pub mod archive;
+pub mod budget;
 pub mod catalog;
 pub mod cli;
 pub mod compress;

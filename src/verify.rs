@@ -9,7 +9,7 @@ use crate::archive;
 use crate::inspect::{self, Loaded};
 use crate::relpath::RelPath;
 use crate::report::{ErrorRecord, LeakRecord, NoteRecord, VerifyReport};
-use crate::scan::{self, FileKind};
+use crate::scan;
 use crate::walk::{self, FileEntry, Meta};
 
 /// Scan every path. Directories are walked; single files (archives included) are scanned as
@@ -121,8 +121,8 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
     };
     let path = f.rel.lossy();
     let kind = scan::classify(f.rel.file_name());
-    if let FileKind::Archive(k) = kind {
-        let s = archive::scan_file(&f.path, &path, k, archive::Limits::default());
+    if archive::is_archive_file(&f.path, f.rel.file_name()) {
+        let s = archive::scan_file(&f.path, &path, archive::Limits::default());
         // The archive itself and every member count as scanned.
         out.scanned += s.members_scanned;
         for m in s.members {
