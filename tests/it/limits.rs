@@ -84,3 +84,67 @@ fn a_bad_budget_is_a_usage_error() {
         );
     }
 }
+
+/// A dist whose reports are far longer than a pipe holds (64 KiB), so the command is still
+/// writing when the reader goes away.
+fn many_leaks(env: &TestEnv) {
+    for i in 0..1500 {
+        env.write(
+            format!("dist/chunk-{i:04}.js"),
+            format!("c{i}();\n//# sourceMappingURL=chunk-{i:04}.js.map\n"),
+        );
+        env.write(
+            format!("dist/chunk-{i:04}.js.map"),
+            r#"{"version":3,"sources":["a.ts"],"names":[],"mappings":"AAAA"}"#,
+        );
+    }
+}
+
+fn quiet_about_the_pipe(run: &crate::harness::Run) {
+    run.ensure(
+        !run.stderr_str().contains("Broken pipe") && !run.stderr_str().contains("error"),
+        "a closed stdout is not an error",
+    );
+    run.ensure(run.stdout.len() <= 100, "read only 100 bytes");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_scans_exit_code() {
+    let env = TestEnv::new();
+    many_leaks(&env);
+    for format in ["json", "human", "sarif"] {
+        let run = env
+            .mapvault(["verify", "dist", "--format", format])
+            .stdout_head(100)
+            .expect_code(1);
+        quiet_about_the_pipe(&run);
+    }
+    // seal writes its report after the work is done: the dist is sealed all the same.
+    let run = env
+        .mapvault([
+            "seal",
+            "dist",
+            "--vault",
+            "vault",
+            "--format",
+            "json",
+            "--verbose",
+        ])
+        .stdout_head(100)
+        .expect_code(0);
+    quiet_about_the_pipe(&run);
+    env.mapvault(["verify", "dist"]).expect_code(0);
+    let run = env
+        .mapvault([
+            "export", "--vault", "vault", "--out", "maps", "--format", "json",
+        ])
+        .stdout_head(100)
+        .expect_code(0);
+    quiet_about_the_pipe(&run);
+    let run = env
+        .mapvault(["unseal", "dist", "--vault", "vault", "--format", "json"])
+        .stdout_head(100)
+        .expect_code(0);
+    quiet_about_the_pipe(&run);
+    env.mapvault(["verify", "dist"]).expect_code(1);
+}
