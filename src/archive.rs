@@ -36,6 +36,7 @@ use std::io::{self, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use crate::budget::{self, ReadError};
+use crate::inspect::read_up_to;
 use crate::scan::{self, ArchiveKind, FileKind, Leak, Need, Note};
 
 #[derive(Debug, Clone, Copy)]
@@ -204,31 +205,35 @@ struct Hint {
     inner: Vec<u8>,
 }
 
+/// Short names of compressed tars.
+const TAR_SHORT: [(&[u8], Wrap); 7] = [
+    (b".tgz", Wrap::Gzip),
+    (b".taz", Wrap::Gzip),
+    (b".tbz", Wrap::Bzip2),
+    (b".tbz2", Wrap::Bzip2),
+    (b".tb2", Wrap::Bzip2),
+    (b".txz", Wrap::Xz),
+    (b".tzst", Wrap::Zstd),
+];
+
+/// Compression suffixes.
+const SUFFIXES: [(&[u8], Wrap); 7] = [
+    (b".gz", Wrap::Gzip),
+    (b".br", Wrap::Brotli),
+    (b".zst", Wrap::Zstd),
+    (b".zstd", Wrap::Zstd),
+    (b".xz", Wrap::Xz),
+    (b".bz2", Wrap::Bzip2),
+    (b".bz", Wrap::Bzip2),
+];
+
 fn hint(name: &[u8]) -> Hint {
     let lower = name.to_ascii_lowercase();
     let mut end = lower.len();
     let mut wraps = Vec::new();
-    let tar_short: [(&[u8], Wrap); 7] = [
-        (b".tgz", Wrap::Gzip),
-        (b".taz", Wrap::Gzip),
-        (b".tbz", Wrap::Bzip2),
-        (b".tbz2", Wrap::Bzip2),
-        (b".tb2", Wrap::Bzip2),
-        (b".txz", Wrap::Xz),
-        (b".tzst", Wrap::Zstd),
-    ];
-    let suffixes: [(&[u8], Wrap); 7] = [
-        (b".gz", Wrap::Gzip),
-        (b".br", Wrap::Brotli),
-        (b".zst", Wrap::Zstd),
-        (b".zstd", Wrap::Zstd),
-        (b".xz", Wrap::Xz),
-        (b".bz2", Wrap::Bzip2),
-        (b".bz", Wrap::Bzip2),
-    ];
     for _ in 0..2 {
         let s = &lower[..end];
-        if let Some((ext, w)) = tar_short.iter().find(|(e, _)| s.ends_with(e)) {
+        if let Some((ext, w)) = TAR_SHORT.iter().find(|(e, _)| s.ends_with(e)) {
             wraps.push(*w);
             let inner = [&name[..end - ext.len()], b".tar"].concat();
             return Hint {
@@ -237,7 +242,7 @@ fn hint(name: &[u8]) -> Hint {
                 inner,
             };
         }
-        match suffixes
+        match SUFFIXES
             .iter()
             .find(|(e, _)| s.ends_with(e) && s.len() > e.len())
         {
@@ -465,33 +470,16 @@ fn open_layers<'a>(r: Box<dyn Read + 'a>, name: &[u8], ctx: &'a Ctx) -> Result<O
 /// `x.tar.gz` → `x.tar`, `x.tgz` → `x.tar`, `data.gz` → `data`.
 fn strip_one(name: &[u8]) -> Vec<u8> {
     let lower = name.to_ascii_lowercase();
-    for short in [
-        &b".tgz"[..],
-        b".taz",
-        b".tbz",
-        b".tbz2",
-        b".tb2",
-        b".txz",
-        b".tzst",
-    ] {
-        if lower.ends_with(short) {
-            return [&name[..name.len() - short.len()], b".tar"].concat();
-        }
+    if let Some((short, _)) = TAR_SHORT.iter().find(|(e, _)| lower.ends_with(e)) {
+        return [&name[..name.len() - short.len()], b".tar"].concat();
     }
-    for ext in [
-        &b".gz"[..],
-        b".br",
-        b".zst",
-        b".zstd",
-        b".xz",
-        b".bz2",
-        b".bz",
-    ] {
-        if lower.ends_with(ext) && name.len() > ext.len() {
-            return name[..name.len() - ext.len()].to_vec();
-        }
+    match SUFFIXES
+        .iter()
+        .find(|(e, _)| lower.ends_with(e) && name.len() > e.len())
+    {
+        Some((ext, _)) => name[..name.len() - ext.len()].to_vec(),
+        None => name.to_vec(),
     }
-    name.to_vec()
 }
 
 fn scan_archive(
@@ -699,19 +687,6 @@ fn scan_zip<R: Read + Seek>(
         )?;
     }
     Ok(())
-}
-
-fn read_up_to(r: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < out.len() {
-        match r.read(&mut out[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

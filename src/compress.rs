@@ -220,9 +220,12 @@ mod tests {
             zstd_window(b"\x28\xb5\x2f\xfd\x00\x53"),
             (1 << 20) + 3 * (1 << 17)
         );
-        // Single segment: the content size is the window (zstd's own encoder, small input).
+        // Single segment: the content size is the window (1 byte; 2 bytes + 256).
+        assert_eq!(zstd_window(b"\x28\xb5\x2f\xfd\x20\xe8"), 232);
+        assert_eq!(zstd_window(b"\x28\xb5\x2f\xfd\x60\xe8\x03"), 1000 + 256);
+        // What our own encoder writes (level 19, size not pledged): zstd's 8 MiB window.
         let z = compress(Codec::Zstd, &[7u8; 1000])?;
-        assert_eq!(zstd_window(&z), 1000);
+        assert_eq!(zstd_window(&z), 8 << 20);
         assert_eq!(zstd_window(b"junk"), 0);
         Ok(())
     }
