@@ -44,6 +44,19 @@ pub struct Cli {
     /// progress bar, which otherwise appears on stderr when stderr is a terminal.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+
+    /// Memory for decompressed and unpacked bytes (precompressed copies, archive members), all
+    /// threads together; one file may use all but a quarter of it (at most 64 MiB held back). A
+    /// file needing more is an error (exit 2). Sizes like 384MiB, 1GiB, 2GB.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        env = crate::budget::ENV,
+        default_value = "384MiB",
+        value_parser = crate::budget::parse_limit,
+    )]
+    pub max_expanded: u64,
 }
 
 #[derive(Debug, Subcommand)]

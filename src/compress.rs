@@ -1,6 +1,7 @@
 //! Precompressed copies (`x.js.gz`, `x.js.br`, `x.js.zst`, `x.map.gz`…): recognising them,
-//! decompressing them with a hard size limit (a decompression bomb is an error, never an
-//! out-of-memory kill), and compressing sealed bytes again in the same format.
+//! decompressing them within the process's memory budget ([`crate::budget`]: a decompression
+//! bomb is an error naming the file, never an out-of-memory kill), and compressing sealed bytes
+//! again in the same format.
 //!
 //! Compression is deterministic (fixed levels, no timestamps or file names in gzip headers), so
 //! a re-run after a crash produces the same bytes and the same hash.
@@ -44,50 +45,118 @@ impl Codec {
 /// Why decompression failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DecompressError {
-    #[error(
-        "decompresses to more than {limit} bytes (decompression bomb?); raise --max-decompressed to scan it"
-    )]
+    #[error("decompresses to more than {limit} bytes (decompression bomb?)")]
     TooLarge { limit: u64 },
+    /// The process's memory budget for expanded bytes says no.
+    #[error("{0} (a decompression bomb?)")]
+    OverBudget(#[from] crate::budget::Exceeded),
     #[error("not valid {codec} data: {msg}")]
     Corrupt { codec: &'static str, msg: String },
 }
 
-/// Default cap on the decompressed size of one file or archive member.
-pub const DEFAULT_LIMIT: u64 = 1 << 30;
+/// No cap of its own: what one file may expand to is the memory budget's
+/// ([`crate::budget::Budget::per_file`]).
+pub const DEFAULT_LIMIT: u64 = u64::MAX;
 
-/// Decompress `input`, refusing to produce more than `limit` bytes.
-pub fn decompress(codec: Codec, input: &[u8], limit: u64) -> Result<Vec<u8>, DecompressError> {
+/// A streaming decoder for `codec` over `input`, whose first bytes are `head` (at least the
+/// frame header, for zstd).
+///
+/// A decoder's own window is memory too. gzip's is 32 KiB and brotli's at most 16 MiB, but a
+/// zstd frame may ask for up to 128 MiB (the decoder refuses more), filled as it decodes:
+/// that window, as the frame header declares it, is charged to the memory budget for as long
+/// as the decoder lives.
+pub fn decoder<'a>(
+    codec: Codec,
+    input: impl Read + 'a,
+    head: &[u8],
+) -> Result<Box<dyn Read + 'a>, DecompressError> {
     let corrupt = |e: io::Error| DecompressError::Corrupt {
         codec: codec.name(),
         msg: e.to_string(),
     };
-    let reader: Box<dyn Read + '_> = match codec {
-        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+    Ok(match codec {
+        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(input))),
         Codec::Brotli => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
-        Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(input).map_err(corrupt)?),
-    };
-    read_limited(reader, limit).map_err(|e| match e {
-        LimitedError::TooLarge => DecompressError::TooLarge { limit },
-        LimitedError::Io(e) => corrupt(e),
+        Codec::Zstd => {
+            let mut hold = crate::budget::Reservation::new();
+            hold.grow(zstd_window(head).min(ZSTD_MAX_WINDOW))?;
+            Box::new(Holding {
+                inner: zstd::stream::read::Decoder::new(input).map_err(corrupt)?,
+                _hold: hold,
+            })
+        }
     })
 }
 
-pub enum LimitedError {
-    TooLarge,
-    Io(io::Error),
+/// The largest window the zstd decoder accepts (its default `windowLogMax`, 2^27).
+const ZSTD_MAX_WINDOW: u64 = 1 << 27;
+
+/// The window a zstd frame declares (RFC 8878 §3.1.1.1): `Window_Descriptor`, or the content
+/// size for a single-segment frame. 0 when the header is not there (the decoder will refuse
+/// it).
+pub fn zstd_window(head: &[u8]) -> u64 {
+    let Some(&fhd) = head
+        .get(4)
+        .filter(|_| head.starts_with(b"\x28\xb5\x2f\xfd"))
+    else {
+        return 0;
+    };
+    let single_segment = fhd & 0x20 != 0;
+    if !single_segment {
+        let Some(&wd) = head.get(5) else { return 0 };
+        let log = 10 + u64::from(wd >> 3);
+        let base = 1u64 << log.min(63);
+        return base + (base / 8) * u64::from(wd & 7);
+    }
+    // Single segment: Dictionary_ID (0/1/2/4 bytes) then Frame_Content_Size (1/2/4/8 bytes).
+    let did = [0usize, 1, 2, 4][usize::from(fhd & 3)];
+    let fcs_len = [1usize, 2, 4, 8][usize::from(fhd >> 6)];
+    let at = 5 + did;
+    let Some(b) = head.get(at..at + fcs_len) else {
+        return 0;
+    };
+    let mut le = [0u8; 8];
+    le[..fcs_len].copy_from_slice(b);
+    let n = u64::from_le_bytes(le);
+    if fcs_len == 2 { n + 256 } else { n }
 }
 
-/// Read everything from `r`, failing once more than `limit` bytes come out.
-pub fn read_limited(r: impl Read, limit: u64) -> Result<Vec<u8>, LimitedError> {
-    let mut out = Vec::new();
-    let n = r
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(LimitedError::Io)?;
-    if n as u64 > limit {
-        return Err(LimitedError::TooLarge);
+/// A reader that keeps a budget reservation alive as long as itself.
+struct Holding<R> {
+    inner: R,
+    _hold: crate::budget::Reservation,
+}
+
+impl<R: Read> Read for Holding<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
     }
-    Ok(out)
+}
+
+/// Decompress `input`, refusing to produce more than `limit` bytes. The bytes are charged to
+/// the memory budget only while decompressing: for bytes held longer use [`decompress_held`].
+pub fn decompress(codec: Codec, input: &[u8], limit: u64) -> Result<Vec<u8>, DecompressError> {
+    decompress_held(codec, input, limit).map(|h| h.bytes)
+}
+
+/// Decompress `input` into memory charged to the process's budget for as long as the returned
+/// [`Held`](crate::budget::Held) lives.
+pub fn decompress_held(
+    codec: Codec,
+    input: &[u8],
+    limit: u64,
+) -> Result<crate::budget::Held, DecompressError> {
+    use crate::budget::ReadError;
+    let corrupt = |e: io::Error| DecompressError::Corrupt {
+        codec: codec.name(),
+        msg: e.to_string(),
+    };
+    let reader = decoder(codec, input, input)?;
+    crate::budget::read_to_end(reader, limit).map_err(|e| match e {
+        ReadError::TooLarge(limit) => DecompressError::TooLarge { limit },
+        ReadError::Budget(e) => DecompressError::OverBudget(e),
+        ReadError::Io(e) => corrupt(e),
+    })
 }
 
 /// Compress `data` the way precompression plugins do (gzip -9, brotli quality 11, zstd 19).
@@ -140,6 +209,24 @@ mod tests {
             assert_eq!(z, compress(c, &data)?, "{c:?} is deterministic");
             assert_eq!(decompress(c, &z, 1 << 20).map_err(io::Error::other)?, data);
         }
+        Ok(())
+    }
+
+    #[test]
+    fn zstd_windows_as_declared() -> io::Result<()> {
+        // Window_Descriptor: 2^17 (exponent 7, mantissa 0) and 2^20 + 3/8 (exponent 10, 3).
+        assert_eq!(zstd_window(b"\x28\xb5\x2f\xfd\x00\x38"), 1 << 17);
+        assert_eq!(
+            zstd_window(b"\x28\xb5\x2f\xfd\x00\x53"),
+            (1 << 20) + 3 * (1 << 17)
+        );
+        // Single segment: the content size is the window (1 byte; 2 bytes + 256).
+        assert_eq!(zstd_window(b"\x28\xb5\x2f\xfd\x20\xe8"), 232);
+        assert_eq!(zstd_window(b"\x28\xb5\x2f\xfd\x60\xe8\x03"), 1000 + 256);
+        // What our own encoder writes (level 19, size not pledged): zstd's 8 MiB window.
+        let z = compress(Codec::Zstd, &[7u8; 1000])?;
+        assert_eq!(zstd_window(&z), 8 << 20);
+        assert_eq!(zstd_window(b"junk"), 0);
         Ok(())
     }
 

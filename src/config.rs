@@ -137,6 +137,9 @@ impl Config {
 
     pub fn from_cli(cli: Cli) -> Result<Config> {
         let quiet = cli.quiet;
+        // The budget is the process's (all threads share it), so it is set here once, not
+        // carried per command.
+        crate::budget::set_limit(cli.max_expanded);
         Ok(match cli.command {
             Command::Seal(a) => {
                 let vault = resolve_maybe_missing(&a.vault)?;

@@ -123,7 +123,8 @@ fn read_all(f: &File, hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
     }
 }
 
-fn read_up_to(f: &mut File, out: &mut [u8]) -> io::Result<usize> {
+/// Read until `out` is full or the end; how many bytes came.
+pub fn read_up_to(f: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < out.len() {
         match f.read(&mut out[n..]) {

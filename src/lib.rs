@@ -10,6 +10,7 @@
 // else is crate-private, so dead code shows. Layers, bottom up, are in docs/architecture.md.
 pub mod app;
 pub mod archive;
+pub mod budget;
 pub mod compress;
 pub mod hash;
 pub mod parallel;

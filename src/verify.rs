@@ -12,7 +12,7 @@ use crate::findings::{self, ErrorKind, ErrorRecord, LeakRecord, NoteRecord};
 use crate::inspect::{self, Loaded};
 use crate::meta::Meta;
 use crate::relpath::RelPath;
-use crate::scan::{self, FileKind};
+use crate::scan;
 use crate::walk::{self, FileEntry};
 
 /// The result of `verify`. Serialized as the JSON contract:
@@ -137,8 +137,8 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
     };
     let path = f.rel.lossy();
     let kind = scan::classify(f.rel.file_name());
-    if let FileKind::Archive(k) = kind {
-        let s = archive::scan_file(&f.path, &path, k, archive::Limits::default());
+    if archive::is_archive_file(&f.path, f.rel.file_name()) {
+        let s = archive::scan_file(&f.path, &path, archive::Limits::default());
         // The archive itself and every member count as scanned.
         out.scanned += s.members_scanned;
         for m in s.members {

@@ -50,6 +50,9 @@ mod props;
 #[path = "it/tricky.rs"]
 mod tricky;
 
+/// Archives: every compression, magic numbers, nesting limit, zero blocks (node-tar, GNU tar).
+#[path = "it/archives.rs"]
+mod archives;
 /// Concurrent seals and unseals on one dist or one vault.
 #[path = "it/concurrency.rs"]
 mod concurrency;
@@ -59,6 +62,9 @@ mod crash;
 /// Write errors, hostile contents, corrupt manifests, vault privacy.
 #[path = "it/hostile.rs"]
 mod hostile;
+/// The memory budget for expanded bytes; a closed stdout is a quiet end.
+#[path = "it/limits.rs"]
+mod limits;
 /// `../` and absolute URLs, symlinks, odd names and terminal escaping, hard links, read-only files.
 #[path = "it/paths.rs"]
 mod paths;

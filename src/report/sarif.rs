@@ -148,7 +148,7 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
 }
 
 pub fn write(out: &mut dyn Write, r: &VerifyReport, root: &str) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(r, root)).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &to_value(r, root)).map_err(io::Error::from)?;
     writeln!(out)?;
     out.flush()
 }

@@ -166,8 +166,9 @@ pub fn node_shebang(head: &[u8]) -> bool {
         .any(|w| memchr::memmem::find(line, w).is_some())
 }
 
-/// Everything found in one file's bytes.
-#[derive(Debug, Clone)]
+/// Everything found in one file's bytes. Not `Clone`: [`Inner`] holds a share of the memory
+/// budget.
+#[derive(Debug)]
 pub struct Analysis {
     /// The kind the content was scanned as (a `#!node` file becomes JavaScript).
     pub kind: FileKind,
@@ -187,13 +188,15 @@ pub struct Analysis {
 }
 
 /// A compressed file's decompressed content.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Inner {
     pub codec: Codec,
     /// The name without the compression extension.
     pub name: Vec<u8>,
     pub bytes: Vec<u8>,
     pub analysis: Analysis,
+    /// `bytes`' charge on the memory budget ([`crate::budget`]), given back with them.
+    pub hold: crate::budget::Reservation,
 }
 
 impl Analysis {
@@ -262,8 +265,8 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
     let mut a = Analysis::empty(kind);
     if let FileKind::Compressed(codec) = kind {
         let inner_name = Codec::from_name(name).map_or(name, |(_, n)| n).to_vec();
-        match compress::decompress(codec, bytes, limits.max_decompressed) {
-            Ok(inner) => {
+        match compress::decompress_held(codec, bytes, limits.max_decompressed) {
+            Ok(crate::budget::Held { bytes: inner, hold }) => {
                 // One level only: a compressed copy of a compressed copy is scanned as bytes.
                 let mut ia = if matches!(classify(&inner_name), FileKind::Compressed(_)) {
                     analyze_with(b"inner", &inner, limits)
@@ -276,6 +279,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     name: inner_name,
                     bytes: inner,
                     analysis: ia,
+                    hold,
                 }));
             }
             Err(e) => a.error = Some(format!("cannot decompress ({}): {e}", codec.name())),

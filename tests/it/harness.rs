@@ -471,6 +471,8 @@ pub struct TestCommand {
     /// `ulimit` settings (`("-f", 64)`) applied by the wrapping shell.
     ulimits: Vec<(&'static str, u64)>,
     stdin: Option<Vec<u8>>,
+    /// Read only this many bytes of stdout, then close it (`| head -c N`).
+    stdout_head: Option<u64>,
 }
 
 impl TestCommand {
@@ -483,6 +485,7 @@ impl TestCommand {
             umask: None,
             ulimits: Vec::new(),
             stdin: None,
+            stdout_head: None,
         }
     }
 
@@ -517,6 +520,13 @@ impl TestCommand {
     /// Feed these bytes on standard input (default: none, `/dev/null`).
     pub fn stdin(&mut self, bytes: impl AsRef<[u8]>) -> &mut Self {
         self.stdin = Some(bytes.as_ref().to_vec());
+        self
+    }
+
+    /// Read the first `n` bytes of stdout, then close the pipe while the command may still be
+    /// writing, as `| head -c N` does.
+    pub fn stdout_head(&mut self, n: u64) -> &mut Self {
+        self.stdout_head = Some(n);
         self
     }
 
@@ -634,12 +644,10 @@ impl TestCommand {
             });
             (handle, seen)
         };
-        let (out, out_buf) = drain(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
+        let (out, out_buf) = drain(child.stdout.take().map(|s| match self.stdout_head {
+            Some(n) => Box::new(s.take(n)) as Box<dyn Read + Send>,
+            None => Box::new(s) as Box<dyn Read + Send>,
+        }));
         let (err, err_buf) = drain(
             child
                 .stderr
