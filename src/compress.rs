@@ -61,14 +61,20 @@ pub fn decompress(codec: Codec, input: &[u8], limit: u64) -> Result<Vec<u8>, Dec
         codec: codec.name(),
         msg: e.to_string(),
     };
-    let reader: Box<dyn Read + '_> = match codec {
-        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
-        Codec::Brotli => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
-        Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(input).map_err(corrupt)?),
-    };
+    let reader = decoder(codec, input).map_err(corrupt)?;
     read_limited(reader, limit).map_err(|e| match e {
         LimitedError::TooLarge => DecompressError::TooLarge { limit },
         LimitedError::Io(e) => corrupt(e),
+    })
+}
+
+/// A reader that decodes `codec` from `input` as it is read: for streams (HTTP bodies with a
+/// `Content-Encoding`) whose caller caps how much it reads.
+pub fn decoder<'a>(codec: Codec, input: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match codec {
+        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        Codec::Brotli => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
+        Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
     })
 }
 
