@@ -53,10 +53,14 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
         ..
     } = out;
     let (o, r) = match cfg.command {
-        Job::Verify { paths, allow } => {
+        Job::Verify {
+            paths,
+            allow,
+            remote,
+        } => {
             let mut rep = {
                 let _bar = progress::start(quiet);
-                pool.install(|| verify::verify(&paths))
+                pool.install(|| verify::verify_all(&paths, remote.as_ref()))
             };
             allow.apply(&mut rep);
             let root = match paths.as_slice() {

@@ -20,6 +20,7 @@ pub mod inspect;
 pub mod parallel;
 pub mod progress;
 pub mod relpath;
+pub mod remote;
 pub mod report;
 pub mod resolve;
 pub mod sanitize;

@@ -67,6 +67,40 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
     report
 }
 
+/// `verify PATH|URL…`: the local paths as [`verify`] does, then the URLs over HTTP
+/// ([`crate::remote`]), in one report. With several arguments in all, every leak names its
+/// argument in `root`.
+pub fn verify_all(
+    paths: &[PathBuf],
+    remote: Option<&crate::remote::RemoteOptions>,
+) -> VerifyReport {
+    let Some(remote) = remote else {
+        return verify(paths);
+    };
+    let several = paths.len() + remote.urls.len() > 1;
+    let mut report = if paths.is_empty() {
+        VerifyReport::default()
+    } else {
+        let mut r = verify(paths);
+        if several {
+            let root = paths[0].display().to_string();
+            for l in r.leaks.iter_mut().filter(|l| l.root.is_none()) {
+                l.root = Some(root.clone());
+            }
+        }
+        r
+    };
+    let r = crate::remote::verify(remote, several);
+    report.files_scanned += r.files_scanned;
+    report.leaks.extend(r.leaks);
+    report.notes.extend(r.notes);
+    report.errors.extend(r.errors);
+    report.requests = r.requests;
+    report.clean = report.leaks.is_empty();
+    report.sort();
+    report
+}
+
 /// Notes and errors the walk itself produced (symlinks, special files, unreadable dirs).
 pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
     for (rel, target) in &w.symlinks {
@@ -133,6 +167,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
                     kind: l.kind,
                     line: l.line,
                     message: l.message,
+                    http: None,
                 });
             }
             for n in m.notes {
@@ -201,6 +236,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
             kind: l.kind,
             line: l.line,
             message: l.message,
+            http: None,
         });
     }
     out

@@ -56,9 +56,27 @@ fn leak_lines(
             (s.red(label), s.yellow(l.kind.as_str()))
         };
         let at = location(&l.path, l.line);
-        writeln!(out, "{tag}  {at}  {kind}  {}", for_terminal(&l.message))?;
+        let http = l.http.as_ref().map(http_detail).unwrap_or_default();
+        writeln!(
+            out,
+            "{tag}  {at}  {kind}  {}{http}",
+            for_terminal(&l.message)
+        )?;
     }
     Ok(())
+}
+
+/// ` [HTTP 200, map-suffix from URL]`: how a leak at a URL was found.
+fn http_detail(h: &crate::remote::HttpFinding) -> String {
+    match &h.linked_from {
+        Some(from) => format!(
+            " [HTTP {}, {} from {}]",
+            h.status,
+            h.found_by.as_str(),
+            for_terminal(from)
+        ),
+        None => format!(" [HTTP {}]", h.status),
+    }
 }
 
 /// The verify report: one line per leak on stdout, then a summary; notes and errors on stderr.
@@ -87,6 +105,10 @@ pub fn verify(
         );
     }
     let files: std::collections::BTreeSet<&str> = r.leaks.iter().map(|l| l.path.as_str()).collect();
+    let req = r
+        .requests
+        .map(|n| format!(" ({})", plural(n, "HTTP request")))
+        .unwrap_or_default();
     let allowed = if r.allowed.is_empty() {
         String::new()
     } else {
@@ -100,7 +122,7 @@ pub fn verify(
         // Never "clean" when something could not be read: the run proves nothing about it.
         writeln!(
             out,
-            "{} {} files scanned without leaks{allowed}, but {}",
+            "{} {} files scanned{req} without leaks{allowed}, but {}",
             s.red("incomplete:"),
             r.files_scanned,
             plural(r.errors.len() as u64, "error")
@@ -108,14 +130,14 @@ pub fn verify(
     } else if r.leaks.is_empty() {
         writeln!(
             out,
-            "{} {} files scanned, no source maps or references{allowed}",
+            "{} {} files scanned{req}, no source maps or references{allowed}",
             s.green("clean:"),
             r.files_scanned
         )?;
     } else {
         writeln!(
             out,
-            "{} {} in {} of {} files scanned{allowed}",
+            "{} {} in {} of {} files scanned{req}{allowed}",
             s.red("leaks:"),
             plural(r.leaks.len() as u64, "leak"),
             files.len(),
@@ -327,6 +349,7 @@ mod tests {
                     message: "cannot read".into(),
                 })
                 .collect(),
+            requests: None,
         };
         let text = |r: &VerifyReport| -> io::Result<String> {
             let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -26,6 +26,10 @@ pub struct LeakRecord {
     pub kind: LeakKind,
     pub line: Option<u64>,
     pub message: String,
+    /// For a leak at a URL (`verify https://…`): the HTTP status and the request that found
+    /// it, as fields of the leak itself; absent for files, so file reports keep their shape.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub http: Option<crate::remote::HttpFinding>,
 }
 
 /// Something worth knowing that is neither a leak nor an error (a symlink not followed, a
@@ -74,6 +78,9 @@ pub struct VerifyReport {
     pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
+    /// HTTP requests sent, when URLs were verified (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
 }
 
 impl VerifyReport {
