@@ -84,11 +84,7 @@ mod tests {
     use super::*;
 
     fn urls(src: &str) -> Vec<(String, Via)> {
-        extract(src.as_bytes())
-            .links
-            .into_iter()
-            .map(|l| (l.url, l.via))
-            .collect()
+        extract(src.as_bytes()).url_via()
     }
 
     #[test]

@@ -92,3 +92,11 @@ impl Extracted {
         self.notes.extend(other.notes);
     }
 }
+
+#[cfg(test)]
+impl Extracted {
+    /// `(url, via)` of every link, in order: what the extractor tests compare.
+    pub(crate) fn url_via(self) -> Vec<(String, Via)> {
+        self.links.into_iter().map(|l| (l.url, l.via)).collect()
+    }
+}
