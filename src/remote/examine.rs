@@ -266,12 +266,22 @@ pub fn examine(req: &Request, at: &Url, resp: &Response, max_decompressed: u64) 
     if let Some(e) = &analysis.error {
         out.errors.push(e.clone());
     }
-    // The URL each reference names: relative to the script (for an inline script, the page).
-    let base = if kind == BodyKind::Html {
-        page_base(at, body)
-    } else {
-        at.clone()
+    // Links a browser loads from this body (from a page, only when it is the page asked for:
+    // an HTML answer to anything else is a fallback or a document, not followed).
+    let found = match kind {
+        BodyKind::Html => Some(links::html::extract(body)),
+        BodyKind::Js => Some(links::js::extract(body)),
+        BodyKind::Css => Some(links::css::extract(body)),
+        BodyKind::Wasm | BodyKind::Other => None,
     };
+    // A page's base URL: its first `<base href>` resolved against where it was served.
+    let base = found
+        .as_ref()
+        .and_then(|f| f.base_href.as_deref())
+        .and_then(|b| at.join(b.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .unwrap_or_else(|| at.clone());
+    // The URL each reference names: relative to the script (for an inline script, the page).
     for r in &analysis.refs {
         let text = body.get(r.url.clone()).unwrap_or_default();
         if matches!(
@@ -292,13 +302,8 @@ pub fn examine(req: &Request, at: &Url, resp: &Response, max_decompressed: u64) 
     {
         push(&mut out, u, Role::Probe, Via::MapSuffix, req.page.clone());
     }
-    let found = match (kind, req.role) {
-        (BodyKind::Html, Role::Entry) => Some(links::html::extract(body)),
-        (BodyKind::Js, _) => Some(links::js::extract(body)),
-        (BodyKind::Css, _) => Some(links::css::extract(body)),
-        _ => None,
-    };
-    if let Some(found) = found {
+    let follow_links = kind != BodyKind::Html || req.role == Role::Entry;
+    if let Some(found) = found.filter(|_| follow_links) {
         out.notes.extend(found.notes);
         let page = match kind {
             BodyKind::Html => base.clone(),
@@ -309,16 +314,6 @@ pub fn examine(req: &Request, at: &Url, resp: &Response, max_decompressed: u64) 
         }
     }
     out
-}
-
-/// The page's base URL: its first `<base href>` resolved against where it was served, else
-/// that URL.
-pub fn page_base(at: &Url, html: &[u8]) -> Url {
-    links::html::extract(html)
-        .base_href
-        .and_then(|b| at.join(b.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .unwrap_or_else(|| at.clone())
 }
 
 fn follow(out: &mut Examined, l: &Link, at: &Url, page: &Url) {
