@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Debian packages CI needs beyond Rust, Node/npm and Python (.ci/run calls this before
-# scripts/test.sh). Idempotent: installs only what is missing, with sudo only when not root.
-# Add your own group below with a comment saying which script needs it.
+# Debian packages the test suite needs beyond Rust, Node/npm and Python. scripts/test.sh calls
+# this first (so does .ci/run). Idempotent: installs only what is missing, with sudo only when
+# not root. Add your own group below with a comment saying which script needs it.
 #   bash scripts/ci-deps.sh
 set -euo pipefail
 
@@ -10,6 +10,10 @@ packages=(
   # package is cross-built (gcc-aarch64-linux-gnu: linker and C compiler for zstd-sys, with
   # its libc) and its binary runs the fixture round-trip under qemu-user.
   file gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # tests/it/remote.rs: nginx is a real static host for `verify https://…` (the tests start their
+  # own, as the user running them, on a free port with a temp prefix); openssl makes the
+  # self-signed certificate of the HTTPS test.
+  nginx openssl
 )
 
 missing=()
@@ -24,7 +28,25 @@ if [ "${#missing[@]}" = 0 ]; then
   exit 0
 fi
 sudo=()
-[ "$(id -u)" = 0 ] || sudo=(sudo)
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "ci-deps: need root or sudo to install ${missing[*]}" >&2; exit 2; }
+  sudo=(sudo)
+fi
+
+# Installing nginx must not start the distribution's own server on port 80: service starts are
+# refused while apt runs (policy-rc.d, the Debian way for chroots and containers), unless a
+# policy is already in place.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
+  made_policy=1
+fi
+cleanup() { if [ -n "$made_policy" ]; then "${sudo[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
+
 echo "ci-deps: installing ${missing[*]}"
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "ci-deps: done"

@@ -10,7 +10,11 @@
 #      and this binary as MAPVAULT_BINARY; the SARIF file named by the Action's `sarif` output
 #      must be JSON with version 2.1.0, the vault must be filled, and the upload step must run
 #      `if: always()`;
-#   4. the README's recipe code blocks must equal these files byte for byte.
+#   4. verify-deploy.yml: parsed as YAML (a `deployment_status` job that runs only after a
+#      successful deployment), its verify step run in bash with SITE_URL pointing at a local
+#      static server (Python's http.server on 127.0.0.1, stopped afterwards) over the fixture:
+#      fails on the unsealed build, passes once it is sealed;
+#   5. the README's recipe code blocks must equal these files byte for byte.
 # Usage: bash scripts/recipes.sh   (MAPVAULT_BIN=path/to/mapvault to test a given binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +27,12 @@ fi
 [ -x "$MAPVAULT_BIN" ] || { echo "recipes: no mapvault binary at $MAPVAULT_BIN" >&2; exit 2; }
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/mapvault-recipes.XXXXXX")"
-[ -n "${RECIPES_KEEP:-}" ] && echo "keeping $tmp" || trap 'rm -rf "$tmp"' EXIT
+servers=()
+cleanup() {
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ -n "${RECIPES_KEEP:-}" ]; then echo "keeping $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
 mkdir -p "$tmp/bin"
 ln -s "$(cd "$(dirname "$MAPVAULT_BIN")" && pwd)/$(basename "$MAPVAULT_BIN")" "$tmp/bin/mapvault"
 export PATH="$tmp/bin:$PATH"
@@ -162,6 +171,48 @@ expect 1 "workflow: the Action fails the job when seal leaves leaks" run_workflo
 sarif="$(step_output "$p" sarif)"
 if [ -n "$sarif" ] && check_sarif "$sarif" 1; then ok "SARIF is written anyway, with the leaks"
 else bad "SARIF of the leaky run ($sarif)"; fi
+
+echo "== recipes: verify-deploy.yml (its verify step against a local server)"
+"$py" - "$repo/docs/recipes/verify-deploy.yml" "$tmp/deploy-step.sh" <<'PY'
+import sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` key as true
+assert on == "deployment_status" or "deployment_status" in on, f"triggered by {on!r}"
+(job,) = wf["jobs"].values()
+assert "deployment_status.state == 'success'" in job.get("if", ""), "only after a successful deployment"
+steps = [s for s in job["steps"] if "run" in s and s.get("name") != "Install mapvault"]
+assert len(steps) == 1 and "mapvault verify" in steps[0]["run"], steps
+assert "environment_url" in steps[0]["env"]["SITE_URL"], "the URL the deployment reports"
+open(sys.argv[2], "w").write(steps[0]["run"])
+PY
+# serve DIR: a static server on a free loopback port (stopped on exit); sets $url.
+serve() {
+  local port
+  port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  "$py" -m http.server "$port" --bind 127.0.0.1 --directory "$1" >/dev/null 2>&1 &
+  servers+=("$!")
+  "$py" - "$port" <<'PY'
+import socket, sys, time
+for _ in range(250):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.02)
+sys.exit("the static server did not start")
+PY
+  url="http://127.0.0.1:$port/"
+}
+deploy_step() { (cd "$tmp" && SITE_URL="$1" NO_PROXY='*' bash -e "$tmp/deploy-step.sh"); }
+p="$tmp/deploy-leaky" && cp -R "$fixture" "$p"
+serve "$p"
+expect 1 "the job fails when the deployed site serves maps" deploy_step "$url"
+if grep -q 'source-map .*by content' "$tmp/last.log"; then ok "the served maps are named"
+else bad "no served map reported"; sed 's/^/    | /' "$tmp/last.log"; fi
+p="$tmp/deploy-sealed" && cp -R "$fixture" "$p"
+mapvault seal "$p" --vault "$tmp/deploy-vault" --quiet
+serve "$p"
+expect 0 "the job passes once the deployed build is sealed" deploy_step "$url"
 
 echo "== recipes: README code blocks equal docs/recipes/*"
 # Each recipe appears in README.md as `<!-- recipe: docs/recipes/FILE -->` then a fenced block.

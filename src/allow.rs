@@ -9,7 +9,9 @@
 //! - a glob with a `/` matches the whole path; a leading `./` or `/` only anchors it
 //!   (`./*.map`: maps at the top level only);
 //! - an archive member `pkg.tgz!/package/x.js.map` is tried both as its member path
-//!   (`package/x.js.map`) and in full.
+//!   (`package/x.js.map`) and in full;
+//! - a URL (`verify https://…`) is matched by its path without the leading `/`, query and
+//!   fragment (`https://x.test/assets/a.js.map?v=1` as `assets/a.js.map`).
 
 use anyhow::{Context, Result};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
@@ -68,6 +70,12 @@ impl AllowList {
         if self.is_empty() {
             return false;
         }
+        if crate::remote::is_url(path.as_ref()) {
+            let Ok(u) = url::Url::parse(path) else {
+                return false;
+            };
+            return self.matches(u.path().trim_start_matches('/'));
+        }
         let member = path.rsplit_once("!/").map(|(_, m)| m);
         let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
         [Some(path), member].into_iter().flatten().any(|p| {
@@ -102,6 +110,14 @@ mod tests {
 
     fn allow(globs: &[&str]) -> AllowList {
         AllowList::new(globs).expect("valid globs")
+    }
+
+    #[test]
+    fn urls_match_by_their_path() {
+        let a = allow(&["assets/vendor-*.js.map", "public.css.map"]);
+        assert!(a.matches("https://x.test/assets/vendor-1.js.map?v=2"));
+        assert!(a.matches("http://127.0.0.1:8080/deep/public.css.map"));
+        assert!(!a.matches("https://x.test/other/vendor-1.js.map"));
     }
 
     #[test]
@@ -154,6 +170,7 @@ mod tests {
             kind: LeakKind::SourceMap,
             line: None,
             message: "source map file".into(),
+            http: None,
         };
         let mut r = VerifyReport {
             clean: false,

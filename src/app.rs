@@ -9,7 +9,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Job};
 use crate::exit::Outcome;
 use crate::report::{self, Format, Output, human, json};
-use crate::{export, parallel, progress, resolve, seal, unseal, verify};
+use crate::{export, parallel, progress, resolve, seal, unseal};
 
 /// Run mapvault with `args` (including the program name); returns the exit code.
 pub fn run<I, T>(args: I) -> u8
@@ -52,10 +52,14 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
         ..
     } = out;
     let (o, r) = match cfg.command {
-        Job::Verify { paths, allow } => {
+        Job::Verify {
+            paths,
+            allow,
+            remote,
+        } => {
             let mut rep = {
                 let _bar = progress::start(quiet);
-                pool.install(|| verify::verify(&paths))
+                pool.install(|| crate::remote::verify_all(&paths, remote.as_ref()))
             };
             allow.apply(&mut rep);
             let root = match paths.as_slice() {

@@ -71,14 +71,24 @@ Examples:
   mapvault seal dist --allow 'public/**'   leave public/ as it is (its maps reported as allowed)")]
     Seal(SealArgs),
 
-    /// Scan folders or files for source-map leaks; exit 1 if any. Never writes.
+    /// Scan folders or files — or a deployed site, over HTTP — for source-map leaks; exit 1 if
+    /// any. Never writes.
+    ///
+    /// A URL is crawled the way a browser loads it (scripts, module preloads, stylesheets,
+    /// manifest, service worker, imports, workers, CSS @import/url()), on its own origin
+    /// (--allow-origin adds others); every response is scanned like a file, its SourceMap /
+    /// X-SourceMap headers checked, and <asset>.map plus each referenced map URL probed. A probe
+    /// is a leak only when the body is a source map by content. A run cut short by a timeout, an
+    /// error or a limit exits 2.
     #[command(after_help = "\
 Examples:
   mapvault verify dist
   mapvault verify dist other-dist --format json
   mapvault verify my-pkg-1.0.0.tgz          look inside an npm pack tarball (or .zip, .vsix)
   mapvault verify dist --format sarif > mapvault.sarif
-  mapvault verify dist --allow 'vendor-*.js.map' --allow 'public/**'")]
+  mapvault verify dist --allow 'vendor-*.js.map' --allow 'public/**'
+  mapvault verify https://example.com/      check the deployed site over HTTP
+  mapvault verify https://staging.example.com/ -H 'Authorization: Bearer …' --allow-origin https://cdn.example.com")]
     Verify(VerifyArgs),
 
     /// Restore DIST byte for byte from the vault, then drop its manifest entries.
@@ -216,17 +226,21 @@ pub enum DebugIdsArg {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Folders or files to scan (package archives — .tgz, .zip, .vsix… — are opened, never
-    /// extracted).
-    #[arg(required = true, value_name = "PATH")]
+    /// extracted), or http:// and https:// URLs of a deployed site to check over HTTP.
+    #[arg(required = true, value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = VerifyFormatArg::Human)]
     pub format: VerifyFormatArg,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads for files (default: one per core); concurrent requests for URLs
+    /// (default: 6, what a browser opens to one host).
     #[arg(long, short, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 
     /// Report leaks of files matching GLOB as allowed instead of failing (repeatable): for
     /// maps meant to be public. GLOB is matched against the path relative to PATH (`*` stays
@@ -234,6 +248,71 @@ pub struct VerifyArgs {
     /// depth; archive members match as `member/path` or `ARCHIVE!/member/path`.
     #[arg(long, value_name = "GLOB")]
     pub allow: Vec<String>,
+}
+
+/// `verify URL`: what a crawl of a deployed site may do.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Checking URLs")]
+pub struct RemoteArgs {
+    /// Send at most N requests (redirects and map probes count); more is an incomplete run
+    /// (exit 2).
+    #[arg(long, value_name = "N", default_value_t = crate::remote::DEFAULT_MAX_REQUESTS)]
+    pub max_requests: u64,
+
+    /// Give up on one request after this long (connecting, waiting, reading the body):
+    /// `30s`, `1m 30s`…
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub timeout: std::time::Duration,
+
+    /// Stop starting requests after this long; what is left unfetched makes the run
+    /// incomplete (exit 2).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub time_limit: std::time::Duration,
+
+    /// Largest body read for one asset (after decoding gzip/br/zstd): `64MiB`, `500K`…; a
+    /// longer one is an error (only its start is scanned).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size)]
+    pub max_body: u64,
+
+    /// Send this header with every request, e.g. `Authorization: Bearer …` for a staging site
+    /// (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+
+    /// Also fetch from this origin (scheme://host[:port]), e.g. the CDN that serves the
+    /// assets (repeatable). By default only the URLs' own origins are fetched.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+}
+
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 30s, 2m, 1h)"))?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+/// `123`, `500K`, `64MiB`, `1G` (K/M/G are powers of 1024, with or without `iB`).
+fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 64MiB)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("{s:?}: unknown unit (use K, M or G)")),
+    };
+    match n.checked_shl(shift).filter(|v| v >> shift == n) {
+        Some(0) => Err("must be more than zero".into()),
+        Some(v) => Ok(v),
+        None => Err(format!("{s:?} is too large")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -366,6 +445,22 @@ pub fn generate(what: &Generated, out: &mut dyn Write) -> anyhow::Result<std::io
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(super::size("64MiB"), Ok(64 << 20));
+        assert_eq!(super::size("500k"), Ok(500 << 10));
+        assert_eq!(super::size("123"), Ok(123));
+        assert!(super::size("0").is_err());
+        assert!(super::size("1T").is_err());
+        assert!(super::size("99999999999G").is_err());
+        assert_eq!(
+            super::duration("1m 30s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert!(super::duration("0s").is_err());
+        assert!(super::duration("soon").is_err());
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -7,8 +7,9 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::allow::AllowList;
-use crate::cli::{Cli, Command, FormatArg, Generated, VerifyFormatArg};
+use crate::cli::{Cli, Command, FormatArg, Generated, RemoteArgs, VerifyFormatArg};
 use crate::export::ExportOptions;
+use crate::remote::RemoteOptions;
 use crate::report::Format;
 use crate::resolve::{Position, ResolveOptions};
 use crate::seal::SealOptions;
@@ -34,6 +35,8 @@ pub enum Job {
         paths: Vec<PathBuf>,
         /// `--allow GLOB`: leaks of matching files are reported as allowed.
         allow: AllowList,
+        /// The URL arguments and how to check them (`None` when there are none).
+        remote: Option<RemoteOptions>,
     },
     Unseal {
         opts: UnsealOptions,
@@ -177,19 +180,31 @@ impl Config {
                     },
                 }
             }
-            Command::Verify(a) => Config {
-                quiet,
-                jobs: a.jobs,
-                format: match a.format {
-                    VerifyFormatArg::Human => Format::Human,
-                    VerifyFormatArg::Json => Format::Json,
-                    VerifyFormatArg::Sarif => Format::Sarif,
-                },
-                command: Job::Verify {
-                    paths: a.paths,
-                    allow: AllowList::new(&a.allow)?,
-                },
-            },
+            Command::Verify(a) => {
+                let (urls, paths): (Vec<PathBuf>, Vec<PathBuf>) = a
+                    .paths
+                    .into_iter()
+                    .partition(|p| crate::remote::is_url(p.as_os_str()));
+                let remote = if urls.is_empty() {
+                    None
+                } else {
+                    Some(remote_options(&urls, a.jobs, a.remote)?)
+                };
+                Config {
+                    quiet,
+                    jobs: a.jobs,
+                    format: match a.format {
+                        VerifyFormatArg::Human => Format::Human,
+                        VerifyFormatArg::Json => Format::Json,
+                        VerifyFormatArg::Sarif => Format::Sarif,
+                    },
+                    command: Job::Verify {
+                        paths,
+                        allow: AllowList::new(&a.allow)?,
+                        remote,
+                    },
+                }
+            }
 
             Command::Unseal(a) => {
                 let dist = dist_dir(&a.dist)?;
@@ -242,6 +257,36 @@ impl Config {
             }
         })
     }
+}
+
+/// The URL arguments of `verify` and the flags that bound their crawl, validated.
+fn remote_options(urls: &[PathBuf], jobs: usize, a: RemoteArgs) -> Result<RemoteOptions> {
+    let urls = urls
+        .iter()
+        .map(|u| crate::remote::parse_url(&u.to_string_lossy()))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RemoteOptions {
+        urls,
+        jobs: if jobs == 0 {
+            crate::remote::DEFAULT_JOBS
+        } else {
+            jobs
+        },
+        max_requests: a.max_requests,
+        timeout: a.timeout,
+        time_limit: a.time_limit,
+        max_body: a.max_body,
+        headers: a
+            .headers
+            .iter()
+            .map(|h| crate::remote::parse_header(h))
+            .collect::<Result<_>>()?,
+        allow_origins: a
+            .allow_origin
+            .iter()
+            .map(|o| crate::remote::parse_origin(o))
+            .collect::<Result<_>>()?,
+    })
 }
 
 #[cfg(test)]

@@ -103,6 +103,10 @@ impl NoteKind {
 pub enum ErrorKind {
     /// An HTML `integrity` value does not match the local file it names.
     IntegrityMismatch,
+    /// `verify https://…` stopped at `--max-requests`: some URLs were not fetched.
+    RequestLimit,
+    /// `verify https://…` stopped at `--time-limit`: some URLs were not fetched.
+    TimeLimit,
 }
 
 /// One leak, as reported.
@@ -117,6 +121,10 @@ pub struct LeakRecord {
     pub kind: LeakKind,
     pub line: Option<u64>,
     pub message: String,
+    /// For a leak at a URL (`verify https://…`): the HTTP status and the request that found
+    /// it, as fields of the leak itself; absent for files, so file reports keep their shape.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpFinding>,
 }
 
 /// Something worth knowing that is neither a leak nor an error (a symlink not followed, a
@@ -286,4 +294,89 @@ impl Change {
             Change::Rehash { .. } => "rehash",
         }
     }
+}
+
+/// How a URL came to be requested: the request that found a leak (`found_by` in reports).
+/// These names are part of the JSON contract: add new ones, never rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// A URL given on the command line.
+    Argument,
+    /// `<script src>`.
+    HtmlScript,
+    /// `<link rel=modulepreload>`.
+    HtmlModulepreload,
+    /// `<link rel=preload|prefetch as=script|style|worker>`.
+    HtmlPreload,
+    /// `<link rel=stylesheet>`.
+    HtmlStylesheet,
+    /// `<link rel=manifest>`.
+    HtmlManifest,
+    /// A URL in a `<script type=importmap>`.
+    HtmlImportmap,
+    /// `import … from '…'`, `export … from '…'`.
+    JsImport,
+    /// `import('…')`.
+    JsDynamicImport,
+    /// `new Worker(…)` / `new SharedWorker(…)`.
+    JsWorker,
+    /// `new URL('…', import.meta.url)`.
+    JsUrl,
+    /// `navigator.serviceWorker.register('…')`.
+    JsServiceWorker,
+    /// `importScripts('…')` in a classic worker.
+    JsImportScripts,
+    /// `@import` in a stylesheet.
+    CssImport,
+    /// `url(…)` in a stylesheet.
+    CssUrl,
+    /// The URL a `sourceMappingURL` comment (or WebAssembly section) names.
+    MapReference,
+    /// The URL a `SourceMap` / `X-SourceMap` response header names.
+    MapHeader,
+    /// `<asset>.map`, the guess every source-map scraper makes.
+    MapSuffix,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Argument => "argument",
+            Via::HtmlScript => "html-script",
+            Via::HtmlModulepreload => "html-modulepreload",
+            Via::HtmlPreload => "html-preload",
+            Via::HtmlStylesheet => "html-stylesheet",
+            Via::HtmlManifest => "html-manifest",
+            Via::HtmlImportmap => "html-importmap",
+            Via::JsImport => "js-import",
+            Via::JsDynamicImport => "js-dynamic-import",
+            Via::JsWorker => "js-worker",
+            Via::JsUrl => "js-url",
+            Via::JsServiceWorker => "js-service-worker",
+            Via::JsImportScripts => "js-import-scripts",
+            Via::CssImport => "css-import",
+            Via::CssUrl => "css-url",
+            Via::MapReference => "map-reference",
+            Via::MapHeader => "map-header",
+            Via::MapSuffix => "map-suffix",
+        }
+    }
+
+    /// A probe for a map, rather than an asset a browser loads.
+    pub fn is_probe(self) -> bool {
+        matches!(self, Via::MapReference | Via::MapHeader | Via::MapSuffix)
+    }
+}
+
+/// The HTTP side of a leak found at a URL: flattened into the leak's JSON object, so these
+/// fields appear only for URL findings and file reports keep their exact shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpFinding {
+    /// The HTTP status of the response the leak is in (or whose headers carry it).
+    pub status: u16,
+    /// The request that found it: how its URL was discovered.
+    pub found_by: Via,
+    /// The URL whose content or headers named this one (`null` for a URL given as argument).
+    pub linked_from: Option<String>,
 }

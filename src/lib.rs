@@ -14,6 +14,7 @@ pub mod budget;
 pub mod compress;
 pub mod hash;
 pub mod parallel;
+pub mod remote;
 pub mod scan;
 pub mod seal;
 pub mod vault;

@@ -29,6 +29,9 @@ pub struct VerifyReport {
     pub allowed: Vec<LeakRecord>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
+    /// HTTP requests sent, when URLs were verified (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
 }
 
 impl VerifyReport {
@@ -149,6 +152,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
                     kind: l.kind,
                     line: l.line,
                     message: l.message,
+                    http: None,
                 });
             }
             for n in m.notes {
@@ -193,6 +197,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
             kind: l.kind,
             line: l.line,
             message: l.message,
+            http: None,
         });
     }
     out

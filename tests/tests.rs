@@ -8,6 +8,13 @@
 )]
 #[path = "it/harness.rs"]
 mod harness;
+/// Servers on 127.0.0.1 for the URL tests: in-test HTTP and raw TCP, and Debian's nginx.
+#[allow(
+    dead_code,
+    reason = "a shared harness: not every helper is used by every suite"
+)]
+#[path = "it/httpd.rs"]
+mod httpd;
 /// Source-map helpers written independently of mapvault's scanner.
 #[path = "it/maps.rs"]
 mod maps;
@@ -18,6 +25,9 @@ mod cli;
 /// `export`: layout, privacy, refusals, and datadog-ci's dry run on the result.
 #[path = "it/export.rs"]
 mod export;
+/// `verify https://…`: static hosts, nginx, encodings, proxies, limits and hostile servers.
+#[path = "it/remote.rs"]
+mod remote;
 /// `resolve`: positions and stack traces against Mozilla's `source-map`; matching rules.
 #[path = "it/resolve.rs"]
 mod resolve;

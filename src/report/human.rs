@@ -60,7 +60,12 @@ fn leak_lines(
             (s.red(label), s.yellow(l.kind.as_str()))
         };
         let at = location(&l.path, l.line);
-        writeln!(out, "{tag}  {at}  {kind}  {}", for_terminal(&l.message))?;
+        let http = l.http.as_ref().map(http_detail).unwrap_or_default();
+        writeln!(
+            out,
+            "{tag}  {at}  {kind}  {}{http}",
+            for_terminal(&l.message)
+        )?;
     }
     Ok(())
 }
@@ -87,6 +92,19 @@ fn notes_and_errors(err: &mut dyn Write, notes: &[NoteRecord], errors: &[ErrorRe
     }
 }
 
+/// ` [HTTP 200, map-suffix from URL]`: how a leak at a URL was found.
+fn http_detail(h: &crate::findings::HttpFinding) -> String {
+    match &h.linked_from {
+        Some(from) => format!(
+            " [HTTP {}, {} from {}]",
+            h.status,
+            h.found_by.as_str(),
+            for_terminal(from)
+        ),
+        None => format!(" [HTTP {}]", h.status),
+    }
+}
+
 /// The verify report: one line per leak on stdout, then a summary; notes and errors on stderr.
 pub fn verify(
     r: &VerifyReport,
@@ -98,6 +116,10 @@ pub fn verify(
     leak_lines(out, &s, "leak", &r.leaks, &r.allowed)?;
     notes_and_errors(err, &r.notes, &r.errors);
     let files: std::collections::BTreeSet<&str> = r.leaks.iter().map(|l| l.path.as_str()).collect();
+    let req = r
+        .requests
+        .map(|n| format!(" ({})", plural(n, "HTTP request")))
+        .unwrap_or_default();
     let allowed = if r.allowed.is_empty() {
         String::new()
     } else {
@@ -111,7 +133,7 @@ pub fn verify(
         // Never "clean" when something could not be read: the run proves nothing about it.
         writeln!(
             out,
-            "{} {} files scanned without leaks{allowed}, but {}",
+            "{} {} files scanned{req} without leaks{allowed}, but {}",
             s.red("incomplete:"),
             r.files_scanned,
             plural(r.errors.len() as u64, "error")
@@ -119,14 +141,14 @@ pub fn verify(
     } else if r.leaks.is_empty() {
         writeln!(
             out,
-            "{} {} files scanned, no source maps or references{allowed}",
+            "{} {} files scanned{req}, no source maps or references{allowed}",
             s.green("clean:"),
             r.files_scanned
         )?;
     } else {
         writeln!(
             out,
-            "{} {} in {} of {} files scanned{allowed}",
+            "{} {} in {} of {} files scanned{req}{allowed}",
             s.red("leaks:"),
             plural(r.leaks.len() as u64, "leak"),
             files.len(),
@@ -281,6 +303,7 @@ mod tests {
             errors: (0..errors)
                 .map(|i| ErrorRecord::new(format!("f{i}"), "cannot read"))
                 .collect(),
+            requests: None,
         };
         let text = |r: &VerifyReport| -> io::Result<String> {
             let (mut out, mut err) = (Vec::new(), Vec::new());

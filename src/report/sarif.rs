@@ -15,6 +15,10 @@ const HELP: &str = "https://github.com/mapvault/mapvault#what-counts-as-a-leak";
 
 /// Location of a finding: `root` (the PATH argument) joined with the report path, `/`-separated.
 fn uri(root: &str, path: &str) -> String {
+    // A URL finding (`verify https://…`): its path is already a valid absolute URI.
+    if crate::remote::is_url(path.as_ref()) {
+        return path.to_string();
+    }
     let root = root.trim_end_matches('/');
     let p = if root.is_empty() || root == "." {
         path.to_string()
@@ -79,14 +83,19 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
         .leaks
         .iter()
         .map(|l| {
-            json!({
+            let mut v = json!({
                 "ruleId": l.kind.as_str(),
                 "ruleIndex": rule_index(l.kind.as_str()),
                 "level": "error",
                 "message": { "text": l.message },
                 "locations": [location(l.root.as_deref().unwrap_or(root), &l.path, l.line)]
 
-            })
+            });
+            // A leak at a URL: its HTTP status and the request that found it.
+            if let Some(h) = &l.http {
+                v["properties"] = json!(h);
+            }
+            v
         })
         .collect();
     // Leaks in `--allow`ed files stay visible, as results suppressed by the user's own list
@@ -169,6 +178,7 @@ mod tests {
                 kind: LeakKind::MapReference,
                 line: Some(3),
                 message: "x".into(),
+                http: None,
             }],
             allowed: vec![],
             notes: vec![NoteRecord {
@@ -177,6 +187,7 @@ mod tests {
                 message: "d".into(),
             }],
             errors: vec![],
+            requests: None,
         };
         let v = to_value(&r, "dist");
         let run = &v["runs"][0];
@@ -231,6 +242,7 @@ mod schema {
                 kind: *k,
                 line: (i % 2 == 0).then_some(i as u64 + 1),
                 message: format!("{} leak", k.as_str()),
+                http: None,
             })
             .collect();
         leaks.push(LeakRecord {
@@ -239,6 +251,7 @@ mod schema {
             kind: LeakKind::SourceMap,
             line: None,
             message: "m".into(),
+            http: None,
         });
         VerifyReport {
             clean: false,
@@ -250,6 +263,7 @@ mod schema {
                 kind: LeakKind::SourceMap,
                 line: None,
                 message: "source map file".into(),
+                http: None,
             }],
             notes: vec![NoteRecord {
                 path: "m.wasm".into(),
@@ -261,6 +275,7 @@ mod schema {
                 path: "x.js".into(),
                 message: "cannot read".into(),
             }],
+            requests: None,
         }
     }
 

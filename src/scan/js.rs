@@ -150,27 +150,11 @@ pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
         return lexical(src, Fallback::NotUtf8);
     };
     let lexed = jslex::lex_with(src, matches!(flavor, Flavor::Jsx | Flavor::Tsx));
-    let need = lexed.depth_estimate.saturating_mul(STACK_PER_LEVEL);
-    if need > MAX_PARSE_STACK {
-        let estimate = lexed.depth_estimate;
-        return from_lexed(src, lexed, Fallback::TooDeep { estimate });
-    }
-    let known = KNOWN_STACK.with(Cell::get);
-    // Leave a quarter of a known stack for everything that is already on it.
-    let result = if need < known / 4 * 3 {
-        parse_comments(text, flavor)
-    } else {
-        let size = need
-            .saturating_mul(2)
-            .clamp(MIN_PARSE_STACK, MAX_PARSE_STACK);
-        std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .name("mapvault-parse".into())
-                .stack_size(size)
-                .spawn_scoped(s, || parse_comments(text, flavor))
-                .map_err(|_| Fallback::ParserCrashed)
-                .and_then(|h| h.join().map_err(|_| Fallback::ParserCrashed)?)
-        })
+    let estimate = lexed.depth_estimate;
+    let result = match with_parse_stack(estimate, || parse_comments(text, flavor)) {
+        Err(StackError::TooDeep) => return from_lexed(src, lexed, Fallback::TooDeep { estimate }),
+        Err(StackError::Crashed) => Err(Fallback::ParserCrashed),
+        Ok(r) => r,
     };
     match result {
         Ok(comments) => {
@@ -186,6 +170,45 @@ pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
         }
         Err(why) => from_lexed(src, lexed, why),
     }
+}
+
+/// Why [`with_parse_stack`] did not run the parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackError {
+    /// The nesting estimate needs more stack than a parse may have.
+    TooDeep,
+    /// The parse thread could not start, or panicked.
+    Crashed,
+}
+
+/// Run `parse` — an oxc parse (and any recursive walk of its AST) of a text whose
+/// [`jslex::LexOutput::depth_estimate`] is `estimate` — on a stack deep enough for it: in place
+/// when this thread's known stack suffices, else on a thread of its own. Used by the scanner and
+/// by anything else that parses untrusted JavaScript (`verify https://…` following imports).
+pub fn with_parse_stack<R: Send>(
+    estimate: usize,
+    parse: impl FnOnce() -> R + Send,
+) -> Result<R, StackError> {
+    let need = estimate.saturating_mul(STACK_PER_LEVEL);
+    if need > MAX_PARSE_STACK {
+        return Err(StackError::TooDeep);
+    }
+    let known = KNOWN_STACK.with(Cell::get);
+    // Leave a quarter of a known stack for everything that is already on it.
+    if need < known / 4 * 3 {
+        return Ok(parse());
+    }
+    let size = need
+        .saturating_mul(2)
+        .clamp(MIN_PARSE_STACK, MAX_PARSE_STACK);
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("mapvault-parse".into())
+            .stack_size(size)
+            .spawn_scoped(s, parse)
+            .map_err(|_| StackError::Crashed)
+            .and_then(|h| h.join().map_err(|_| StackError::Crashed))
+    })
 }
 
 fn lexical(src: &[u8], why: Fallback) -> JsScan {
