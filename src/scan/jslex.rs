@@ -42,6 +42,8 @@ pub struct LexOutput {
     pub depth_estimate: usize,
     /// False when the input ended inside a literal or comment.
     pub complete: bool,
+    /// Contents of the string literals and template chunks that hold `sourceMappingURL`.
+    pub literals: Vec<Range<usize>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,8 +59,38 @@ enum Prev {
     CloseBrace,
 }
 
+/// What a `{` opened, judged from the token before it, so that a `/` after its `}` is read
+/// right: after a block a statement starts (a regex), after an object literal an operator (a
+/// division). Only a `{` after `)` that is no statement head (a function body: declaration or
+/// expression?), after a name (`class X {`) or after `:` (label or property?) stays unknown,
+/// and only then is the guess uncertain.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Brace {
+    Block,
+    Object,
+    #[default]
+    Unknown,
+}
+
+/// The kind of the previous significant token, as far as [`Brace`] needs it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// Start of input, `;`, a block's `{` or `}`, a statement head's `)`, `=>`, `else`, `try`,
+    /// `finally`, `do`: a statement (so a block) starts here.
+    Statement,
+    /// An operator, `(`, `[`, `,`, `?`, or `return`-like keyword: an expression starts here.
+    Expression,
+    /// Anything else.
+    Other,
+}
+
+/// Words after which a `{` opens a block.
+const BLOCK_AFTER: &[&[u8]] = &[b"else", b"try", b"finally", b"do"];
+
 #[derive(Default, Clone, Copy)]
 struct Level {
+    /// For a `{` level: what it opened.
+    brace: Brace,
     seg: usize,
     sticky: usize,
     /// This level was opened by `${` inside a template literal.
@@ -116,6 +148,7 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
     let mut levels: Vec<Level> = vec![Level::default()];
     let mut est_sum: usize = 0; // Σ (seg + sticky) over levels, kept incrementally
     let mut prev = Prev::ExprStart;
+    let mut last = Last::Statement;
     // The previous token was `.` (or `?.`): a word here is a property name, never a keyword.
     let mut after_dot = false;
     // The previous word was a statement head: the next `(` opens its condition.
@@ -241,6 +274,7 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 skipped!(start, i);
                 prev = Prev::Value;
+                last = Last::Other;
             }
             b'\'' | b'"' => {
                 token!();
@@ -274,7 +308,10 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                     i += 1;
                 }
                 skipped!(start, i);
+                let body = start + 1..i.saturating_sub(1).max(start + 1);
+                note_literal(src, body, &mut out.literals);
                 prev = Prev::Value;
+                last = Last::Other;
             }
             b'`' => {
                 token!();
@@ -282,14 +319,19 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 i += 1;
                 let stop = lex_template_chars(src, &mut i);
                 skipped!(start, i);
+                note_literal(src, start + 1..chunk_end(src, i), &mut out.literals);
                 match stop {
-                    TemplateStop::End => prev = Prev::Value,
+                    TemplateStop::End => {
+                        prev = Prev::Value;
+                        last = Last::Other;
+                    }
                     TemplateStop::Expr => {
                         levels.push(Level {
                             template: true,
                             ..Level::default()
                         });
                         prev = Prev::ExprStart;
+                        last = Last::Expression;
                     }
                     TemplateStop::Eof => {
                         out.complete = false;
@@ -306,14 +348,19 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 i += 1;
                 let stop = lex_template_chars(src, &mut i);
                 skipped!(start, i);
+                note_literal(src, start + 1..chunk_end(src, i), &mut out.literals);
                 match stop {
-                    TemplateStop::End => prev = Prev::Value,
+                    TemplateStop::End => {
+                        prev = Prev::Value;
+                        last = Last::Other;
+                    }
                     TemplateStop::Expr => {
                         levels.push(Level {
                             template: true,
                             ..Level::default()
                         });
                         prev = Prev::ExprStart;
+                        last = Last::Expression;
                     }
                     TemplateStop::Eof => {
                         out.complete = false;
@@ -323,28 +370,43 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
             }
             b'(' | b'[' | b'{' => {
                 token!();
+                let brace = match (c, last) {
+                    (b'{', Last::Statement) => Brace::Block,
+                    (b'{', Last::Expression) => Brace::Object,
+                    _ => Brace::Unknown,
+                };
                 levels.push(Level {
                     head: c == b'(' && was_head_pending,
+                    brace,
                     ..Level::default()
                 });
                 i += 1;
                 prev = Prev::ExprStart;
+                last = if c == b'{' && brace != Brace::Object {
+                    Last::Statement
+                } else {
+                    Last::Expression
+                };
             }
             b')' | b']' | b'}' => {
                 let mut head = false;
+                let mut brace = Brace::Unknown;
                 if levels.len() > 1
                     && let Some(l) = levels.pop()
                 {
                     est_sum -= l.seg + l.sticky;
                     head = l.head && c == b')';
+                    brace = l.brace;
                 }
                 i += 1;
-                prev = if c == b'}' {
-                    Prev::CloseBrace
-                } else if head {
-                    Prev::ExprStart
-                } else {
-                    Prev::Value
+                (prev, last) = match c {
+                    b'}' => match brace {
+                        Brace::Block => (Prev::ExprStart, Last::Statement),
+                        Brace::Object => (Prev::Value, Last::Other),
+                        Brace::Unknown => (Prev::CloseBrace, Last::Other),
+                    },
+                    _ if head => (Prev::ExprStart, Last::Statement),
+                    _ => (Prev::Value, Last::Other),
                 };
             }
             b';' | b',' => {
@@ -354,6 +416,11 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 i += 1;
                 prev = Prev::ExprStart;
+                last = if c == b';' {
+                    Last::Statement
+                } else {
+                    Last::Expression
+                };
             }
             b'0'..=b'9' | b'.' if c != b'.' || src.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 token!();
@@ -368,6 +435,7 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                     i += 1;
                 }
                 prev = Prev::Value;
+                last = Last::Other;
             }
             _ if is_ident_byte(c) => {
                 let start = i;
@@ -376,6 +444,15 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 let word = &src[start..i];
                 token!();
+                last = if was_after_dot {
+                    Last::Other
+                } else if BLOCK_AFTER.contains(&word) {
+                    Last::Statement
+                } else if REGEX_AFTER.contains(&word) {
+                    Last::Expression
+                } else {
+                    Last::Other
+                };
                 if was_after_dot {
                     // A property name (`a.return / 2`), whatever it spells.
                     prev = Prev::Value;
@@ -402,6 +479,14 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 token!();
                 i += 2;
                 prev = Prev::Value;
+                last = Last::Other;
+            }
+            b'=' if src.get(i + 1) == Some(&b'>') => {
+                // `=>`: an arrow body's `{` is a block.
+                token!();
+                i += 2;
+                prev = Prev::ExprStart;
+                last = Last::Statement;
             }
             _ => {
                 // Any other punctuator (operators, `=>`, `?`, `!`, `#`, NUL, stray bytes).
@@ -413,6 +498,13 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 after_dot = c == b'.' && src.get(i + 1) != Some(&b'.');
                 i += 1;
                 prev = Prev::ExprStart;
+                // `:` ends a label or `case` (a block may follow) or starts a property value or
+                // the else-branch of `?:` (an object may follow).
+                last = if c == b':' {
+                    Last::Other
+                } else {
+                    Last::Expression
+                };
             }
         }
     }
@@ -420,6 +512,26 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
         out.complete = false;
     }
     out
+}
+
+/// End of a template chunk's text that ends before `i` (just after "`" or `${`).
+fn chunk_end(src: &[u8], i: usize) -> usize {
+    if src[..i].ends_with(b"${") {
+        i - 2
+    } else if src[..i].ends_with(b"`") {
+        i - 1
+    } else {
+        i
+    }
+}
+
+/// Keep a literal's contents when they hold the needle (for [`super::embedded`]).
+fn note_literal(src: &[u8], body: Range<usize>, out: &mut Vec<Range<usize>>) {
+    if let Some(t) = src.get(body.clone())
+        && memchr::memmem::find(t, super::pattern::NEEDLE).is_some()
+    {
+        out.push(body);
+    }
 }
 
 enum TemplateStop {

@@ -4,6 +4,7 @@
 
 pub mod css;
 pub mod datauri;
+pub mod embedded;
 pub mod headers;
 pub mod html;
 pub mod integrity;
@@ -38,16 +39,20 @@ pub enum LeakKind {
     HttpHeader,
     /// Inline maps inside `eval()` / `new Function()` strings (webpack `eval-*` devtools).
     EvalMap,
+    /// A reference comment inside a string or template literal that the program puts into the
+    /// page (Angular component styles, CSS-in-JS), holding a map or naming one in the dist.
+    EmbeddedReference,
 }
 
 impl LeakKind {
-    pub const ALL: [LeakKind; 6] = [
+    pub const ALL: [LeakKind; 7] = [
         LeakKind::SourceMap,
         LeakKind::MapReference,
         LeakKind::InlineMap,
         LeakKind::WasmSection,
         LeakKind::HttpHeader,
         LeakKind::EvalMap,
+        LeakKind::EmbeddedReference,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +63,7 @@ impl LeakKind {
             LeakKind::WasmSection => "wasm-section",
             LeakKind::HttpHeader => "http-header",
             LeakKind::EvalMap => "eval-map",
+            LeakKind::EmbeddedReference => "embedded-reference",
         }
     }
 
@@ -80,6 +86,9 @@ impl LeakKind {
                 "A SourceMap / X-SourceMap HTTP header is declared for served files."
             }
             LeakKind::EvalMap => "A development build: inline source maps inside eval() strings.",
+            LeakKind::EmbeddedReference => {
+                "A sourceMappingURL comment inside a string the program injects (component styles, CSS-in-JS) holds a map or names one that ships."
+            }
         }
     }
 
@@ -172,6 +181,9 @@ pub fn classify(name: &[u8]) -> FileKind {
         FileKind::Js(Flavor::Jsx)
     } else if e(".mjs") {
         FileKind::Js(Flavor::Module)
+    } else if e(".bundle") || e(".jsbundle") {
+        // React Native bundles (`index.android.bundle`, `main.jsbundle`) are JavaScript.
+        FileKind::Js(Flavor::Js)
     } else if e(".cjs") {
         FileKind::Js(Flavor::Script)
     } else if e(".js") {
@@ -245,6 +257,9 @@ pub struct Analysis {
     pub inner: Option<Box<Inner>>,
     /// The content could not be examined (a compressed file that does not decompress).
     pub error: Option<String>,
+    /// References inside string literals that name a file: a leak only if that file is a map
+    /// in the dist, which the caller knows ([`decide_embedded`]).
+    pub embedded: Vec<embedded::Embedded>,
 }
 
 /// A compressed file's decompressed content.
@@ -268,6 +283,7 @@ impl Analysis {
             sniff: None,
             inner: None,
             error: None,
+            embedded: Vec::new(),
         }
     }
 
@@ -363,7 +379,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     ),
                 });
             }
-            a.stuck.extend(eval_maps(bytes, &s.refs));
+            embedded_findings(&mut a, bytes, &s.literals);
             a.refs = s.refs;
             a.js_method = Some(s.method);
         }
@@ -406,7 +422,14 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
             }
         }
         FileKind::Headers(h) => {
-            for r in headers::scan(h, bytes) {
+            let found = headers::scan_file(h, bytes);
+            if let Some(p) = found.problem {
+                a.notes.push(Note {
+                    kind: None,
+                    message: p,
+                });
+            }
+            for r in found.refs {
                 if r.fixable && !r.cut.is_empty() {
                     a.refs.push(Reference {
                         span: r.cut,
@@ -433,41 +456,82 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
     a
 }
 
-/// Inline maps inside string literals: `//# sourceMappingURL=data:` occurrences that are not
-/// real comments (webpack `eval-source-map`, `new Function` bodies). Seal never rewrites string
-/// contents; the user has to change the build. Only a URI that carries a map counts (its
-/// decoded body names `mappings`): code that *writes* such comments, like terser's
-/// `"//# sourceMappingURL=data:application/json;charset=utf-8;base64," + to_base64(map)`, is
-/// not a leak.
-fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
-    const NEEDLE: &[u8] = b"sourceMappingURL=data:";
-    let carries_a_map = |uri: &[u8]| datauri::embedded_body_contains(uri, b"mappings");
-    let finder = memchr::memmem::Finder::new(NEEDLE);
-    let mut count = 0u64;
-    let mut first = None;
-    for hit in finder.find_iter(bytes) {
-        if refs.iter().any(|r| r.span.contains(&hit)) {
-            continue;
-        }
-        let mut k = hit;
-        while k > 0 && matches!(bytes[k - 1], b' ' | b'\t') {
-            k -= 1;
-        }
-        let marker = k >= 3 && matches!(&bytes[k - 3..k], b"//#" | b"//@");
-        if marker && carries_a_map(&bytes[hit + NEEDLE.len() - b"data:".len()..]) {
-            count += 1;
-            first.get_or_insert(hit);
+/// Reference comments inside string and template literals (see [`embedded`]): a `data:` map
+/// with content is an `eval-map` leak when the string is evaluated (one leak per file, with the
+/// count), else an `embedded-reference` leak; a `data:` URI without content is a note; a URL
+/// waits in [`Analysis::embedded`] for the caller, who knows whether it names a map in the dist.
+/// Seal never rewrites string contents: these leaks are not in `refs`.
+fn embedded_findings(a: &mut Analysis, bytes: &[u8], literals: &[embedded::Literal]) {
+    if literals.is_empty() {
+        return;
+    }
+    let mut evals = 0u64;
+    let mut first_eval = None;
+    for e in embedded::find(bytes, literals) {
+        match (e.payload, e.evaluated) {
+            (embedded::Payload::MapWithContent, true) => {
+                evals += 1;
+                first_eval.get_or_insert(e.line);
+            }
+            (embedded::Payload::MapWithContent, false) => a.stuck.push(Leak {
+                kind: LeakKind::EmbeddedReference,
+                line: Some(e.line),
+                message: format!(
+                    "inline source map in a data: URI ({} bytes) inside a string the program can put in the page",
+                    e.url.len()
+                ),
+            }),
+            (embedded::Payload::Empty, _) => a.notes.push(Note {
+                kind: Some("embedded-reference"),
+                message: format!(
+                    "line {}: a sourceMappingURL=data: comment inside a string carries no map content (publishes nothing)",
+                    e.line
+                ),
+            }),
+            (embedded::Payload::Url, _) => a.embedded.push(e),
         }
     }
-    first.map(|at| Leak {
-        kind: LeakKind::EvalMap,
-        line: Some(pattern::line_of(bytes, at)),
-        message: format!(
-            "{} inside strings (eval()/new Function() bodies): a development build (webpack devtool 'eval-source-map' or similar). \
-             mapvault will not rewrite string contents: set devtool to 'source-map' or 'hidden-source-map' and rebuild",
-            plural(count, "inline source map")
-        ),
-    })
+    if let Some(line) = first_eval {
+        a.stuck.push(Leak {
+            kind: LeakKind::EvalMap,
+            line: Some(line),
+            message: format!(
+                "{} inside strings (eval()/new Function() bodies): a development build (webpack devtool 'eval-source-map' or similar). \
+                 mapvault will not rewrite string contents: set devtool to 'source-map' or 'hidden-source-map' and rebuild",
+                plural(evals, "inline source map")
+            ),
+        });
+    }
+}
+
+/// Decide the references inside literals that name a file: a leak when `is_dist_map(url)`
+/// says the URL names a map that ships, else a note.
+pub fn decide_embedded(
+    a: &Analysis,
+    mut is_dist_map: impl FnMut(&[u8]) -> bool,
+) -> (Vec<Leak>, Vec<Note>) {
+    let (mut leaks, mut notes) = (Vec::new(), Vec::new());
+    for e in &a.embedded {
+        let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(&e.url), 160);
+        if is_dist_map(&e.url) {
+            leaks.push(Leak {
+                kind: LeakKind::EmbeddedReference,
+                line: Some(e.line),
+                message: format!(
+                    "sourceMappingURL={shown} inside a string the program can put in the page, naming a map that ships"
+                ),
+            });
+        } else {
+            notes.push(Note {
+                kind: Some("embedded-reference"),
+                message: format!(
+                    "line {}: sourceMappingURL={shown} inside a string (names no map in the dist)",
+                    e.line
+                ),
+            });
+        }
+    }
+    (leaks, notes)
 }
 
 fn plural(n: u64, w: &str) -> String {
