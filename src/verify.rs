@@ -70,10 +70,31 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
 /// Notes and errors the walk itself produced (symlinks, special files, unreadable dirs).
 pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
     for (rel, target) in &w.symlinks {
-        report.notes.push(NoteRecord::new(
-            rel.lossy(),
-            format!("symbolic link to {} (not followed)", target.display()),
-        ));
+        let link = rel.under(&w.root);
+        let class = link
+            .as_ref()
+            .map_or(walk::LinkClass::Other, |p| walk::classify_link(p, rel.file_name()));
+        let why = match class {
+            walk::LinkClass::Other => {
+                report.notes.push(NoteRecord::new(
+                    rel.lossy(),
+                    format!("symbolic link to {} (not followed)", target.display()),
+                ));
+                continue;
+            }
+            walk::LinkClass::MapName => "its name is a map's".to_string(),
+            walk::LinkClass::MapTarget(why) => why,
+        };
+        report.leaks.push(LeakRecord {
+            root: None,
+            path: rel.lossy(),
+            kind: scan::LeakKind::SourceMap,
+            line: None,
+            message: format!(
+                "symbolic link to {} ({why}): servers and copy tools follow links, so the map ships",
+                target.display()
+            ),
+        });
     }
     for rel in &w.special {
         report

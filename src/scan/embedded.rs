@@ -224,6 +224,15 @@ pub fn wrapped_data_uri(inner: &[u8]) -> Option<Range<usize>> {
     if !datauri::is_data_uri(rest) {
         return None;
     }
+    // Only base64 (or percent-encoded) text may follow the comma, wrapped or space-padded.
+    let comma = memchr::memchr(b',', rest)?;
+    let body = &rest[comma + 1..];
+    if !body
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c.is_ascii_whitespace() || b"+/=-_%".contains(&c))
+    {
+        return None;
+    }
     let end = eq + rest.trim_ascii_end().len();
     Some(eq..end)
 }

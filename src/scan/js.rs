@@ -426,7 +426,9 @@ fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<Reference> {
     let text = src.get(inner.clone())?;
     // Cheap reject before running the pattern.
     memmem::find(text, NEEDLE)?;
-    let url = match_source_map_url(text)?;
+    // A base64 `data:` URI wrapped across lines is still one inline map in a block comment.
+    let url = match_source_map_url(text)
+        .or_else(|| block.then(|| super::embedded::wrapped_data_uri(text)).flatten())?;
     Some(Reference {
         line: 0, // filled in by `assign_lines`, one pass for all references
         url: inner.start + url.start..inner.start + url.end,

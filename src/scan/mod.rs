@@ -5,6 +5,7 @@
 pub mod css;
 pub mod datauri;
 pub mod embedded;
+pub mod encoding;
 pub mod headers;
 pub mod html;
 pub mod integrity;
@@ -222,7 +223,18 @@ pub fn need(kind: FileKind) -> Need {
 /// For [`FileKind::Other`]: does this head make the whole file worth reading? (It may be a map
 /// by content, an extension-less node script, or a WebAssembly module.)
 pub fn head_needs_all(head: &[u8]) -> bool {
-    mapsniff::json_start(head).is_some()
+    // A head of nothing but white space (JSON allows any amount before the map) or a BOM that
+    // says the file is UTF-16 decides nothing: read on.
+    let blank = head.len() == HEAD_LEN
+        && head
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(head)
+            .trim_ascii()
+            .is_empty();
+    blank
+        || head.starts_with(b"\xff\xfe")
+        || head.starts_with(b"\xfe\xff")
+        || mapsniff::json_start(head).is_some()
         || node_shebang(head)
         || head.trim_ascii().starts_with(b")]}'")
         || wasm::is_wasm(head)
@@ -260,6 +272,9 @@ pub struct Analysis {
     /// References inside string literals that name a file: a leak only if that file is a map
     /// in the dist, which the caller knows ([`decide_embedded`]).
     pub embedded: Vec<embedded::Embedded>,
+    /// The text was decoded from this encoding before scanning (offsets are the original
+    /// file's).
+    pub encoding: Option<encoding::Enc>,
 }
 
 /// A compressed file's decompressed content.
@@ -284,6 +299,7 @@ impl Analysis {
             inner: None,
             error: None,
             embedded: Vec::new(),
+            encoding: None,
         }
     }
 
@@ -359,6 +375,26 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
         }
         return a;
     }
+    if let Some(d) = needs_decoding(kind, bytes) {
+        // The decoded text is UTF-8: this recursion runs once.
+        let mut inner = analyze_with(name, &d.text, limits);
+        for r in &mut inner.refs {
+            r.span = d.original(r.span.clone());
+            r.url = d.original(r.url.clone());
+        }
+        for e in &mut inner.embedded {
+            e.span = e.span.clone().map(|s| d.original(s));
+        }
+        inner.encoding = Some(d.enc);
+        inner.notes.push(Note {
+            kind: None,
+            message: format!(
+                "not UTF-8: decoded as {} (as a browser would) before scanning",
+                d.enc.name()
+            ),
+        });
+        return inner;
+    }
     a.sniff = match kind {
         FileKind::Css | FileKind::Html | FileKind::Wasm | FileKind::Archive(_) => None,
         _ if mapsniff::json_start(bytes).is_some() => Some(mapsniff::sniff(bytes)),
@@ -385,8 +421,8 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
         }
         FileKind::Css => a.refs = css::scan(bytes),
         FileKind::Html => {
-            let (refs, methods) = html::scan(bytes);
-            for m in methods {
+            let h = html::scan(bytes);
+            for m in h.methods {
                 if let Method::Lexical(why) = m {
                     a.notes.push(Note {
                         kind: None,
@@ -396,7 +432,22 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     });
                 }
             }
-            a.refs = refs;
+            for (line, url) in h.stuck {
+                a.stuck.push(Leak {
+                    kind: if datauri::is_data_uri(&url) {
+                        LeakKind::InlineMap
+                    } else {
+                        LeakKind::MapReference
+                    },
+                    line: Some(line),
+                    message: format!(
+                        "sourceMappingURL={} in an SVG/MathML script whose text is not its bytes (character references): cannot be cut safely; edit it by hand",
+                        crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(&url), 160)
+                    ),
+                });
+            }
+            embedded_findings(&mut a, bytes, &h.literals);
+            a.refs = h.refs;
         }
         FileKind::Wasm => {
             let w = wasm::scan(bytes);
@@ -454,6 +505,21 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
         FileKind::MapName | FileKind::Other | FileKind::Compressed(_) | FileKind::Archive(_) => {}
     }
     a
+}
+
+/// Text a browser would not read as UTF-8 and that may hold a reference: UTF-16 with a BOM
+/// (JavaScript, CSS, HTML, or an unknown file that may be a map), or JavaScript/CSS/HTML that is
+/// not UTF-8 (read as windows-1252).
+fn needs_decoding(kind: FileKind, bytes: &[u8]) -> Option<encoding::Decoded> {
+    let text_kind = matches!(kind, FileKind::Js(_) | FileKind::Css | FileKind::Html);
+    let utf16 = bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff");
+    if utf16 && (text_kind || kind == FileKind::Other) {
+        return encoding::decode(bytes);
+    }
+    if text_kind && memchr::memmem::find(bytes, pattern::NEEDLE).is_some() {
+        return encoding::decode(bytes);
+    }
+    None
 }
 
 /// Reference comments inside string and template literals (see [`embedded`]): a `data:` map
@@ -575,7 +641,15 @@ pub fn leaks(a: &Analysis, bytes: &[u8]) -> Vec<Leak> {
         });
     }
     for r in &a.refs {
-        let url = bytes.get(r.url.clone()).unwrap_or_default();
+        let raw = bytes.get(r.url.clone()).unwrap_or_default();
+        let decoded;
+        let url = match a.encoding {
+            Some(e) => {
+                decoded = e.decode_slice(raw);
+                &decoded[..]
+            }
+            None => raw,
+        };
         let kind = LeakKind::of(r.form, url);
         let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(url), 160);
         let message = match kind {
