@@ -46,6 +46,9 @@ mod integrity;
 /// Property test: `unseal(seal(dist)) == dist`, and seal cuts only comment bytes.
 #[path = "it/props.rs"]
 mod props;
+/// Issue 14's classes of leak and of false alarm, one test each (with V8 as oracle where cheap).
+#[path = "it/detect.rs"]
+mod detect;
 /// The hand-made tricky dist (`fixtures/tricky/`): exact expectations per file.
 #[path = "it/tricky.rs"]
 mod tricky;

@@ -154,7 +154,11 @@ fn utf8_len(lead: u8) -> usize {
 /// Find the reference comments inside `literals` of `src`.
 pub fn find(src: &[u8], literals: &[Literal]) -> Vec<Embedded> {
     let mut out = Vec::new();
-    for lit in literals {
+    // Lines are counted incrementally over literals in file order (linear, however many).
+    let mut order: Vec<&Literal> = literals.iter().collect();
+    order.sort_by_key(|l| l.raw.start);
+    let (mut at, mut line) = (0usize, 1u64);
+    for lit in order {
         let Some(raw) = src.get(lit.raw.clone()) else {
             continue;
         };
@@ -169,8 +173,11 @@ pub fn find(src: &[u8], literals: &[Literal]) -> Vec<Embedded> {
                 (src.get(rs..re) == Some(&cooked[comment.clone()])).then_some(rs..re)
             };
             let url_bytes = cooked[url].to_vec();
+            let pos = (lit.raw.start + map[hit]).max(at);
+            line += line_of(&src[at..pos], pos - at) - 1;
+            at = pos;
             out.push(Embedded {
-                line: line_of(src, lit.raw.start + map[hit]),
+                line,
                 span,
                 payload: payload_of(&url_bytes),
                 url: url_bytes,

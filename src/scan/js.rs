@@ -340,9 +340,11 @@ fn literals_of(src: &[u8], program: &oxc_ast::ast::Program<'_>) -> Vec<Literal> 
 /// mentions `import` or `export`; the comments of every goal that parses are kept (a reference
 /// either goal sees is a reference).
 fn parse_comments(text: &str, flavor: Flavor) -> Result<Parsed, Fallback> {
+    // Where the goals read comments differently (`<!--`, `-->`), or the file may be a module.
     let module_like = || {
-        memmem::find(text.as_bytes(), b"import").is_some()
-            || memmem::find(text.as_bytes(), b"export").is_some()
+        [&b"import"[..], b"export", b"<!--", b"-->"]
+            .iter()
+            .any(|w| memmem::find(text.as_bytes(), w).is_some())
     };
     let attempts: Vec<SourceType> = match flavor {
         Flavor::Js | Flavor::Script if module_like() => vec![SourceType::cjs(), SourceType::mjs()],

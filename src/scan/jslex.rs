@@ -149,6 +149,10 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
     let mut est_sum: usize = 0; // Σ (seg + sticky) over levels, kept incrementally
     let mut prev = Prev::ExprStart;
     let mut last = Last::Statement;
+    // After `function` or `class`: the bracket depth its body `{` will open at, and whether it
+    // is a declaration (a statement: a regex may follow its `}`), an expression (a division
+    // follows), or unknown.
+    let mut body_at: Option<(usize, Brace)> = None;
     // The previous token was `.` (or `?.`): a word here is a property name, never a keyword.
     let mut after_dot = false;
     // The previous word was a statement head: the next `(` opens its condition.
@@ -370,9 +374,13 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
             }
             b'(' | b'[' | b'{' => {
                 token!();
-                let brace = match (c, last) {
-                    (b'{', Last::Statement) => Brace::Block,
-                    (b'{', Last::Expression) => Brace::Object,
+                let brace = match (c, last, body_at) {
+                    (b'{', _, Some((depth, kind))) if depth == levels.len() => {
+                        body_at = None;
+                        kind
+                    }
+                    (b'{', Last::Statement, _) => Brace::Block,
+                    (b'{', Last::Expression, _) => Brace::Object,
                     _ => Brace::Unknown,
                 };
                 levels.push(Level {
@@ -444,7 +452,19 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 let word = &src[start..i];
                 token!();
-                last = if was_after_dot {
+                if !was_after_dot && (word == b"function" || word == b"class") {
+                    // A declaration's body ends a statement; an expression's ends a value.
+                    let kind = match last {
+                        Last::Statement => Brace::Block,
+                        Last::Expression => Brace::Object,
+                        Last::Other => Brace::Unknown,
+                    };
+                    body_at = Some((levels.len(), kind));
+                }
+                last = if !was_after_dot && word == b"async" {
+                    // `async function`: the word before `async` decides.
+                    last
+                } else if was_after_dot || word == b"default" {
                     Last::Other
                 } else if BLOCK_AFTER.contains(&word) {
                     Last::Statement

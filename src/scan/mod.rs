@@ -3,6 +3,7 @@
 //! what it finds.
 
 pub mod css;
+pub mod cut;
 pub mod datauri;
 pub mod embedded;
 pub mod encoding;
@@ -577,6 +578,9 @@ pub fn decide_embedded(
     mut is_dist_map: impl FnMut(&[u8]) -> bool,
 ) -> (Vec<Leak>, Vec<Note>) {
     let (mut leaks, mut notes) = (Vec::new(), Vec::new());
+    // Those that name nothing are one note per file (a bundler's runtime can hold thousands).
+    let mut unnamed: Option<(u64, String)> = None;
+    let mut count = 0u64;
     for e in &a.embedded {
         let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(&e.url), 160);
         if is_dist_map(&e.url) {
@@ -588,14 +592,18 @@ pub fn decide_embedded(
                 ),
             });
         } else {
-            notes.push(Note {
-                kind: Some("embedded-reference"),
-                message: format!(
-                    "line {}: sourceMappingURL={shown} inside a string (names no map in the dist)",
-                    e.line
-                ),
-            });
+            count += 1;
+            unnamed.get_or_insert((e.line, shown));
         }
+    }
+    if let Some((line, shown)) = unnamed {
+        notes.push(Note {
+            kind: Some("embedded-reference"),
+            message: format!(
+                "{} inside strings name no map in the dist (first on line {line}: sourceMappingURL={shown})",
+                plural(count, "sourceMappingURL comment")
+            ),
+        });
     }
     (leaks, notes)
 }
