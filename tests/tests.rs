@@ -49,6 +49,9 @@ mod props;
 /// Issue 14's classes of leak and of false alarm, one test each (with V8 as oracle where cheap).
 #[path = "it/detect.rs"]
 mod detect;
+/// The HTML scanner's script and style texts against parse5's.
+#[path = "it/html5.rs"]
+mod html5;
 /// The hand-made tricky dist (`fixtures/tricky/`): exact expectations per file.
 #[path = "it/tricky.rs"]
 mod tricky;

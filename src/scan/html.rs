@@ -251,12 +251,18 @@ fn pass(src: &[u8], scripting: bool) -> Vec<Body> {
                             foreign.push(name);
                         }
                     } else if !tag.self_closing {
-                        if name == b"script" {
+                        // SVG `<script>` and `<style>`: ordinary elements whose text is data.
+                        let kind = match name.as_slice() {
+                            b"script" => Some(script_kind(
+                                attr(b"type").as_deref(),
+                                attr(b"language").as_deref(),
+                            )),
+                            b"style" => Some(BodyKind::Style),
+                            _ => None,
+                        };
+                        if let Some(kind) = kind {
                             open = Some(Open {
-                                kind: script_kind(
-                                    attr(b"type").as_deref(),
-                                    attr(b"language").as_deref(),
-                                ),
+                                kind,
                                 start: end,
                                 foreign: true,
                                 pieces: Vec::new(),
