@@ -71,9 +71,9 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
 pub fn merge_walk_notes(report: &mut VerifyReport, w: &walk::Walk) {
     for (rel, target) in &w.symlinks {
         let link = rel.under(&w.root);
-        let class = link
-            .as_ref()
-            .map_or(walk::LinkClass::Other, |p| walk::classify_link(p, rel.file_name()));
+        let class = link.as_ref().map_or(walk::LinkClass::Other, |p| {
+            walk::classify_link(p, rel.file_name())
+        });
         let why = match class {
             walk::LinkClass::Other => {
                 report.notes.push(NoteRecord::new(

@@ -109,9 +109,11 @@ mod tests {
         String::from_utf8(apply(src.as_bytes(), &spans)).ok()
     }
 
-    /// Every token: kind, text, whether a line break precedes it, and its line and UTF-16
-    /// column (where a mapping points).
-    fn tokens(src: &str) -> Option<Vec<(String, String, bool, usize, usize)>> {
+    /// One token: kind, text, whether a line break precedes it, its line and UTF-16 column.
+    type Tok = (String, String, bool, usize, usize);
+
+    /// Every token, with where a mapping points at it.
+    fn tokens(src: &str) -> Option<Vec<Tok>> {
         let alloc = Allocator::default();
         let ret = Parser::new(&alloc, src, SourceType::cjs())
             .with_config(TokensParserConfig)
@@ -212,7 +214,15 @@ mod tests {
     }
 
     fn operator() -> impl Strategy<Value = &'static str> {
-        prop_oneof![Just("+"), Just("-"), Just("/"), Just("*"), Just("<"), Just("=="), Just("in")]
+        prop_oneof![
+            Just("+"),
+            Just("-"),
+            Just("/"),
+            Just("*"),
+            Just("<"),
+            Just("=="),
+            Just("in")
+        ]
     }
 
     /// One statement: operands and operators with gaps between every two tokens, or one of the

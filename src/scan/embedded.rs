@@ -270,7 +270,10 @@ pub fn map_has_content(bytes: &[u8]) -> bool {
         Some(serde_json::Value::String(s)) => !s.is_empty(),
         _ => false,
     };
-    nonempty("sources") || nonempty("mappings") || nonempty("sections") || nonempty("sourcesContent")
+    nonempty("sources")
+        || nonempty("mappings")
+        || nonempty("sections")
+        || nonempty("sourcesContent")
 }
 
 #[cfg(test)]
@@ -300,8 +303,10 @@ mod tests {
 
     #[test]
     fn cooks_escapes_and_maps_back_to_raw_bytes() {
-        let (c, m) = cook(br"a\nb\x41\u0042\u{43}\'\\\
-z\q");
+        let (c, m) = cook(
+            br"a\nb\x41\u0042\u{43}\'\\\
+z\q",
+        );
         assert_eq!(c, b"a\nbABC'\\zq");
         assert_eq!(m[0], 0);
         assert_eq!(m[1], 1);

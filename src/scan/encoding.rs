@@ -98,7 +98,8 @@ fn decode_as(enc: Enc, bytes: &[u8], from: usize) -> Decoded {
                     && k + 3 < bytes.len()
                     && (0xdc00..0xe000).contains(&unit(k + 2))
                 {
-                    let cp = 0x10000 + (((u as u32) - 0xd800) << 10) + (unit(k + 2) as u32 - 0xdc00);
+                    let cp =
+                        0x10000 + (((u as u32) - 0xd800) << 10) + (unit(k + 2) as u32 - 0xdc00);
                     (char::from_u32(cp).unwrap_or('\u{fffd}'), 4)
                 } else {
                     (char::from_u32(u as u32).unwrap_or('\u{fffd}'), 2)

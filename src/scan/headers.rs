@@ -71,9 +71,7 @@ fn is_map_header(name: &[u8]) -> bool {
 /// Could the file declare a map header at all? A case-insensitive search for `sourcemap`; in
 /// JSON and TOML a key may also be spelled with `\u` escapes.
 fn may_mention(kind: HeaderFile, src: &[u8]) -> bool {
-    let ci = src
-        .windows(9)
-        .any(|w| w.eq_ignore_ascii_case(b"sourcemap"));
+    let ci = src.windows(9).any(|w| w.eq_ignore_ascii_case(b"sourcemap"));
     ci || (matches!(kind, HeaderFile::Json | HeaderFile::NetlifyToml)
         && memchr::memmem::find(src, b"\\u").is_some())
 }
@@ -254,8 +252,7 @@ mod htaccess {
             return None;
         }
         let mut k = 1;
-        if word(1)?.eq_ignore_ascii_case(b"always") || word(1)?.eq_ignore_ascii_case(b"onsuccess")
-        {
+        if word(1)?.eq_ignore_ascii_case(b"always") || word(1)?.eq_ignore_ascii_case(b"onsuccess") {
             k = 2;
         }
         let action = word(k)?;
@@ -521,10 +518,8 @@ mod json {
     }
 
     fn cuts_keep_json(src: &[u8], cuts: &[Range<usize>]) -> bool {
-        apply_cuts(src, cuts).is_some_and(|after| {
-            is_json(&after)
-                && find(&after).is_ok_and(|f| f.is_empty())
-        })
+        apply_cuts(src, cuts)
+            .is_some_and(|after| is_json(&after) && find(&after).is_ok_and(|f| f.is_empty()))
     }
 
     /// Decode a JSON string's contents (between the quotes); `None` if an escape is invalid.
@@ -721,8 +716,12 @@ mod json {
                 }
             }
             None => {
-                let nexts: Vec<Option<usize>> =
-                    run.iter().skip(1).map(|r| Some(r.0)).chain([None]).collect();
+                let nexts: Vec<Option<usize>> = run
+                    .iter()
+                    .skip(1)
+                    .map(|r| Some(r.0))
+                    .chain([None])
+                    .collect();
                 for ((s, e, url), next) in run.into_iter().zip(nexts) {
                     found.push((s..next.unwrap_or(e), url));
                 }
@@ -737,8 +736,7 @@ mod tests {
 
     fn cut(src: &str, refs: &[HeaderRef]) -> String {
         let cuts: Vec<Range<usize>> = refs.iter().map(|r| r.cut.clone()).collect();
-        String::from_utf8(apply_cuts(src.as_bytes(), &cuts).unwrap_or_default())
-            .unwrap_or_default()
+        String::from_utf8(apply_cuts(src.as_bytes(), &cuts).unwrap_or_default()).unwrap_or_default()
     }
 
     fn urls<'a>(src: &'a str, refs: &[HeaderRef]) -> Vec<&'a str> {
@@ -781,11 +779,17 @@ mod tests {
         );
         let after = cut(h, &r);
         assert!(after.contains("Header unset SourceMap\n"), "{after}");
-        assert!(after.contains("RequestHeader set SourceMap j.map\n"), "{after}");
+        assert!(
+            after.contains("RequestHeader set SourceMap j.map\n"),
+            "{after}"
+        );
         assert!(!after.contains("i.map"), "{after}");
         // The continued directive starts on line 12 and its cut takes all three lines.
         assert_eq!(r[8].line, 12);
-        assert_eq!(r[8].cut.len(), "Header set \\\n    SourceMap \\\n    i.map\n".len());
+        assert_eq!(
+            r[8].cut.len(),
+            "Header set \\\n    SourceMap \\\n    i.map\n".len()
+        );
     }
 
     #[test]
@@ -806,7 +810,11 @@ mod tests {
         let r = scan(HeaderFile::NetlifyToml, t.as_bytes());
         assert_eq!(urls(t, &r), ["/x.map"]);
         assert!(r[0].fixable, "{}", cut(t, &r));
-        assert!(cut(t, &r).contains("values = { X-A = \"1\" }"), "{}", cut(t, &r));
+        assert!(
+            cut(t, &r).contains("values = { X-A = \"1\" }"),
+            "{}",
+            cut(t, &r)
+        );
         let t = "headers = [{ for = \"/*\", values = { X-A = \"1\", SourceMap = \"/y.map\" } }]\n";
         let r = scan(HeaderFile::NetlifyToml, t.as_bytes());
         assert_eq!(urls(t, &r), ["/y.map"]);
@@ -865,7 +873,10 @@ mod tests {
             assert!(r.iter().all(|x| x.fixable), "{v} → {}", cut(v, &r));
             let after = cut(v, &r);
             assert!(!after.contains("SourceMap"), "{v} → {after}");
-            assert!(serde_json::from_str::<serde_json::Value>(&after).is_ok(), "{after}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&after).is_ok(),
+                "{after}"
+            );
         }
     }
 
@@ -906,6 +917,10 @@ mod tests {
         assert!(s.refs.is_empty());
         assert!(s.problem.is_some_and(|p| p.contains("deeper")));
         let deep = format!("a = {}\"SourceMap\"", "[".repeat(100_000));
-        assert!(scan_file(HeaderFile::NetlifyToml, deep.as_bytes()).problem.is_some());
+        assert!(
+            scan_file(HeaderFile::NetlifyToml, deep.as_bytes())
+                .problem
+                .is_some()
+        );
     }
 }

@@ -200,10 +200,8 @@ fn pass(src: &[u8], scripting: bool) -> Vec<Body> {
     let mut open: Option<Open> = None;
     let mut offset = 0;
     'restart: while offset < src.len() {
-        let mut tok = Tokenizer::new_with_emitter(
-            &src[offset..],
-            DefaultEmitter::<usize>::new_with_span(),
-        );
+        let mut tok =
+            Tokenizer::new_with_emitter(&src[offset..], DefaultEmitter::<usize>::new_with_span());
         while let Some(Ok(t)) = tok.next() {
             match t {
                 Token::StartTag(tag) => {
@@ -213,7 +211,9 @@ fn pass(src: &[u8], scripting: bool) -> Vec<Body> {
                         foreign.clear();
                     }
                     let in_html = foreign.is_empty()
-                        || foreign.last().is_some_and(|n| INTEGRATION.contains(&n.as_slice()));
+                        || foreign
+                            .last()
+                            .is_some_and(|n| INTEGRATION.contains(&n.as_slice()));
                     let attr = |k: &[u8]| tag.attributes.get(k).map(|v| v.value.0.clone());
                     if in_html {
                         match name.as_slice() {
@@ -247,7 +247,11 @@ fn pass(src: &[u8], scripting: bool) -> Vec<Body> {
                             b"plaintext" => tok.set_state(State::PlainText),
                             _ => {}
                         }
-                        if !foreign.is_empty() && name != b"svg" && name != b"math" && !tag.self_closing {
+                        if !foreign.is_empty()
+                            && name != b"svg"
+                            && name != b"math"
+                            && !tag.self_closing
+                        {
                             foreign.push(name);
                         }
                     } else if !tag.self_closing {
@@ -303,7 +307,8 @@ fn pass(src: &[u8], scripting: bool) -> Vec<Body> {
                     let at = offset + c.span.start;
                     if !foreign.is_empty() && src[at..].starts_with(b"<![CDATA[") {
                         let body = at + 9;
-                        let end = memmem::find(&src[body..], b"]]>").map_or(src.len(), |p| body + p);
+                        let end =
+                            memmem::find(&src[body..], b"]]>").map_or(src.len(), |p| body + p);
                         if let Some(o) = open.as_mut().filter(|o| o.foreign) {
                             o.pieces.push(Piece {
                                 raw: body..end,
@@ -336,11 +341,11 @@ fn finish(src: &[u8], o: Open, end: usize) -> Body {
         };
     }
     // A foreign script is its text: when that is exactly its bytes, scan the bytes.
-    let contiguous = o
+    let contiguous = o.pieces.windows(2).all(|w| w[0].raw.end == w[1].raw.start);
+    let verbatim = o
         .pieces
-        .windows(2)
-        .all(|w| w[0].raw.end == w[1].raw.start);
-    let verbatim = o.pieces.iter().all(|p| src.get(p.raw.clone()) == Some(&p.value[..]));
+        .iter()
+        .all(|p| src.get(p.raw.clone()) == Some(&p.value[..]));
     if verbatim && contiguous {
         let (s, e) = match (o.pieces.first(), o.pieces.last()) {
             (Some(f), Some(l)) => (f.raw.start, l.raw.end),
@@ -373,7 +378,10 @@ pub fn scan(src: &[u8]) -> HtmlScan {
         let text: &[u8] = match &b.pieces {
             None => &src[b.start..b.end],
             Some(pieces) => {
-                decoded = pieces.iter().flat_map(|p| p.value.iter().copied()).collect();
+                decoded = pieces
+                    .iter()
+                    .flat_map(|p| p.value.iter().copied())
+                    .collect();
                 &decoded
             }
         };
@@ -407,7 +415,8 @@ pub fn scan(src: &[u8]) -> HtmlScan {
                         Some((span, url)) => out.refs.push(Reference { span, url, ..r }),
                         None => {
                             let at = pieces.first().map_or(b.start, |p| p.raw.start);
-                            out.stuck.push((line_of(src, at), text[r.url.clone()].to_vec()));
+                            out.stuck
+                                .push((line_of(src, at), text[r.url.clone()].to_vec()));
                         }
                     }
                 }
@@ -535,7 +544,8 @@ mod tests {
         let html = "<svg><script>a()\n//# sourceMappingURL=v.map\n</script></svg><p><script>b()\n//# sourceMappingURL=h.map\n</script>";
         assert_eq!(urls(html).len(), 2);
         // A breakout tag ends foreign content: the next `<script>` is an HTML one again.
-        let html = "<svg><p><script>x = '&#46;'\n//# sourceMappingURL=after-breakout.map\n</script>";
+        let html =
+            "<svg><p><script>x = '&#46;'\n//# sourceMappingURL=after-breakout.map\n</script>";
         assert_eq!(urls(html), vec![(2, "after-breakout.map")]);
     }
 

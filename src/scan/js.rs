@@ -215,7 +215,8 @@ fn from_lexed(src: &[u8], lexed: jslex::LexOutput, why: Fallback) -> JsScan {
     assign_lines(src, &mut refs);
     // Without an AST, a literal counts as evaluated when the file calls `eval` or `Function`
     // anywhere (erring towards the leak).
-    let evaluates = memmem::find(src, b"eval").is_some() || memmem::find(src, b"Function").is_some();
+    let evaluates =
+        memmem::find(src, b"eval").is_some() || memmem::find(src, b"Function").is_some();
     let literals = lexed
         .literals
         .into_iter()
@@ -255,7 +256,11 @@ impl LiteralFinder<'_> {
         }
     }
 
-    fn evaluating_call(&mut self, callee: &oxc_ast::ast::Expression<'_>, args: &[oxc_ast::ast::Argument<'_>]) {
+    fn evaluating_call(
+        &mut self,
+        callee: &oxc_ast::ast::Expression<'_>,
+        args: &[oxc_ast::ast::Argument<'_>],
+    ) {
         use oxc_ast::ast::Expression;
         use oxc_span::GetSpan;
         // `eval(…)`, `window.eval(…)`, `(0, eval)(…)`, `Function(…)`, `new Function(…)`,
@@ -318,7 +323,8 @@ fn literals_of(src: &[u8], program: &oxc_ast::ast::Program<'_>) -> Vec<Literal> 
     f.visit_program(program);
     // Evaluated spans nest or are disjoint; sort by start and test containment with a binary
     // search over the outermost ones (linear overall).
-    f.evaluated.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    f.evaluated
+        .sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
     let mut outer: Vec<Range<usize>> = Vec::new();
     for r in f.evaluated {
         if outer.last().is_none_or(|o| r.start >= o.end) {
@@ -357,24 +363,22 @@ fn parse_comments(text: &str, flavor: Flavor) -> Result<Parsed, Fallback> {
     };
     let mut found: Option<Parsed> = None;
     let mut last = Fallback::ParserCrashed;
-    let mut try_goal = |st: SourceType, found: &mut Option<Parsed>| {
-        match parse_one(text, st) {
-            Ok(p) => match found {
-                Some(f) => {
-                    f.comments.extend(p.comments);
-                    f.comments.sort_by_key(|c| (c.0.start, c.0.end));
-                    f.comments.dedup();
-                    for l in p.literals {
-                        match f.literals.iter_mut().find(|x| x.raw == l.raw) {
-                            Some(x) => x.evaluated |= l.evaluated,
-                            None => f.literals.push(l),
-                        }
+    let mut try_goal = |st: SourceType, found: &mut Option<Parsed>| match parse_one(text, st) {
+        Ok(p) => match found {
+            Some(f) => {
+                f.comments.extend(p.comments);
+                f.comments.sort_by_key(|c| (c.0.start, c.0.end));
+                f.comments.dedup();
+                for l in p.literals {
+                    match f.literals.iter_mut().find(|x| x.raw == l.raw) {
+                        Some(x) => x.evaluated |= l.evaluated,
+                        None => f.literals.push(l),
                     }
                 }
-                None => *found = Some(p),
-            },
-            Err(e) => last = e,
-        }
+            }
+            None => *found = Some(p),
+        },
+        Err(e) => last = e,
     };
     for &st in &attempts {
         try_goal(st, &mut found);
@@ -429,8 +433,11 @@ fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<Reference> {
     // Cheap reject before running the pattern.
     memmem::find(text, NEEDLE)?;
     // A base64 `data:` URI wrapped across lines is still one inline map in a block comment.
-    let url = match_source_map_url(text)
-        .or_else(|| block.then(|| super::embedded::wrapped_data_uri(text)).flatten())?;
+    let url = match_source_map_url(text).or_else(|| {
+        block
+            .then(|| super::embedded::wrapped_data_uri(text))
+            .flatten()
+    })?;
     Some(Reference {
         line: 0, // filled in by `assign_lines`, one pass for all references
         url: inner.start + url.start..inner.start + url.end,

@@ -121,7 +121,8 @@ const REGEX_AFTER: &[&[u8]] = &[
 const MAYBE_REGEX_AFTER: &[&[u8]] = &[b"of", b"yield", b"await"];
 
 /// Keywords whose `( … )` is followed by a statement (`if (a) /re/.test(b)`).
-const HEADS: &[&[u8]] = &[b"if", b"while", b"for", b"with"];
+/// (`switch` and `catch` too: only a block can follow theirs, which makes that `{` a block.)
+const HEADS: &[&[u8]] = &[b"if", b"while", b"for", b"with", b"switch", b"catch"];
 
 /// Statement keywords whose parser frames stay open across a `;`: the `if` an `else` belongs to
 /// (an `else if` chain nests one frame per link) and `do … ; while (…)`.
@@ -688,6 +689,29 @@ mod tests {
         // `a < b` is no JSX.
         let flat = "x=a<b;s='".to_string() + &"a".repeat(10_000) + "'";
         assert!(lex_with(flat.as_bytes(), true).depth_estimate < 10);
+    }
+
+    #[test]
+    fn blocks_and_object_literals_settle_the_slash_after_their_brace() {
+        // After a block (statement head, `else`, `try`, arrow body, function declaration) a
+        // regex; after an object literal or a function expression a division. Neither is a
+        // guess, so 100 KB of string after it counts as one token, not as possible nesting.
+        let tail = format!("s='{}'", "x".repeat(100_000));
+        for head in [
+            "if(a){}\n/'/.test(s);",
+            "try{}finally{}\n/'/.test(s);",
+            "f=()=>{}\n/'/.test(s);",
+            "function g(){}\n/'/.test(s);",
+            "async function g(){}\n/'/.test(s);",
+            "switch(a){}\n/'/.test(s);",
+            "x={}/2/1;",
+            "x=function(){}/2/1;",
+            "x={a:{}}/2/1;",
+        ] {
+            let src = format!("{head}{tail}");
+            let est = lex(src.as_bytes()).depth_estimate;
+            assert!(est < 100, "{est} for {head}");
+        }
     }
 
     #[test]

@@ -84,7 +84,8 @@ pub fn sniff(bytes: &[u8]) -> Sniff {
     };
     let has = |k: &[u8]| memmem::find(json, k).is_some();
     // A key may be spelled with escapes: then only the parse can tell.
-    let plausible = (has(b"\"mappings\"") && has(b"\"sources\"")) || has(b"\"sections\"") || has(b"\\u");
+    let plausible =
+        (has(b"\"mappings\"") && has(b"\"sources\"")) || has(b"\"sections\"") || has(b"\\u");
     let mut it = serde_json::Deserializer::from_slice(json).into_iter::<Probe>();
     match it.next() {
         Some(Ok(p)) if plausible => {
@@ -140,9 +141,14 @@ mod tests {
             Sniff::Map
         );
         // Any amount of leading white space, a BOM, the XSSI prefix.
-        let ws = format!("{}{{\"sources\":[],\"mappings\":\"\"}}", " \n\t\r".repeat(5000));
+        let ws = format!(
+            "{}{{\"sources\":[],\"mappings\":\"\"}}",
+            " \n\t\r".repeat(5000)
+        );
         assert_eq!(sniff(ws.as_bytes()), Sniff::Map);
-        assert!(super::super::head_needs_all(&ws.as_bytes()[..super::super::HEAD_LEN]));
+        assert!(super::super::head_needs_all(
+            &ws.as_bytes()[..super::super::HEAD_LEN]
+        ));
         assert_eq!(
             sniff(b"\xef\xbb\xbf)]}'\n  {\"sources\":[],\"mappings\":\"\"}"),
             Sniff::Map

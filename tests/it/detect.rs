@@ -55,7 +55,7 @@ fn v8_classic_url(src: &str) -> Option<String> {
         Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
         _ => {
             assert!(std::env::var_os("CI").is_none(), "node is needed in CI");
-            eprintln!("skipped the V8 oracle: node is not available");
+            crate::harness::say("skipped the V8 oracle: node is not available");
             None
         }
     }
@@ -215,10 +215,16 @@ fn text_that_is_not_utf8_is_decoded_as_a_browser_would() {
     assert!(has(&set, "u16.js", "map-reference"), "{set:?}");
     assert!(has(&set, "latin1.js", "map-reference"), "{set:?}");
     let notes = j["notes"].to_string();
-    assert!(notes.contains("UTF-16LE") && notes.contains("windows-1252"), "{notes}");
+    assert!(
+        notes.contains("UTF-16LE") && notes.contains("windows-1252"),
+        "{notes}"
+    );
     assert!(!notes.contains("lexical fallback"), "{notes}");
     let msgs = j["leaks"].to_string();
-    assert!(msgs.contains("u16.js.map") && !msgs.contains("no.map"), "{msgs}");
+    assert!(
+        msgs.contains("u16.js.map") && !msgs.contains("no.map"),
+        "{msgs}"
+    );
 }
 
 #[test]
@@ -236,7 +242,10 @@ fn html_is_read_by_the_spec() {
     for url in ["svg.map", "noscript.map", "template.map", "after-attr.map"] {
         assert!(msgs.contains(url), "{url}: {msgs}");
     }
-    assert!(msgs.contains("cannot be cut"), "the SVG one is not cut: {msgs}");
+    assert!(
+        msgs.contains("cannot be cut"),
+        "the SVG one is not cut: {msgs}"
+    );
 }
 
 #[test]
@@ -275,7 +284,11 @@ fn a_vercel_json_of_brackets_is_read_in_constant_memory() {
     env.write("dist/vercel.json", &s);
     let (code, _, j) = leaks(&env);
     assert_eq!(code, 0);
-    assert!(j["notes"].to_string().contains("deeper than"), "{}", j["notes"]);
+    assert!(
+        j["notes"].to_string().contains("deeper than"),
+        "{}",
+        j["notes"]
+    );
 }
 
 #[test]
@@ -295,6 +308,9 @@ fn content_that_consumers_read_as_maps() {
     );
     let (_, set, _) = leaks(&env);
     assert!(has(&set, "dup.json", "source-map"), "{set:?}");
-    assert!(has(&set, "index.android.bundle", "map-reference"), "{set:?}");
+    assert!(
+        has(&set, "index.android.bundle", "map-reference"),
+        "{set:?}"
+    );
     assert!(has(&set, "wrapped.css", "inline-map"), "{set:?}");
 }

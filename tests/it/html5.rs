@@ -48,7 +48,7 @@ fn oracle(doc: &str, scripting: &str) -> Option<Vec<(String, String)>> {
             std::env::var_os("CI").is_none(),
             "parse5 is missing from tests/tools: run `npm ci` there"
         );
-        eprintln!("skipped: parse5 is missing from tests/tools (run `npm ci` there)");
+        crate::harness::say("skipped: parse5 is missing from tests/tools (run `npm ci` there)");
         return None;
     }
     use std::io::Write;
@@ -134,5 +134,11 @@ fn script_and_style_texts_equal_parse5s() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} documents differ:\n{}", failures.len(), docs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} documents differ:\n{}",
+        failures.len(),
+        docs.len(),
+        failures.join("\n")
+    );
 }

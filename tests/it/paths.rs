@@ -134,7 +134,9 @@ fn symlinks_of_every_kind_are_never_followed_or_changed() {
     }
 
     // Seal does not move links (yet): it reports them and exits 1, touching none of them.
-    let seal = env.mapvault(["seal", "dist", "--vault", "vault"]).expect_code(1);
+    let seal = env
+        .mapvault(["seal", "dist", "--vault", "vault"])
+        .expect_code(1);
     let after = env.snapshot("");
     let changed = before.diff_only(&after, Level::Untouched, |p| {
         p.starts_with("outside") || links.iter().any(|l| p == format!("dist/{l}"))

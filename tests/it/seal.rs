@@ -368,7 +368,10 @@ fn seal_reports_links_to_maps_and_leaves_links_and_targets_alone() {
         .run();
     // A link named like a map ships the map (servers follow links): seal cannot move links
     // yet, so it reports the leak and exits 1, changing neither the link nor its target.
-    run.ensure(run.code == Some(1), "a link to a map is a leak seal reports");
+    run.ensure(
+        run.code == Some(1),
+        "a link to a map is a leak seal reports",
+    );
     let leaks = run.json()["leaks"].to_string();
     run.ensure(
         leaks.contains("dist/link.js.map") || leaks.contains("\"link.js.map\""),
