@@ -70,11 +70,12 @@ pub fn cook(raw: &[u8]) -> (Vec<u8>, Vec<usize>) {
         map.extend(std::iter::repeat_n(at, bytes.len()));
     };
     while i < raw.len() {
-        let c = raw[i];
-        if c != b'\\' {
-            out.push(c);
-            map.push(i);
-            i += 1;
+        // Copy the run up to the next escape at once.
+        let run = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p);
+        if run > i {
+            out.extend_from_slice(&raw[i..run]);
+            map.extend(i..run);
+            i = run;
             continue;
         }
         let at = i;
@@ -159,10 +160,16 @@ pub fn find(src: &[u8], literals: &[Literal]) -> Vec<Embedded> {
     order.sort_by_key(|l| l.raw.start);
     let (mut at, mut line) = (0usize, 1u64);
     for lit in order {
-        let Some(raw) = src.get(lit.raw.clone()) else {
+        let Some(whole) = src.get(lit.raw.clone()) else {
             continue;
         };
-        let (cooked, map) = cook(raw);
+        // Cook from the first reference's comment opener on (it is written literally in every
+        // real case), not the whole literal: an eval'd module's code before it can be large.
+        let from = memmem::find(whole, NEEDLE)
+            .and_then(|h| literal_opener(whole, h))
+            .unwrap_or(0);
+        let (cooked, mut map) = cook(&whole[from..]);
+        map.iter_mut().for_each(|m| *m += from);
         for hit in memmem::find_iter(&cooked, NEEDLE) {
             let Some((comment, url)) = comment_around(&cooked, hit) else {
                 continue;
@@ -186,6 +193,17 @@ pub fn find(src: &[u8], literals: &[Literal]) -> Vec<Embedded> {
         }
     }
     out
+}
+
+/// Where the comment opener (`//#`, `/*@`…) of the needle at `hit` starts, when it is
+/// written without escapes.
+fn literal_opener(raw: &[u8], hit: usize) -> Option<usize> {
+    let mut k = hit;
+    while k > 0 && matches!(raw[k - 1], b' ' | b'\t') {
+        k -= 1;
+    }
+    (k >= 3 && matches!(raw[k - 1], b'#' | b'@') && matches!(&raw[k - 3..k - 1], b"//" | b"/*"))
+        .then(|| k - 3)
 }
 
 /// The comment that holds the needle at `hit` in cooked text: `//# …` to the end of its line,
@@ -249,10 +267,47 @@ pub fn payload_of(url: &[u8]) -> Payload {
     if !datauri::is_data_uri(url) {
         return Payload::Url;
     }
+    if obvious_content(url) {
+        return Payload::MapWithContent;
+    }
     match datauri::decode(url) {
         Ok(d) if map_has_content(&d.data) => Payload::MapWithContent,
         _ => Payload::Empty,
     }
+}
+
+/// The first few KiB of a base64 map already show a non-empty `mappings` or `sources` (as every
+/// bundler writes them, near the start): no need to decode a multi-megabyte `sourcesContent`.
+/// (A later duplicate key could empty them again; that reads as content, erring towards the
+/// leak.)
+fn obvious_content(url: &[u8]) -> bool {
+    let Some(comma) = memchr::memchr(b',', url) else {
+        return false;
+    };
+    let header = &url[..comma];
+    if header.len() < 7 || !header[header.len() - 7..].eq_ignore_ascii_case(b";base64") {
+        return false;
+    }
+    let head: Vec<u8> = url[comma + 1..]
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .take(4096)
+        .collect();
+    let head = &head[..head.len() / 4 * 4];
+    let Ok(d) = datauri::decode(&[b"data:;base64,".as_slice(), head].concat()) else {
+        return false;
+    };
+    let nonempty = |key: &[u8], open: u8, close: u8| {
+        memmem::find_iter(&d.data, key).any(|at| {
+            let rest = d.data[at + key.len()..].trim_ascii_start();
+            rest.strip_prefix(b":")
+                .map(|r| r.trim_ascii_start())
+                .and_then(|r| r.strip_prefix(&[open]))
+                .is_some_and(|r| r.trim_ascii_start().first().is_some_and(|&c| c != close))
+        })
+    };
+    nonempty(b"\"mappings\"", b'"', b'"') || nonempty(b"\"sources\"", b'[', b']')
 }
 
 /// A map with sources, mappings or sections publishes something; `{"version":3,"sources":[],
@@ -262,18 +317,86 @@ pub fn map_has_content(bytes: &[u8]) -> bool {
     let Some(json) = super::mapsniff::json_start(bytes) else {
         return false;
     };
-    let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(json) else {
-        return false;
-    };
-    let nonempty = |k: &str| match o.get(k) {
-        Some(serde_json::Value::Array(a)) => !a.is_empty(),
-        Some(serde_json::Value::String(s)) => !s.is_empty(),
-        _ => false,
-    };
-    nonempty("sources")
-        || nonempty("mappings")
-        || nonempty("sections")
-        || nonempty("sourcesContent")
+    let mut it = serde_json::Deserializer::from_slice(json).into_iter::<ContentProbe>();
+    matches!(it.next(), Some(Ok(p)) if p.0)
+}
+
+/// Reads a map's top level without building it (a multi-megabyte `sourcesContent` is skipped,
+/// not allocated): whether the last `sources`, `mappings`, `sections` or `sourcesContent`
+/// (duplicate keys: the last one wins) is a non-empty array or string.
+struct ContentProbe(bool);
+
+/// A value's size: elements of an array, bytes of a string, 0 for anything else.
+struct Size(usize);
+
+impl<'de> serde::Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Size, E> {
+                Ok(Size(v.len()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Size, A::Error> {
+                let mut n = 0;
+                while s.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Size(n))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Size, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Size(0))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Size, E> {
+                Ok(Size(0))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Size, E> {
+                Ok(Size(0))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Size, E> {
+                Ok(Size(0))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Size, E> {
+                Ok(Size(0))
+            }
+            fn visit_unit<E>(self) -> Result<Size, E> {
+                Ok(Size(0))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ContentProbe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ContentProbe;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<ContentProbe, A::Error> {
+                const KEYS: [&str; 4] = ["sources", "mappings", "sections", "sourcesContent"];
+                let mut sizes = [0usize; 4];
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match KEYS.iter().position(|n| *n == k) {
+                        Some(i) => sizes[i] = m.next_value::<Size>()?.0,
+                        None => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ContentProbe(sizes.iter().any(|&n| n > 0)))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[cfg(test)]

@@ -346,12 +346,7 @@ fn literals_of(src: &[u8], program: &oxc_ast::ast::Program<'_>) -> Vec<Literal> 
 /// mentions `import` or `export`; the comments of every goal that parses are kept (a reference
 /// either goal sees is a reference).
 fn parse_comments(text: &str, flavor: Flavor) -> Result<Parsed, Fallback> {
-    // Where the goals read comments differently (`<!--`, `-->`), or the file may be a module.
-    let module_like = || {
-        [&b"import"[..], b"export", b"<!--", b"-->"]
-            .iter()
-            .any(|w| memmem::find(text.as_bytes(), w).is_some())
-    };
+    let module_like = || looks_like_module(text.as_bytes());
     let attempts: Vec<SourceType> = match flavor {
         Flavor::Js | Flavor::Script if module_like() => vec![SourceType::cjs(), SourceType::mjs()],
         Flavor::Js | Flavor::Script => vec![SourceType::cjs()],
@@ -369,12 +364,12 @@ fn parse_comments(text: &str, flavor: Flavor) -> Result<Parsed, Fallback> {
                 f.comments.extend(p.comments);
                 f.comments.sort_by_key(|c| (c.0.start, c.0.end));
                 f.comments.dedup();
-                for l in p.literals {
-                    match f.literals.iter_mut().find(|x| x.raw == l.raw) {
-                        Some(x) => x.evaluated |= l.evaluated,
-                        None => f.literals.push(l),
-                    }
-                }
+                // Merge (a literal evaluated in either goal is evaluated): sort, then drop
+                // repeats, keeping the evaluated copy first. Linear-logarithmic, never quadratic.
+                f.literals.extend(p.literals);
+                f.literals
+                    .sort_by_key(|l| (l.raw.start, l.raw.end, std::cmp::Reverse(l.evaluated)));
+                f.literals.dedup_by(|b, a| a.raw == b.raw);
             }
             None => *found = Some(p),
         },
@@ -388,6 +383,34 @@ fn parse_comments(text: &str, flavor: Flavor) -> Result<Parsed, Fallback> {
         try_goal(SourceType::mjs(), &mut found);
     }
     found.ok_or(last)
+}
+
+/// Worth a module parse too: the goals read `<!--` and `-->` differently, and `import` or
+/// `export` as a word followed by what a declaration or `import.meta` continues with may make it
+/// a module (`__webpack_exports__` or `exports.x` does not).
+fn looks_like_module(src: &[u8]) -> bool {
+    if memmem::find(src, b"<!--").is_some() || memmem::find(src, b"-->").is_some() {
+        return true;
+    }
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    [&b"import"[..], b"export"].iter().any(|w| {
+        memmem::find_iter(src, w).any(|at| {
+            if at > 0 && (ident(src[at - 1]) || src[at - 1] == b'.') {
+                return false;
+            }
+            let mut k = at + w.len();
+            while k < src.len() && src[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            match src.get(k) {
+                Some(&c) if k > at + w.len() => {
+                    ident(c) || matches!(c, b'{' | b'*' | b'"' | b'\'' | b'(')
+                }
+                Some(b'{' | b'*' | b'"' | b'\'' | b'.') => true,
+                _ => false,
+            }
+        })
+    })
 }
 
 fn parse_one(text: &str, st: SourceType) -> Result<Parsed, Fallback> {
@@ -604,6 +627,28 @@ mod tests {
             urls(std::str::from_utf8(src).unwrap_or_default()),
             (vec!["x.map".into()], Method::Trailing)
         );
+    }
+
+    #[test]
+    fn module_syntax_is_told_from_words_that_contain_it() {
+        for m in [
+            "import x from 'y'",
+            "export default 1",
+            "export{a}",
+            "import.meta.url",
+            "export * from 'x'",
+            "a\n<!-- b",
+        ] {
+            assert!(looks_like_module(m.as_bytes()), "{m}");
+        }
+        for s in [
+            "__webpack_exports__.a = 1",
+            "module.exports = x",
+            "exports.import = 1",
+            "var important = 1",
+        ] {
+            assert!(!looks_like_module(s.as_bytes()), "{s}");
+        }
     }
 
     #[test]

@@ -63,10 +63,10 @@ fn v8_classic_url(src: &str) -> Option<String> {
 
 #[test]
 fn a_classic_script_hides_a_reference_the_module_goal_reads_as_a_comment() {
-    // Classic script: `-->` at a line start is a comment, so line 3 is a real comment. Module:
-    // `y-- > 0;` and a block comment around line 3. Both goals parse; the old scan tried the
-    // module goal first and reported nothing.
-    let src = "var x, y = 1;\nx = y\n-->0; /*\n//# sourceMappingURL=hidden.js.map\n// */\n";
+    // Classic script: `<!--` starts a comment to the end of the line, so line 2 is a real
+    // comment. Module: `a < !--b;` and a block comment around line 2. Both goals parse; the
+    // old scan tried the module goal first and reported nothing.
+    let src = "var a = 1, b = 2, c = a <!--b; /*\n//# sourceMappingURL=hidden.js.map\n// */\n";
     if let Some(url) = v8_classic_url(src) {
         assert_eq!(url, "hidden.js.map", "V8 reads the reference");
     }
@@ -235,11 +235,20 @@ fn html_is_read_by_the_spec() {
         "<!doctype html><svg><script>a()\n//# sourceMappingURL=svg&#46;map\n</script></svg>\n\
          <noscript><script>b()\n//# sourceMappingURL=noscript.map\n</script></noscript>\n\
          <template><script type=\"text/jscript\">c()\n//# sourceMappingURL=template.map\n</script></template>\n\
-         <div title=\"<!--\"><script>d()\n//# sourceMappingURL=after-attr.map\n</script></div>\n",
+         <div title=\"<!--\"><script>d()\n//# sourceMappingURL=after-attr.map\n</script></div>\n\
+         <script><!--\nvar s = \"<script>\";\n</script>\n//# sourceMappingURL=double-escaped.map\n--></script>\n\
+         <!-- a comment that ends --!><script>e()\n//# sourceMappingURL=after-bang.map\n</script>\n",
     );
     let (_, _, j) = leaks(&env);
     let msgs = j["leaks"].to_string();
-    for url in ["svg.map", "noscript.map", "template.map", "after-attr.map"] {
+    for url in [
+        "svg.map",
+        "noscript.map",
+        "template.map",
+        "after-attr.map",
+        "double-escaped.map",
+        "after-bang.map",
+    ] {
         assert!(msgs.contains(url), "{url}: {msgs}");
     }
     assert!(
