@@ -30,16 +30,20 @@ pub enum LeakKind {
     HttpHeader,
     /// Inline maps inside `eval()` / `new Function()` strings (webpack `eval-*` devtools).
     EvalMap,
+    /// A reference comment inside a string or template literal that the program puts into the
+    /// page (Angular component styles, CSS-in-JS), holding a map or naming one in the dist.
+    EmbeddedReference,
 }
 
 impl LeakKind {
-    pub const ALL: [LeakKind; 6] = [
+    pub const ALL: [LeakKind; 7] = [
         LeakKind::SourceMap,
         LeakKind::MapReference,
         LeakKind::InlineMap,
         LeakKind::WasmSection,
         LeakKind::HttpHeader,
         LeakKind::EvalMap,
+        LeakKind::EmbeddedReference,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +54,7 @@ impl LeakKind {
             LeakKind::WasmSection => "wasm-section",
             LeakKind::HttpHeader => "http-header",
             LeakKind::EvalMap => "eval-map",
+            LeakKind::EmbeddedReference => "embedded-reference",
         }
     }
 
@@ -72,6 +77,9 @@ impl LeakKind {
                 "A SourceMap / X-SourceMap HTTP header is declared for served files."
             }
             LeakKind::EvalMap => "A development build: inline source maps inside eval() strings.",
+            LeakKind::EmbeddedReference => {
+                "A sourceMappingURL comment inside a string the program injects (component styles, CSS-in-JS) holds a map or names one that ships."
+            }
         }
     }
 }
@@ -85,6 +93,9 @@ pub enum NoteKind {
     WasmDwarf,
     /// A list seal does not rewrite still holds a hash of a file as it was before seal.
     StaleHash,
+    /// A `sourceMappingURL` comment inside a string literal that names no map of the dist (a
+    /// code generator's text): not a leak, worth knowing.
+    EmbeddedReference,
 }
 
 impl NoteKind {
@@ -92,6 +103,7 @@ impl NoteKind {
         match self {
             NoteKind::WasmDwarf => "wasm-dwarf",
             NoteKind::StaleHash => "stale-hash",
+            NoteKind::EmbeddedReference => "embedded-reference",
         }
     }
 }

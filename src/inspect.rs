@@ -7,10 +7,10 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::findings::{ErrorRecord, NoteRecord};
+use crate::findings::{ErrorRecord, LeakKind, LeakRecord, NoteRecord};
 use crate::meta::Meta;
 use crate::scan::{self, Analysis, FileKind, Need};
-use crate::walk::{FileEntry, Walk};
+use crate::walk::{self, FileEntry, Walk};
 
 /// The part of a file that was read.
 pub enum Loaded {
@@ -160,22 +160,48 @@ pub fn note_records(path: &str, a: &Analysis) -> Vec<NoteRecord> {
         .collect()
 }
 
-/// Notes and errors the walk itself produced (symlinks, special files, unreadable dirs).
-pub fn walk_findings(w: &Walk) -> (Vec<NoteRecord>, Vec<ErrorRecord>) {
-    let links = w.symlinks.iter().map(|(rel, target)| {
-        NoteRecord::new(
-            rel.lossy(),
-            format!("symbolic link to {} (not followed)", target.display()),
-        )
-    });
-    let special = w
-        .special
-        .iter()
-        .map(|rel| NoteRecord::new(rel.lossy(), "special file (not read)"));
+/// Leaks, notes and errors the walk itself produced: symbolic links (a leak when named like a map
+/// or pointing at one, since servers and copy tools follow links; else a note), special files,
+/// unreadable directories.
+pub fn walk_findings(w: &Walk) -> (Vec<LeakRecord>, Vec<NoteRecord>, Vec<ErrorRecord>) {
+    let mut leaks = Vec::new();
+    let mut notes = Vec::new();
+    for (rel, target) in &w.symlinks {
+        let class = rel.under(&w.root).map_or(walk::LinkClass::Other, |p| {
+            walk::classify_link(&p, rel.file_name())
+        });
+        let why = match class {
+            walk::LinkClass::Other => {
+                notes.push(NoteRecord::new(
+                    rel.lossy(),
+                    format!("symbolic link to {} (not followed)", target.display()),
+                ));
+                continue;
+            }
+            walk::LinkClass::MapName => "its name is a map's".to_string(),
+            walk::LinkClass::MapTarget(why) => why,
+        };
+        leaks.push(LeakRecord {
+            root: None,
+            path: rel.lossy(),
+            kind: LeakKind::SourceMap,
+            line: None,
+            message: format!(
+                "symbolic link to {} ({why}): servers and copy tools follow links, so the map ships",
+                target.display()
+            ),
+            http: None,
+        });
+    }
+    notes.extend(
+        w.special
+            .iter()
+            .map(|rel| NoteRecord::new(rel.lossy(), "special file (not read)")),
+    );
     let errors = w
         .errors
         .iter()
         .map(|(rel, e)| ErrorRecord::new(rel.lossy(), format!("cannot list: {e}")))
         .collect();
-    (links.chain(special).collect(), errors)
+    (leaks, notes, errors)
 }

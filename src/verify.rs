@@ -50,7 +50,8 @@ impl VerifyReport {
 
     /// Add the walk's own notes and errors (symlinks, special files, unreadable dirs).
     fn add_walk_findings(&mut self, w: &walk::Walk) {
-        let (notes, errors) = inspect::walk_findings(w);
+        let (leaks, notes, errors) = inspect::walk_findings(w);
+        self.leaks.extend(leaks);
         self.notes.extend(notes);
         self.errors.extend(errors);
     }
@@ -115,6 +116,11 @@ struct FileResult {
     leaks: Vec<LeakRecord>,
     notes: Vec<NoteRecord>,
     errors: Vec<ErrorRecord>,
+    /// The file is a source map (by name or content): references inside strings that name it
+    /// are leaks.
+    is_map: bool,
+    /// References inside string literals naming a file, decided once every file is known.
+    embedded: Option<(Vec<u8>, scan::Analysis)>,
 }
 
 fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
@@ -125,11 +131,67 @@ fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
             crate::progress::counted(scan_one(f, buf))
         })
         .collect();
+    let maps = DistMaps::new(files, &results);
     for r in results {
         report.files_scanned += r.scanned;
         report.leaks.extend(r.leaks);
         report.notes.extend(r.notes);
         report.errors.extend(r.errors);
+        if let Some((rel, a)) = r.embedded {
+            let path = String::from_utf8_lossy(&rel).into_owned();
+            let (leaks, notes) = scan::decide_embedded(&a, |url| maps.names_a_map(&rel, url));
+            report.leaks.extend(leaks.into_iter().map(|l| LeakRecord {
+                root: None,
+                path: path.clone(),
+                kind: l.kind,
+                line: l.line,
+                message: l.message,
+                http: None,
+            }));
+            report.notes.extend(notes.into_iter().map(|n| NoteRecord {
+                path: path.clone(),
+                kind: n.kind,
+                message: n.message,
+            }));
+        }
+    }
+}
+
+/// The maps of a scanned tree, for deciding references inside strings: a URL in a string
+/// injected into a page resolves against the page, not the script, so it names a map if it
+/// resolves to one from the script's directory or from the root, or if a map of that file name
+/// ships anywhere.
+struct DistMaps {
+    paths: std::collections::HashSet<Vec<u8>>,
+    names: std::collections::HashSet<Vec<u8>>,
+}
+
+impl DistMaps {
+    fn new(files: &[FileEntry], results: &[FileResult]) -> Self {
+        let mut paths = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        for (f, r) in files.iter().zip(results) {
+            if r.is_map {
+                paths.insert(f.rel.as_bytes().to_vec());
+                names.insert(f.rel.file_name().to_vec());
+            }
+        }
+        DistMaps { paths, names }
+    }
+
+    fn names_a_map(&self, file: &[u8], url: &[u8]) -> bool {
+        use scan::url::{Target, resolve};
+        let inside = |t: Target| match t {
+            Target::Inside(p) => self.paths.contains(&p),
+            _ => false,
+        };
+        if inside(resolve(file, url)) || inside(resolve(b"index.html", url)) {
+            return true;
+        }
+        let path = url.split(|&c| c == b'?' || c == b'#').next().unwrap_or(url);
+        let name = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
+        let name: Vec<u8> = percent_encoding::percent_decode(name).collect();
+        !name.is_empty() && self.names.contains(&name)
     }
 }
 
@@ -199,6 +261,10 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
             message: l.message,
             http: None,
         });
+    }
+    out.is_map = a.is_map() || a.inner.as_ref().is_some_and(|i| i.analysis.is_map());
+    if !a.embedded.is_empty() {
+        out.embedded = Some((f.rel.as_bytes().to_vec(), a));
     }
     out
 }

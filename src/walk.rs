@@ -21,6 +21,8 @@ pub struct FileEntry {
 
 #[derive(Debug, Default)]
 pub struct Walk {
+    /// The root that was walked (symlinks are classified from it: [`classify_link`]).
+    pub root: PathBuf,
     pub files: Vec<FileEntry>,
     /// Directories below the root (not the root itself), with their modes.
     pub dirs: Vec<(RelPath, u32)>,
@@ -59,7 +61,10 @@ fn walk_with(root: &Path, skip: Option<&Path>, stat_files: bool) -> Walk {
         .into_iter()
         .filter_entry(|e| skip.is_none_or(|s| e.path() != s))
         .collect();
-    let mut w = Walk::default();
+    let mut w = Walk {
+        root: root.to_path_buf(),
+        ..Walk::default()
+    };
     // The root itself cannot be listed: `min_depth` hid its error from `top`; report it.
     if top.is_empty()
         && let Err(e) = std::fs::read_dir(root)
@@ -94,6 +99,74 @@ fn walk_with(root: &Path, skip: Option<&Path>, stat_files: bool) -> Walk {
         w.errors.extend(p.errors);
     }
     w
+}
+
+/// What a symbolic link is, as far as leaks go. Servers and copy tools dereference links
+/// (nginx, `aws s3 sync`, `rsync -L`, `tar -h`, Bazel-style trees), so a link that names a map
+/// or points at one ships the map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkClass {
+    /// Its own name is a map's (`*.map`, or a compressed `*.map.gz`…).
+    MapName,
+    /// It points at a source map (inside the root or outside it); the reason.
+    MapTarget(String),
+    /// Anything else (a directory, a dangling link, a loop, a file that is no map).
+    Other,
+}
+
+/// Bytes of a link's target read at most to decide whether it is a map; a bigger target that
+/// starts like a JSON object counts as one (erring towards the leak).
+pub const LINK_READ_LIMIT: u64 = 64 << 20;
+
+/// Classify the symbolic link at `path` named `name`. The target is followed only to read it
+/// (never written, never walked into), and only as far as [`LINK_READ_LIMIT`].
+pub fn classify_link(path: &Path, name: &[u8]) -> LinkClass {
+    use crate::scan::{self, FileKind};
+    let map_name = |n: &[u8]| match scan::classify(n) {
+        FileKind::MapName => true,
+        FileKind::Compressed(_) => crate::compress::Codec::from_name(n)
+            .is_some_and(|(_, inner)| scan::classify(inner) == FileKind::MapName),
+        _ => false,
+    };
+    if map_name(name) {
+        return LinkClass::MapName;
+    }
+    // Follows the link (and any chain of links): a dangling link or a loop is no map.
+    let Ok(meta) = std::fs::metadata(path) else {
+        return LinkClass::Other;
+    };
+    if !meta.is_file() {
+        return LinkClass::Other;
+    }
+    if let Ok(real) = std::fs::canonicalize(path)
+        && let Some(n) = real.file_name()
+        && map_name(n.as_encoded_bytes())
+    {
+        return LinkClass::MapTarget(format!("points at the map {}", real.display()));
+    }
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else {
+        return LinkClass::Other;
+    };
+    let mut bytes = Vec::new();
+    if f.take(LINK_READ_LIMIT).read_to_end(&mut bytes).is_err() {
+        return LinkClass::Other;
+    }
+    if meta.len() > LINK_READ_LIMIT {
+        return if scan::mapsniff::json_start(&bytes).is_some() {
+            LinkClass::MapTarget(format!(
+                "points at a JSON file over {} MiB (taken for a map)",
+                LINK_READ_LIMIT >> 20
+            ))
+        } else {
+            LinkClass::Other
+        };
+    }
+    if scan::mapsniff::sniff(&bytes).is_map() {
+        LinkClass::MapTarget("points at a source map (by content)".into())
+    } else {
+        LinkClass::Other
+    }
 }
 
 /// Classify one entry the walk produced.

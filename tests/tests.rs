@@ -47,9 +47,15 @@ mod conformance;
 /// `seal --debug-ids`: the same IDs as `sentry-cli sourcemaps inject`, maps carry them.
 #[path = "it/debugid.rs"]
 mod debugid;
+/// Issue 14's classes of leak and of false alarm, one test each (with V8 as oracle where cheap).
+#[path = "it/detect.rs"]
+mod detect;
 /// The real bundler outputs: round trip, structural token check, node behaviour.
 #[path = "it/fixtures.rs"]
 mod fixtures;
+/// The HTML scanner's script and style texts against parse5's.
+#[path = "it/html5.rs"]
+mod html5;
 /// SRI `integrity` and `ngsw.json` hashes follow sealed bytes; verify checks `integrity`.
 #[path = "it/integrity.rs"]
 mod integrity;

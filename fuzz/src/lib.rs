@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use mapvault::scan::js::{Form, Reference};
+use mapvault::scan::embedded::wrapped_data_uri;
 use mapvault::scan::pattern::{line_of, line_terminator_len, match_source_map_url};
 
 /// The text the ECMA-426 pattern is applied to: what follows `//`, or what sits between `/*`
@@ -55,10 +56,14 @@ pub fn check_refs(src: &[u8], refs: &[Reference]) {
             r.form
         );
         let inner = comment_text(src, span, block);
-        let m = match_source_map_url(&src[inner.clone()]);
+        let want = Some(r.url.start - inner.start..r.url.end - inner.start);
+        // A base64 `data:` URI wrapped across lines counts in a block comment.
+        let m = match_source_map_url(&src[inner.clone()])
+            .filter(|m| Some(m) == want.as_ref())
+            .or_else(|| block.then(|| wrapped_data_uri(&src[inner.clone()])).flatten());
         assert_eq!(
             m,
-            Some(r.url.start - inner.start..r.url.end - inner.start),
+            want,
             "ref {i}: comment text {:?} does not match the pattern at url {:?}",
             String::from_utf8_lossy(&src[inner.clone()]),
             r.url

@@ -26,7 +26,11 @@ pub fn scan(src: &[u8]) -> Vec<Reference> {
                     None => (n, n),
                 };
                 let inner = i + 2..inner_end;
-                if let Some(u) = match_source_map_url(&src[inner.clone()]) {
+                let text = &src[inner.clone()];
+                // A base64 `data:` URI wrapped across lines is still one inline map.
+                if let Some(u) =
+                    match_source_map_url(text).or_else(|| super::embedded::wrapped_data_uri(text))
+                {
                     refs.push(Reference {
                         span: start..end,
                         url: inner.start + u.start..inner.start + u.end,

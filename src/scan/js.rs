@@ -21,17 +21,24 @@ use oxc_allocator::Allocator;
 use oxc_parser::Parser;
 use oxc_span::SourceType;
 
+use super::embedded::Literal;
 use super::jslex;
 use super::pattern::{NEEDLE, js_space_len, line_of, line_terminator_len, match_source_map_url};
 
 /// Which grammar a file is parsed with, from its extension.
+///
+/// A `.js` file may run as a classic script (where `<!--` and `-->` start comments) or as a
+/// module, and the file alone does not say which: it is parsed as a script, and also as a
+/// module when that fails or the file mentions `import`/`export`; where both parse, a reference
+/// either goal sees counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
-    /// `.js`: module first, then script.
+    /// `.js`, `.bundle`, `.jsbundle`: script, and module too (see above).
     Js,
     /// `.mjs`: module only.
     Module,
-    /// `.cjs`: script only.
+    /// `.cjs` and `#!node` scripts: like [`Flavor::Js`] (a `#!` file in a `"type": "module"`
+    /// package is a module, and its name cannot say so).
     Script,
     Jsx,
     Ts,
@@ -97,6 +104,9 @@ pub enum Method {
 pub struct JsScan {
     pub refs: Vec<Reference>,
     pub method: Method,
+    /// String and template literals whose raw text holds the needle (see
+    /// [`super::embedded`]).
+    pub literals: Vec<Literal>,
 }
 
 /// Bytes of stack allowed per unit of [`jslex::LexOutput::depth_estimate`]. Measured on oxc
@@ -129,6 +139,7 @@ pub fn scan(src: &[u8], flavor: Flavor) -> JsScan {
         return JsScan {
             refs: Vec::new(),
             method: Method::NoNeedle,
+            literals: Vec::new(),
         };
     };
     if !matches!(flavor, Flavor::Jsx | Flavor::Tsx) {
@@ -137,6 +148,7 @@ pub fn scan(src: &[u8], flavor: Flavor) -> JsScan {
             return JsScan {
                 refs: refs_in_trailing_region(src, region),
                 method: Method::Trailing,
+                literals: Vec::new(),
             };
         }
     }
@@ -157,8 +169,9 @@ pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
         Ok(r) => r,
     };
     match result {
-        Ok(comments) => {
-            let mut refs: Vec<Reference> = comments
+        Ok(found) => {
+            let mut refs: Vec<Reference> = found
+                .comments
                 .into_iter()
                 .filter_map(|(span, block)| reference(src, span, block))
                 .collect();
@@ -166,6 +179,7 @@ pub fn scan_slow(src: &[u8], flavor: Flavor) -> JsScan {
             JsScan {
                 refs,
                 method: Method::Parsed,
+                literals: found.literals,
             }
         }
         Err(why) => from_lexed(src, lexed, why),
@@ -222,54 +236,233 @@ fn from_lexed(src: &[u8], lexed: jslex::LexOutput, why: Fallback) -> JsScan {
         .filter_map(|c| reference(src, c.span, c.block))
         .collect();
     assign_lines(src, &mut refs);
+    // Without an AST, a literal counts as evaluated when the file calls `eval` or `Function`
+    // anywhere (erring towards the leak).
+    let evaluates =
+        memmem::find(src, b"eval").is_some() || memmem::find(src, b"Function").is_some();
+    let literals = lexed
+        .literals
+        .into_iter()
+        .map(|raw| Literal {
+            raw,
+            evaluated: evaluates,
+        })
+        .collect();
     JsScan {
         refs,
         method: Method::Lexical(why),
+        literals,
     }
 }
 
-/// Parse with oxc; `Err` when the comment list cannot be trusted.
-fn parse_comments(text: &str, flavor: Flavor) -> Result<Vec<(Range<usize>, bool)>, Fallback> {
-    let attempts: &[SourceType] = match flavor {
-        Flavor::Js => &[SourceType::mjs(), SourceType::cjs()],
-        Flavor::Module => &[SourceType::mjs()],
-        Flavor::Script => &[SourceType::cjs()],
-        Flavor::Jsx => &[SourceType::jsx()],
-        Flavor::Ts => &[SourceType::ts()],
-        Flavor::Tsx => &[SourceType::tsx()],
-        Flavor::Dts => &[SourceType::d_ts()],
-    };
-    let mut last = Fallback::ParserCrashed;
-    for &st in attempts {
-        let r = ALLOCATOR.with(|cell| {
-            let mut alloc = match cell.try_borrow_mut() {
-                Ok(a) => a,
-                // Re-entrancy cannot happen, but never panic over it.
-                Err(_) => return Err(Fallback::ParserCrashed),
-            };
-            alloc.reset();
-            let ret = Parser::new(&alloc, text, st).parse();
-            if ret.panicked || !ret.diagnostics.is_empty() {
-                let msg = ret
-                    .diagnostics
-                    .first()
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "unrecoverable syntax error".into());
-                return Err(Fallback::Diagnostic(msg));
+/// What one successful parse (or the union of two) found.
+struct Parsed {
+    comments: Vec<(Range<usize>, bool)>,
+    literals: Vec<Literal>,
+}
+
+/// Collects the literals that hold the needle and the spans of arguments that code evaluates.
+struct LiteralFinder<'s> {
+    src: &'s [u8],
+    literals: Vec<Range<usize>>,
+    evaluated: Vec<Range<usize>>,
+}
+
+impl LiteralFinder<'_> {
+    fn literal(&mut self, raw: Range<usize>) {
+        if self
+            .src
+            .get(raw.clone())
+            .is_some_and(|t| memmem::find(t, NEEDLE).is_some())
+        {
+            self.literals.push(raw);
+        }
+    }
+
+    fn evaluating_call(
+        &mut self,
+        callee: &oxc_ast::ast::Expression<'_>,
+        args: &[oxc_ast::ast::Argument<'_>],
+    ) {
+        use oxc_ast::ast::Expression;
+        use oxc_span::GetSpan;
+        // `eval(…)`, `window.eval(…)`, `(0, eval)(…)`, `Function(…)`, `new Function(…)`,
+        // `setTimeout("…")`: webpack's `eval-*` devtools and their relatives.
+        let name = match callee.without_parentheses() {
+            Expression::Identifier(id) => Some(id.name.as_str()),
+            Expression::StaticMemberExpression(m) => Some(m.property.name.as_str()),
+            Expression::SequenceExpression(seq) => match seq.expressions.last() {
+                Some(Expression::Identifier(id)) => Some(id.name.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if matches!(
+            name,
+            Some("eval" | "Function" | "setTimeout" | "setInterval" | "execScript")
+        ) {
+            for a in args {
+                let sp = a.span();
+                self.evaluated.push(sp.start as usize..sp.end as usize);
             }
-            Ok(ret
+        }
+    }
+}
+
+impl<'a> oxc_ast_visit::Visit<'a> for LiteralFinder<'_> {
+    fn visit_string_literal(&mut self, it: &oxc_ast::ast::StringLiteral<'a>) {
+        let (s, e) = (it.span.start as usize, it.span.end as usize);
+        if e >= s + 2 {
+            self.literal(s + 1..e - 1);
+        }
+    }
+
+    fn visit_template_element(&mut self, it: &oxc_ast::ast::TemplateElement<'a>) {
+        self.literal(it.span.start as usize..it.span.end as usize);
+    }
+
+    fn visit_call_expression(&mut self, it: &oxc_ast::ast::CallExpression<'a>) {
+        self.evaluating_call(&it.callee, &it.arguments);
+        oxc_ast_visit::walk::walk_call_expression(self, it);
+    }
+
+    fn visit_new_expression(&mut self, it: &oxc_ast::ast::NewExpression<'a>) {
+        self.evaluating_call(&it.callee, &it.arguments);
+        oxc_ast_visit::walk::walk_new_expression(self, it);
+    }
+}
+
+/// Literals with the needle, each marked when an evaluated argument contains it.
+fn literals_of(src: &[u8], program: &oxc_ast::ast::Program<'_>) -> Vec<Literal> {
+    use oxc_ast_visit::Visit;
+    if memmem::find(src, NEEDLE).is_none() {
+        return Vec::new();
+    }
+    let mut f = LiteralFinder {
+        src,
+        literals: Vec::new(),
+        evaluated: Vec::new(),
+    };
+    f.visit_program(program);
+    // Evaluated spans nest or are disjoint; sort by start and test containment with a binary
+    // search over the outermost ones (linear overall).
+    f.evaluated
+        .sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    let mut outer: Vec<Range<usize>> = Vec::new();
+    for r in f.evaluated {
+        if outer.last().is_none_or(|o| r.start >= o.end) {
+            outer.push(r);
+        }
+    }
+    f.literals
+        .into_iter()
+        .map(|raw| {
+            let k = outer.partition_point(|o| o.start <= raw.start);
+            let evaluated = k > 0 && outer[k - 1].end >= raw.end;
+            Literal { raw, evaluated }
+        })
+        .collect()
+}
+
+/// Parse with oxc; `Err` when no goal gives a comment list that can be trusted. Scripts and
+/// `.js` files are parsed as a classic script, and as a module too when that fails or the text
+/// mentions `import` or `export`; the comments of every goal that parses are kept (a reference
+/// either goal sees is a reference).
+fn parse_comments(text: &str, flavor: Flavor) -> Result<Parsed, Fallback> {
+    let module_like = || looks_like_module(text.as_bytes());
+    let attempts: Vec<SourceType> = match flavor {
+        Flavor::Js | Flavor::Script if module_like() => vec![SourceType::cjs(), SourceType::mjs()],
+        Flavor::Js | Flavor::Script => vec![SourceType::cjs()],
+        Flavor::Module => vec![SourceType::mjs()],
+        Flavor::Jsx => vec![SourceType::jsx()],
+        Flavor::Ts => vec![SourceType::ts()],
+        Flavor::Tsx => vec![SourceType::tsx()],
+        Flavor::Dts => vec![SourceType::d_ts()],
+    };
+    let mut found: Option<Parsed> = None;
+    let mut last = Fallback::ParserCrashed;
+    let mut try_goal = |st: SourceType, found: &mut Option<Parsed>| match parse_one(text, st) {
+        Ok(p) => match found {
+            Some(f) => {
+                f.comments.extend(p.comments);
+                f.comments.sort_by_key(|c| (c.0.start, c.0.end));
+                f.comments.dedup();
+                // Merge (a literal evaluated in either goal is evaluated): sort, then drop
+                // repeats, keeping the evaluated copy first. Linear-logarithmic, never quadratic.
+                f.literals.extend(p.literals);
+                f.literals
+                    .sort_by_key(|l| (l.raw.start, l.raw.end, std::cmp::Reverse(l.evaluated)));
+                f.literals.dedup_by(|b, a| a.raw == b.raw);
+            }
+            None => *found = Some(p),
+        },
+        Err(e) => last = e,
+    };
+    for &st in &attempts {
+        try_goal(st, &mut found);
+    }
+    // A script that does not parse may be a module that does not look like one.
+    if found.is_none() && attempts.len() == 1 && matches!(flavor, Flavor::Js | Flavor::Script) {
+        try_goal(SourceType::mjs(), &mut found);
+    }
+    found.ok_or(last)
+}
+
+/// Worth a module parse too: the goals read `<!--` and `-->` differently, and `import` or
+/// `export` as a word followed by what a declaration or `import.meta` continues with may make it
+/// a module (`__webpack_exports__` or `exports.x` does not).
+fn looks_like_module(src: &[u8]) -> bool {
+    if memmem::find(src, b"<!--").is_some() || memmem::find(src, b"-->").is_some() {
+        return true;
+    }
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    [&b"import"[..], b"export"].iter().any(|w| {
+        memmem::find_iter(src, w).any(|at| {
+            if at > 0 && (ident(src[at - 1]) || src[at - 1] == b'.') {
+                return false;
+            }
+            let mut k = at + w.len();
+            while k < src.len() && src[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            match src.get(k) {
+                Some(&c) if k > at + w.len() => {
+                    ident(c) || matches!(c, b'{' | b'*' | b'"' | b'\'' | b'(')
+                }
+                Some(b'{' | b'*' | b'"' | b'\'' | b'.') => true,
+                _ => false,
+            }
+        })
+    })
+}
+
+fn parse_one(text: &str, st: SourceType) -> Result<Parsed, Fallback> {
+    ALLOCATOR.with(|cell| {
+        let mut alloc = match cell.try_borrow_mut() {
+            Ok(a) => a,
+            // Re-entrancy cannot happen, but never panic over it.
+            Err(_) => return Err(Fallback::ParserCrashed),
+        };
+        alloc.reset();
+        let ret = Parser::new(&alloc, text, st).parse();
+        if ret.panicked || !ret.diagnostics.is_empty() {
+            let msg = ret
+                .diagnostics
+                .first()
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "unrecoverable syntax error".into());
+            return Err(Fallback::Diagnostic(msg));
+        }
+        Ok(Parsed {
+            comments: ret
                 .program
                 .comments
                 .iter()
                 .map(|c| (c.span.start as usize..c.span.end as usize, c.is_block()))
-                .collect::<Vec<_>>())
-        });
-        match r {
-            Ok(c) => return Ok(c),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+                .collect(),
+            literals: literals_of(text.as_bytes(), &ret.program),
+        })
+    })
 }
 
 /// If the comment at `span` is a reference, describe it.
@@ -285,7 +478,12 @@ fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<Reference> {
     let text = src.get(inner.clone())?;
     // Cheap reject before running the pattern.
     memmem::find(text, NEEDLE)?;
-    let url = match_source_map_url(text)?;
+    // A base64 `data:` URI wrapped across lines is still one inline map in a block comment.
+    let url = match_source_map_url(text).or_else(|| {
+        block
+            .then(|| super::embedded::wrapped_data_uri(text))
+            .flatten()
+    })?;
     Some(Reference {
         line: 0, // filled in by `assign_lines`, one pass for all references
         url: inner.start + url.start..inner.start + url.end,
@@ -452,6 +650,28 @@ mod tests {
             urls(std::str::from_utf8(src).unwrap_or_default()),
             (vec!["x.map".into()], Method::Trailing)
         );
+    }
+
+    #[test]
+    fn module_syntax_is_told_from_words_that_contain_it() {
+        for m in [
+            "import x from 'y'",
+            "export default 1",
+            "export{a}",
+            "import.meta.url",
+            "export * from 'x'",
+            "a\n<!-- b",
+        ] {
+            assert!(looks_like_module(m.as_bytes()), "{m}");
+        }
+        for s in [
+            "__webpack_exports__.a = 1",
+            "module.exports = x",
+            "exports.import = 1",
+            "var important = 1",
+        ] {
+            assert!(!looks_like_module(s.as_bytes()), "{s}");
+        }
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct LexOutput {
     pub depth_estimate: usize,
     /// False when the input ended inside a literal or comment.
     pub complete: bool,
+    /// Contents of the string literals and template chunks that hold `sourceMappingURL`.
+    pub literals: Vec<Range<usize>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,8 +59,38 @@ enum Prev {
     CloseBrace,
 }
 
+/// What a `{` opened, judged from the token before it, so that a `/` after its `}` is read
+/// right: after a block a statement starts (a regex), after an object literal an operator (a
+/// division). Only a `{` after `)` that is no statement head (a function body: declaration or
+/// expression?), after a name (`class X {`) or after `:` (label or property?) stays unknown,
+/// and only then is the guess uncertain.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Brace {
+    Block,
+    Object,
+    #[default]
+    Unknown,
+}
+
+/// The kind of the previous significant token, as far as [`Brace`] needs it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// Start of input, `;`, a block's `{` or `}`, a statement head's `)`, `=>`, `else`, `try`,
+    /// `finally`, `do`: a statement (so a block) starts here.
+    Statement,
+    /// An operator, `(`, `[`, `,`, `?`, or `return`-like keyword: an expression starts here.
+    Expression,
+    /// Anything else.
+    Other,
+}
+
+/// Words after which a `{` opens a block.
+const BLOCK_AFTER: &[&[u8]] = &[b"else", b"try", b"finally", b"do"];
+
 #[derive(Default, Clone, Copy)]
 struct Level {
+    /// For a `{` level: what it opened.
+    brace: Brace,
     seg: usize,
     sticky: usize,
     /// This level was opened by `${` inside a template literal.
@@ -89,7 +121,8 @@ const REGEX_AFTER: &[&[u8]] = &[
 const MAYBE_REGEX_AFTER: &[&[u8]] = &[b"of", b"yield", b"await"];
 
 /// Keywords whose `( … )` is followed by a statement (`if (a) /re/.test(b)`).
-const HEADS: &[&[u8]] = &[b"if", b"while", b"for", b"with"];
+/// (`switch` and `catch` too: only a block can follow theirs, which makes that `{` a block.)
+const HEADS: &[&[u8]] = &[b"if", b"while", b"for", b"with", b"switch", b"catch"];
 
 /// Statement keywords whose parser frames stay open across a `;`: the `if` an `else` belongs to
 /// (an `else if` chain nests one frame per link) and `do … ; while (…)`.
@@ -120,6 +153,11 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
     let mut levels: Vec<Level> = vec![Level::default()];
     let mut est_sum: usize = 0; // Σ (seg + sticky) over levels, kept incrementally
     let mut prev = Prev::ExprStart;
+    let mut last = Last::Statement;
+    // After `function` or `class`: the bracket depth its body `{` will open at, and whether it
+    // is a declaration (a statement: a regex may follow its `}`), an expression (a division
+    // follows), or unknown.
+    let mut body_at: Option<(usize, Brace)> = None;
     // The previous token was `.` (or `?.`): a word here is a property name, never a keyword.
     let mut after_dot = false;
     // The previous word was a statement head: the next `(` opens its condition.
@@ -245,6 +283,7 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 skipped!(start, i);
                 prev = Prev::Value;
+                last = Last::Other;
             }
             b'\'' | b'"' => {
                 token!();
@@ -278,7 +317,10 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                     i += 1;
                 }
                 skipped!(start, i);
+                let body = start + 1..i.saturating_sub(1).max(start + 1);
+                note_literal(src, body, &mut out.literals);
                 prev = Prev::Value;
+                last = Last::Other;
             }
             b'`' => {
                 token!();
@@ -286,14 +328,19 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 i += 1;
                 let stop = lex_template_chars(src, &mut i);
                 skipped!(start, i);
+                note_literal(src, start + 1..chunk_end(src, i), &mut out.literals);
                 match stop {
-                    TemplateStop::End => prev = Prev::Value,
+                    TemplateStop::End => {
+                        prev = Prev::Value;
+                        last = Last::Other;
+                    }
                     TemplateStop::Expr => {
                         levels.push(Level {
                             template: true,
                             ..Level::default()
                         });
                         prev = Prev::ExprStart;
+                        last = Last::Expression;
                     }
                     TemplateStop::Eof => {
                         out.complete = false;
@@ -310,14 +357,19 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 i += 1;
                 let stop = lex_template_chars(src, &mut i);
                 skipped!(start, i);
+                note_literal(src, start + 1..chunk_end(src, i), &mut out.literals);
                 match stop {
-                    TemplateStop::End => prev = Prev::Value,
+                    TemplateStop::End => {
+                        prev = Prev::Value;
+                        last = Last::Other;
+                    }
                     TemplateStop::Expr => {
                         levels.push(Level {
                             template: true,
                             ..Level::default()
                         });
                         prev = Prev::ExprStart;
+                        last = Last::Expression;
                     }
                     TemplateStop::Eof => {
                         out.complete = false;
@@ -327,28 +379,47 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
             }
             b'(' | b'[' | b'{' => {
                 token!();
+                let brace = match (c, last, body_at) {
+                    (b'{', _, Some((depth, kind))) if depth == levels.len() => {
+                        body_at = None;
+                        kind
+                    }
+                    (b'{', Last::Statement, _) => Brace::Block,
+                    (b'{', Last::Expression, _) => Brace::Object,
+                    _ => Brace::Unknown,
+                };
                 levels.push(Level {
                     head: c == b'(' && was_head_pending,
+                    brace,
                     ..Level::default()
                 });
                 i += 1;
                 prev = Prev::ExprStart;
+                last = if c == b'{' && brace != Brace::Object {
+                    Last::Statement
+                } else {
+                    Last::Expression
+                };
             }
             b')' | b']' | b'}' => {
                 let mut head = false;
+                let mut brace = Brace::Unknown;
                 if levels.len() > 1
                     && let Some(l) = levels.pop()
                 {
                     est_sum -= l.seg + l.sticky;
                     head = l.head && c == b')';
+                    brace = l.brace;
                 }
                 i += 1;
-                prev = if c == b'}' {
-                    Prev::CloseBrace
-                } else if head {
-                    Prev::ExprStart
-                } else {
-                    Prev::Value
+                (prev, last) = match c {
+                    b'}' => match brace {
+                        Brace::Block => (Prev::ExprStart, Last::Statement),
+                        Brace::Object => (Prev::Value, Last::Other),
+                        Brace::Unknown => (Prev::CloseBrace, Last::Other),
+                    },
+                    _ if head => (Prev::ExprStart, Last::Statement),
+                    _ => (Prev::Value, Last::Other),
                 };
             }
             b';' | b',' => {
@@ -358,6 +429,11 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 i += 1;
                 prev = Prev::ExprStart;
+                last = if c == b';' {
+                    Last::Statement
+                } else {
+                    Last::Expression
+                };
             }
             b'0'..=b'9' | b'.' if c != b'.' || src.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 token!();
@@ -372,6 +448,7 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                     i += 1;
                 }
                 prev = Prev::Value;
+                last = Last::Other;
             }
             _ if is_ident_byte(c) => {
                 let start = i;
@@ -380,6 +457,27 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 }
                 let word = &src[start..i];
                 token!();
+                if !was_after_dot && (word == b"function" || word == b"class") {
+                    // A declaration's body ends a statement; an expression's ends a value.
+                    let kind = match last {
+                        Last::Statement => Brace::Block,
+                        Last::Expression => Brace::Object,
+                        Last::Other => Brace::Unknown,
+                    };
+                    body_at = Some((levels.len(), kind));
+                }
+                last = if !was_after_dot && word == b"async" {
+                    // `async function`: the word before `async` decides.
+                    last
+                } else if was_after_dot || word == b"default" {
+                    Last::Other
+                } else if BLOCK_AFTER.contains(&word) {
+                    Last::Statement
+                } else if REGEX_AFTER.contains(&word) {
+                    Last::Expression
+                } else {
+                    Last::Other
+                };
                 if was_after_dot {
                     // A property name (`a.return / 2`), whatever it spells.
                     prev = Prev::Value;
@@ -406,6 +504,14 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 token!();
                 i += 2;
                 prev = Prev::Value;
+                last = Last::Other;
+            }
+            b'=' if src.get(i + 1) == Some(&b'>') => {
+                // `=>`: an arrow body's `{` is a block.
+                token!();
+                i += 2;
+                prev = Prev::ExprStart;
+                last = Last::Statement;
             }
             _ => {
                 // Any other punctuator (operators, `=>`, `?`, `!`, `#`, NUL, stray bytes).
@@ -417,6 +523,13 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
                 after_dot = c == b'.' && src.get(i + 1) != Some(&b'.');
                 i += 1;
                 prev = Prev::ExprStart;
+                // `:` ends a label or `case` (a block may follow) or starts a property value or
+                // the else-branch of `?:` (an object may follow).
+                last = if c == b':' {
+                    Last::Other
+                } else {
+                    Last::Expression
+                };
             }
         }
     }
@@ -424,6 +537,26 @@ pub fn lex_with(src: &[u8], jsx: bool) -> LexOutput {
         out.complete = false;
     }
     out
+}
+
+/// End of a template chunk's text that ends before `i` (just after "`" or `${`).
+fn chunk_end(src: &[u8], i: usize) -> usize {
+    if src[..i].ends_with(b"${") {
+        i - 2
+    } else if src[..i].ends_with(b"`") {
+        i - 1
+    } else {
+        i
+    }
+}
+
+/// Keep a literal's contents when they hold the needle (for [`super::embedded`]).
+fn note_literal(src: &[u8], body: Range<usize>, out: &mut Vec<Range<usize>>) {
+    if let Some(t) = src.get(body.clone())
+        && memchr::memmem::find(t, super::pattern::NEEDLE).is_some()
+    {
+        out.push(body);
+    }
 }
 
 enum TemplateStop {
@@ -560,6 +693,29 @@ mod tests {
         // `a < b` is no JSX.
         let flat = "x=a<b;s='".to_string() + &"a".repeat(10_000) + "'";
         assert!(lex_with(flat.as_bytes(), true).depth_estimate < 10);
+    }
+
+    #[test]
+    fn blocks_and_object_literals_settle_the_slash_after_their_brace() {
+        // After a block (statement head, `else`, `try`, arrow body, function declaration) a
+        // regex; after an object literal or a function expression a division. Neither is a
+        // guess, so 100 KB of string after it counts as one token, not as possible nesting.
+        let tail = format!("s='{}'", "x".repeat(100_000));
+        for head in [
+            "if(a){}\n/'/.test(s);",
+            "try{}finally{}\n/'/.test(s);",
+            "f=()=>{}\n/'/.test(s);",
+            "function g(){}\n/'/.test(s);",
+            "async function g(){}\n/'/.test(s);",
+            "switch(a){}\n/'/.test(s);",
+            "x={}/2/1;",
+            "x=function(){}/2/1;",
+            "x={a:{}}/2/1;",
+        ] {
+            let src = format!("{head}{tail}");
+            let est = lex(src.as_bytes()).depth_estimate;
+            assert!(est < 100, "{est} for {head}");
+        }
     }
 
     #[test]

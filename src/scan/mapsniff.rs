@@ -29,12 +29,40 @@ impl Sniff {
     }
 }
 
-#[derive(Deserialize)]
+/// Which of the keys that matter a top-level object has, read the way `JSON.parse` reads it:
+/// key names decoded (`"m\u0061ppings"` is `mappings`) and duplicate keys allowed (a derived
+/// `Deserialize` would reject them as an error, and the map would pass for "not JSON").
+#[derive(Default)]
 struct Probe {
-    version: Option<IgnoredAny>,
-    mappings: Option<IgnoredAny>,
-    sources: Option<IgnoredAny>,
-    sections: Option<IgnoredAny>,
+    mappings: bool,
+    sources: bool,
+    sections: bool,
+}
+
+impl<'de> Deserialize<'de> for Probe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Probe;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Probe, A::Error> {
+                let mut p = Probe::default();
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    m.next_value::<IgnoredAny>()?;
+                    match &*k {
+                        "mappings" => p.mappings = true,
+                        "sources" => p.sources = true,
+                        "sections" => p.sections = true,
+                        _ => {}
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// The JSON text of a would-be map: after a UTF-8 BOM, leading white space and an optional
@@ -55,15 +83,16 @@ pub fn sniff(bytes: &[u8]) -> Sniff {
         return Sniff::NotJson;
     };
     let has = |k: &[u8]| memmem::find(json, k).is_some();
-    let plausible = (has(b"\"mappings\"") && has(b"\"sources\"")) || has(b"\"sections\"");
+    // A key may be spelled with escapes: then only the parse can tell.
+    let plausible =
+        (has(b"\"mappings\"") && has(b"\"sources\"")) || has(b"\"sections\"") || has(b"\\u");
     let mut it = serde_json::Deserializer::from_slice(json).into_iter::<Probe>();
     match it.next() {
         Some(Ok(p)) if plausible => {
-            if p.sections.is_some() && p.mappings.is_none() {
+            if p.sections && !p.mappings {
                 Sniff::IndexMap
-            } else if p.mappings.is_some() && p.sources.is_some() {
+            } else if p.mappings && p.sources {
                 // `version` is not required here: a scanner errs towards flagging.
-                let _ = p.version;
                 Sniff::Map
             } else {
                 Sniff::NotMap
@@ -95,6 +124,33 @@ mod tests {
         assert_eq!(sniff(br#"{"version":3,"sections":[]}"#), Sniff::IndexMap);
         assert_eq!(
             sniff(br#"{"version":3,"sources":[],"mappings":""} trailing"#),
+            Sniff::Map
+        );
+    }
+
+    #[test]
+    fn reads_maps_as_json_parse_does() {
+        // Duplicate keys (last wins in JSON.parse; a derived Deserialize rejected them).
+        assert_eq!(
+            sniff(br#"{"version":3,"sources":[],"mappings":"A","mappings":"AAAA"}"#),
+            Sniff::Map
+        );
+        // Escaped key names.
+        assert_eq!(
+            sniff(br#"{"version":3,"s\u006furces":["a"],"m\u0061ppings":"AAAA"}"#),
+            Sniff::Map
+        );
+        // Any amount of leading white space, a BOM, the XSSI prefix.
+        let ws = format!(
+            "{}{{\"sources\":[],\"mappings\":\"\"}}",
+            " \n\t\r".repeat(5000)
+        );
+        assert_eq!(sniff(ws.as_bytes()), Sniff::Map);
+        assert!(super::super::head_needs_all(
+            &ws.as_bytes()[..super::super::HEAD_LEN]
+        ));
+        assert_eq!(
+            sniff(b"\xef\xbb\xbf)]}'\n  {\"sources\":[],\"mappings\":\"\"}"),
             Sniff::Map
         );
     }

@@ -3,7 +3,10 @@
 //! what it finds.
 
 pub mod css;
+pub mod cut;
 pub mod datauri;
+pub mod embedded;
+pub mod encoding;
 pub mod headers;
 pub mod html;
 pub mod integrity;
@@ -111,6 +114,9 @@ pub fn classify(name: &[u8]) -> FileKind {
         FileKind::Js(Flavor::Jsx)
     } else if e(".mjs") {
         FileKind::Js(Flavor::Module)
+    } else if e(".bundle") || e(".jsbundle") {
+        // React Native bundles (`index.android.bundle`, `main.jsbundle`) are JavaScript.
+        FileKind::Js(Flavor::Js)
     } else if e(".cjs") {
         FileKind::Js(Flavor::Script)
     } else if e(".js") {
@@ -149,7 +155,18 @@ pub fn need(kind: FileKind) -> Need {
 /// For [`FileKind::Other`]: does this head make the whole file worth reading? (It may be a map
 /// by content, an extension-less node script, or a WebAssembly module.)
 pub fn head_needs_all(head: &[u8]) -> bool {
-    mapsniff::json_start(head).is_some()
+    // A head of nothing but white space (JSON allows any amount before the map) or a BOM that
+    // says the file is UTF-16 decides nothing: read on.
+    let blank = head.len() == HEAD_LEN
+        && head
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(head)
+            .trim_ascii()
+            .is_empty();
+    blank
+        || head.starts_with(b"\xff\xfe")
+        || head.starts_with(b"\xfe\xff")
+        || mapsniff::json_start(head).is_some()
         || node_shebang(head)
         || head.trim_ascii().starts_with(b")]}'")
         || wasm::is_wasm(head)
@@ -185,6 +202,12 @@ pub struct Analysis {
     pub inner: Option<Box<Inner>>,
     /// The content could not be examined (a compressed file that does not decompress).
     pub error: Option<String>,
+    /// References inside string literals that name a file: a leak only if that file is a map
+    /// in the dist, which the caller knows ([`decide_embedded`]).
+    pub embedded: Vec<embedded::Embedded>,
+    /// The text was decoded from this encoding before scanning (offsets are the original
+    /// file's).
+    pub encoding: Option<encoding::Enc>,
 }
 
 /// A compressed file's decompressed content.
@@ -210,6 +233,8 @@ impl Analysis {
             sniff: None,
             inner: None,
             error: None,
+            embedded: Vec::new(),
+            encoding: None,
         }
     }
 
@@ -254,6 +279,10 @@ pub fn analyze(name: &[u8], bytes: &[u8]) -> Analysis {
     analyze_with(name, bytes, Limits::default())
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the dispatch over every file kind, in the order a file is tried; split when a kind grows"
+)]
 pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
     let mut kind = classify(name);
     if kind == FileKind::Other && node_shebang(bytes) {
@@ -286,6 +315,26 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
         }
         return a;
     }
+    if let Some(d) = needs_decoding(kind, bytes) {
+        // The decoded text is UTF-8: this recursion runs once.
+        let mut inner = analyze_with(name, &d.text, limits);
+        for r in &mut inner.refs {
+            r.span = d.original(r.span.clone());
+            r.url = d.original(r.url.clone());
+        }
+        for e in &mut inner.embedded {
+            e.span = e.span.clone().map(|s| d.original(s));
+        }
+        inner.encoding = Some(d.enc);
+        inner.notes.push(Note {
+            kind: None,
+            message: format!(
+                "not UTF-8: decoded as {} (as a browser would) before scanning",
+                d.enc.name()
+            ),
+        });
+        return inner;
+    }
     a.sniff = match kind {
         FileKind::Css | FileKind::Html | FileKind::Wasm | FileKind::Archive(_) => None,
         _ if mapsniff::json_start(bytes).is_some() => Some(mapsniff::sniff(bytes)),
@@ -306,14 +355,14 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     ),
                 });
             }
-            a.stuck.extend(eval_maps(bytes, &s.refs));
+            embedded_findings(&mut a, bytes, &s.literals);
             a.refs = s.refs;
             a.js_method = Some(s.method);
         }
         FileKind::Css => a.refs = css::scan(bytes),
         FileKind::Html => {
-            let (refs, methods) = html::scan(bytes);
-            for m in methods {
+            let h = html::scan(bytes);
+            for m in h.methods {
                 if let Method::Lexical(why) = m {
                     a.notes.push(Note {
                         kind: None,
@@ -323,7 +372,22 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     });
                 }
             }
-            a.refs = refs;
+            for (line, url) in h.stuck {
+                a.stuck.push(Leak {
+                    kind: if datauri::is_data_uri(&url) {
+                        LeakKind::InlineMap
+                    } else {
+                        LeakKind::MapReference
+                    },
+                    line: Some(line),
+                    message: format!(
+                        "sourceMappingURL={} in an SVG/MathML script whose text is not its bytes (character references): cannot be cut safely; edit it by hand",
+                        crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(&url), 160)
+                    ),
+                });
+            }
+            embedded_findings(&mut a, bytes, &h.literals);
+            a.refs = h.refs;
         }
         FileKind::Wasm => {
             let w = wasm::scan(bytes);
@@ -349,7 +413,14 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
             }
         }
         FileKind::Headers(h) => {
-            for r in headers::scan(h, bytes) {
+            let found = headers::scan_file(h, bytes);
+            if let Some(p) = found.problem {
+                a.notes.push(Note {
+                    kind: None,
+                    message: p,
+                });
+            }
+            for r in found.refs {
                 if r.fixable && !r.cut.is_empty() {
                     a.refs.push(Reference {
                         span: r.cut,
@@ -376,41 +447,104 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
     a
 }
 
-/// Inline maps inside string literals: `//# sourceMappingURL=data:` occurrences that are not
-/// real comments (webpack `eval-source-map`, `new Function` bodies). Seal never rewrites string
-/// contents; the user has to change the build. Only a URI that carries a map counts (its
-/// decoded body names `mappings`): code that *writes* such comments, like terser's
-/// `"//# sourceMappingURL=data:application/json;charset=utf-8;base64," + to_base64(map)`, is
-/// not a leak.
-fn eval_maps(bytes: &[u8], refs: &[Reference]) -> Option<Leak> {
-    const NEEDLE: &[u8] = b"sourceMappingURL=data:";
-    let carries_a_map = |uri: &[u8]| datauri::embedded_body_contains(uri, b"mappings");
-    let finder = memchr::memmem::Finder::new(NEEDLE);
-    let mut count = 0u64;
-    let mut first = None;
-    for hit in finder.find_iter(bytes) {
-        if refs.iter().any(|r| r.span.contains(&hit)) {
-            continue;
-        }
-        let mut k = hit;
-        while k > 0 && matches!(bytes[k - 1], b' ' | b'\t') {
-            k -= 1;
-        }
-        let marker = k >= 3 && matches!(&bytes[k - 3..k], b"//#" | b"//@");
-        if marker && carries_a_map(&bytes[hit + NEEDLE.len() - b"data:".len()..]) {
-            count += 1;
-            first.get_or_insert(hit);
+/// Text a browser would not read as UTF-8 and that may hold a reference: UTF-16 with a BOM
+/// (JavaScript, CSS, HTML, or an unknown file that may be a map), or JavaScript/CSS/HTML that is
+/// not UTF-8 (read as windows-1252).
+fn needs_decoding(kind: FileKind, bytes: &[u8]) -> Option<encoding::Decoded> {
+    let text_kind = matches!(kind, FileKind::Js(_) | FileKind::Css | FileKind::Html);
+    let utf16 = bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff");
+    if utf16 && (text_kind || kind == FileKind::Other) {
+        return encoding::decode(bytes);
+    }
+    if text_kind && memchr::memmem::find(bytes, pattern::NEEDLE).is_some() {
+        return encoding::decode(bytes);
+    }
+    None
+}
+
+/// Reference comments inside string and template literals (see [`embedded`]): a `data:` map
+/// with content is an `eval-map` leak when the string is evaluated (one leak per file, with the
+/// count), else an `embedded-reference` leak; a `data:` URI without content is a note; a URL
+/// waits in [`Analysis::embedded`] for the caller, who knows whether it names a map in the dist.
+/// Seal never rewrites string contents: these leaks are not in `refs`.
+fn embedded_findings(a: &mut Analysis, bytes: &[u8], literals: &[embedded::Literal]) {
+    if literals.is_empty() {
+        return;
+    }
+    let mut evals = 0u64;
+    let mut first_eval = None;
+    for e in embedded::find(bytes, literals) {
+        match (e.payload, e.evaluated) {
+            (embedded::Payload::MapWithContent, true) => {
+                evals += 1;
+                first_eval.get_or_insert(e.line);
+            }
+            (embedded::Payload::MapWithContent, false) => a.stuck.push(Leak {
+                kind: LeakKind::EmbeddedReference,
+                line: Some(e.line),
+                message: format!(
+                    "inline source map in a data: URI ({} bytes) inside a string the program can put in the page",
+                    e.url.len()
+                ),
+            }),
+            (embedded::Payload::Empty, _) => a.notes.push(Note {
+                kind: Some(NoteKind::EmbeddedReference),
+                message: format!(
+                    "line {}: a sourceMappingURL=data: comment inside a string carries no map content (publishes nothing)",
+                    e.line
+                ),
+            }),
+            (embedded::Payload::Url, _) => a.embedded.push(e),
         }
     }
-    first.map(|at| Leak {
-        kind: LeakKind::EvalMap,
-        line: Some(pattern::line_of(bytes, at)),
-        message: format!(
-            "{} inside strings (eval()/new Function() bodies): a development build (webpack devtool 'eval-source-map' or similar). \
-             mapvault will not rewrite string contents: set devtool to 'source-map' or 'hidden-source-map' and rebuild",
-            plural(count, "inline source map")
-        ),
-    })
+    if let Some(line) = first_eval {
+        a.stuck.push(Leak {
+            kind: LeakKind::EvalMap,
+            line: Some(line),
+            message: format!(
+                "{} inside strings (eval()/new Function() bodies): a development build (webpack devtool 'eval-source-map' or similar). \
+                 mapvault will not rewrite string contents: set devtool to 'source-map' or 'hidden-source-map' and rebuild",
+                plural(evals, "inline source map")
+            ),
+        });
+    }
+}
+
+/// Decide the references inside literals that name a file: a leak when `is_dist_map(url)`
+/// says the URL names a map that ships, else a note.
+pub fn decide_embedded(
+    a: &Analysis,
+    mut is_dist_map: impl FnMut(&[u8]) -> bool,
+) -> (Vec<Leak>, Vec<Note>) {
+    let (mut leaks, mut notes) = (Vec::new(), Vec::new());
+    // Those that name nothing are one note per file (a bundler's runtime can hold thousands).
+    let mut unnamed: Option<(u64, String)> = None;
+    let mut count = 0u64;
+    for e in &a.embedded {
+        let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(&e.url), 160);
+        if is_dist_map(&e.url) {
+            leaks.push(Leak {
+                kind: LeakKind::EmbeddedReference,
+                line: Some(e.line),
+                message: format!(
+                    "sourceMappingURL={shown} inside a string the program can put in the page, naming a map that ships"
+                ),
+            });
+        } else {
+            count += 1;
+            unnamed.get_or_insert((e.line, shown));
+        }
+    }
+    if let Some((line, shown)) = unnamed {
+        notes.push(Note {
+            kind: Some(NoteKind::EmbeddedReference),
+            message: format!(
+                "{} inside strings name no map in the dist (first on line {line}: sourceMappingURL={shown})",
+                plural(count, "sourceMappingURL comment")
+            ),
+        });
+    }
+    (leaks, notes)
 }
 
 fn plural(n: u64, w: &str) -> String {
@@ -454,7 +588,15 @@ pub fn leaks(a: &Analysis, bytes: &[u8]) -> Vec<Leak> {
         });
     }
     for r in &a.refs {
-        let url = bytes.get(r.url.clone()).unwrap_or_default();
+        let raw = bytes.get(r.url.clone()).unwrap_or_default();
+        let decoded;
+        let url = match a.encoding {
+            Some(e) => {
+                decoded = e.decode_slice(raw);
+                &decoded[..]
+            }
+            None => raw,
+        };
         let kind = LeakKind::of(r.form, url);
         let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(url), 160);
         let message = match kind {

@@ -102,23 +102,41 @@ fn symlinks_of_every_kind_are_never_followed_or_changed() {
         "up",
     ];
 
+    // A link named like a map, or pointing at one (inside or outside the dist), ships the map
+    // (servers and copy tools follow links): a leak. Every other link is a note. Either way
+    // nothing is followed to write.
+    let map_links = [
+        "link.js.map",
+        "abs.js.map",
+        "inside-link.js.map",
+        "dangling.js.map",
+    ];
     let verify = env
         .mapvault(["verify", "dist", "--format", "json"])
         .expect_code(1);
-    let notes = verify.json()["notes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let j = verify.json();
+    let notes = j["notes"].as_array().cloned().unwrap_or_default();
+    let leaks = j["leaks"].as_array().cloned().unwrap_or_default();
     for l in links {
-        verify.ensure(
-            notes
-                .iter()
-                .any(|n| n["path"] == l && n["message"].as_str().unwrap_or("").contains("link")),
-            format_args!("the symlink {l} is reported as a note"),
-        );
+        let leak = leaks.iter().any(|n| {
+            n["path"] == l
+                && n["kind"] == "source-map"
+                && n["message"].as_str().unwrap_or("").contains("link")
+        });
+        let note = notes
+            .iter()
+            .any(|n| n["path"] == l && n["message"].as_str().unwrap_or("").contains("link"));
+        if map_links.contains(&l) {
+            verify.ensure(leak && !note, format_args!("the symlink {l} is a leak"));
+        } else {
+            verify.ensure(note && !leak, format_args!("the symlink {l} is a note"));
+        }
     }
 
-    let seal = env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    // Seal does not move links (yet): it reports them and exits 1, touching none of them.
+    let seal = env
+        .mapvault(["seal", "dist", "--vault", "vault"])
+        .expect_code(1);
     let after = env.snapshot("");
     let changed = before.diff_only(&after, Level::Untouched, |p| {
         p.starts_with("outside") || links.iter().any(|l| p == format!("dist/{l}"))

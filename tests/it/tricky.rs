@@ -254,13 +254,27 @@ const SECRET_MAP: &str =
     r#"{"version":3,"file":"real.js","sources":["secret.src.js"],"names":[],"mappings":"AAAA"}"#;
 
 fn setup() -> Tricky {
+    setup_with(true)
+}
+
+/// The tricky dist without its symlink to a map. Such a link is a leak (servers follow links);
+/// seal does not move links yet, so it exits 1 on a dist that has one
+/// (`seal::seal_reports_links_to_maps_and_leaves_links_and_targets_alone`): the seal and unseal
+/// tests here use the dist without it, and verify's test uses the whole one.
+fn setup_for_seal() -> Tricky {
+    setup_with(false)
+}
+
+fn setup_with(map_link: bool) -> Tricky {
     let env = TestEnv::new();
     env.copy_fixture("tricky/dist", "dist");
     let files = contents(&env.snapshot("dist"));
     // `../outside.map` from dist/outside-ref.js: a real file seal must never touch.
     env.write("outside.map", OUTSIDE_MAP);
     env.write("secret/real.js.map", SECRET_MAP);
-    env.symlink("../secret/real.js.map", "dist/linked.js.map");
+    if map_link {
+        env.symlink("../secret/real.js.map", "dist/linked.js.map");
+    }
     env.symlink("../secret", "dist/linked-dir");
     // Modes and times unseal must bring back.
     env.set_mode("dist/maps", 0o750);
@@ -327,7 +341,16 @@ fn verify_flags_exactly_the_expected_leaks_and_notes_symlinks() {
         .mapvault(["verify", "dist", "--format", "json"])
         .expect_code(1);
     let report = run.json();
-    let (got, want) = (leak_keys(&report), expected_leaks(&t.files));
+    let (got, mut want) = (leak_keys(&report), expected_leaks(&t.files));
+    // A link named like a map ships the map it points at; a string naming a map that ships
+    // is an embedded reference (a program can put it in the page). Seal moves string.js.map
+    // to the vault, after which the string names nothing and is a note.
+    want.insert(("linked.js.map".to_owned(), "source-map".to_owned(), None));
+    want.insert((
+        "string.js".to_owned(),
+        "embedded-reference".to_owned(),
+        Some(1),
+    ));
     run.ensure(
         got == want,
         format_args!(
@@ -343,8 +366,8 @@ fn verify_flags_exactly_the_expected_leaks_and_notes_symlinks() {
         .filter_map(|n| n["path"].as_str())
         .collect();
     run.ensure(
-        noted.contains("linked.js.map") && noted.contains("linked-dir"),
-        "both symlinks must be reported as notes",
+        noted.contains("linked-dir") && !noted.contains("linked.js.map"),
+        "the link to a directory is a note; the link to a map is a leak",
     );
     run.ensure(
         report["files_scanned"].as_u64() == Some(TRICKY.len() as u64),
@@ -354,7 +377,7 @@ fn verify_flags_exactly_the_expected_leaks_and_notes_symlinks() {
 
 #[test]
 fn seal_cuts_exactly_the_comments_and_moves_exactly_the_maps() {
-    let t = setup();
+    let t = setup_for_seal();
     let env = &t.env;
     let before_all = env.snapshot("");
     let before = env.snapshot("dist");
@@ -458,7 +481,7 @@ fn seal_cuts_exactly_the_comments_and_moves_exactly_the_maps() {
 
 #[test]
 fn unseal_restores_every_byte_mode_mtime_and_the_removed_maps_dir() {
-    let t = setup();
+    let t = setup_for_seal();
     let env = &t.env;
     let before = env.snapshot("");
     env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
@@ -474,7 +497,7 @@ fn unseal_restores_every_byte_mode_mtime_and_the_removed_maps_dir() {
 
 #[test]
 fn seal_counts_utf16_columns_when_tokens_sit_after_astral_characters() {
-    let t = setup();
+    let t = setup_for_seal();
     t.env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
     let map = &t.files["utf16.js.map"];
     let vaulted = t

@@ -1,0 +1,325 @@
+//! What `verify` must find (issue 14) and what it must not flag: one test per class of leak a
+//! browser, node, a server or a deploy tool would see, each with a file built to fail before the
+//! scanner learnt that class. Where an outside oracle is cheap it is asked too (V8 through
+//! `node:vm` for classic scripts).
+
+use std::collections::BTreeSet;
+
+use crate::harness::TestEnv;
+
+const MAP: &str = r#"{"version":3,"sources":["a.src.js"],"names":[],"mappings":"AAAA"}"#;
+
+/// `(path, kind)` of every leak of `verify dist --format json`, and the exit code.
+fn leaks(env: &TestEnv) -> (i32, BTreeSet<(String, String)>, serde_json::Value) {
+    let run = env.mapvault(["verify", "dist", "--format", "json"]).run();
+    let j = run.json();
+    let set = j["leaks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|l| {
+                    (
+                        l["path"].as_str().unwrap_or_default().to_owned(),
+                        l["kind"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (run.code.unwrap_or(-1), set, j)
+}
+
+fn has(set: &BTreeSet<(String, String)>, path: &str, kind: &str) -> bool {
+    set.contains(&(path.to_owned(), kind.to_owned()))
+}
+
+/// V8's own reading of a classic script's `sourceMappingURL` (`vm.Script#sourceMapURL`), or
+/// `None` when node is missing (a failure in CI).
+fn v8_classic_url(src: &str) -> Option<String> {
+    let out = std::process::Command::new("node")
+        .args([
+            "-e",
+            "const s=require('fs').readFileSync(0,'utf8');process.stdout.write(String(new (require('vm').Script)(s).sourceMapURL))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            if let Some(mut i) = c.stdin.take() {
+                i.write_all(src.as_bytes())?;
+            }
+            c.wait_with_output()
+        });
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        _ => {
+            assert!(std::env::var_os("CI").is_none(), "node is needed in CI");
+            crate::harness::say("skipped the V8 oracle: node is not available");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_classic_script_hides_a_reference_the_module_goal_reads_as_a_comment() {
+    // Classic script: `<!--` starts a comment to the end of the line, so line 2 is a real
+    // comment. Module: `a < !--b;` and a block comment around line 2. Both goals parse; the
+    // old scan tried the module goal first and reported nothing.
+    let src = "var a = 1, b = 2, c = a <!--b; /*\n//# sourceMappingURL=hidden.js.map\n// */\n";
+    if let Some(url) = v8_classic_url(src) {
+        assert_eq!(url, "hidden.js.map", "V8 reads the reference");
+    }
+    let env = TestEnv::new();
+    env.write("dist/a.js", src);
+    let (code, set, _) = leaks(&env);
+    assert_eq!(code, 1);
+    assert!(has(&set, "a.js", "map-reference"), "{set:?}");
+    // An extension-less node script in a `"type": "module"` package parses as a module.
+    env.write(
+        "dist/bin/cli",
+        "#!/usr/bin/env node\nconsole.log(import.meta.url);\n//# sourceMappingURL=cli.map\nrun();\n",
+    );
+    let (_, set, j) = leaks(&env);
+    assert!(has(&set, "bin/cli", "map-reference"), "{set:?}");
+    assert!(
+        !j["notes"].to_string().contains("lexical fallback"),
+        "parsed, not the fallback: {}",
+        j["notes"]
+    );
+}
+
+#[test]
+fn a_regex_after_a_block_no_longer_inflates_the_nesting_estimate() {
+    // `if (a) {}` then a regex, then 300 KB of string: the old lexer took `}` + `/` for an
+    // uncertain guess and counted every string byte as possible nesting ("nesting too deep").
+    let src = format!(
+        "var a, s;\nif (a) {{}}\n/x/.test(s);\ns = '{}';\n//# sourceMappingURL=a.js.map\ns.x();\n",
+        "y".repeat(300_000)
+    );
+    let env = TestEnv::new();
+    env.write("dist/big.js", &src);
+    let (code, set, j) = leaks(&env);
+    assert_eq!(code, 1);
+    assert!(has(&set, "big.js", "map-reference"));
+    assert!(
+        !j["notes"].to_string().contains("lexical fallback"),
+        "{}",
+        j["notes"]
+    );
+}
+
+#[test]
+fn eval_map_needs_evaluated_code_and_a_map_with_content() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let empty = b64(r#"{"version":3,"sources":[],"names":[],"mappings":""}"#);
+    let full = b64(MAP);
+    let env = TestEnv::new();
+    // A minifier's bug-report helper: an empty map in a string pushed into an array.
+    env.write(
+        "dist/helper.js",
+        format!(
+            "var out = [];\nout.push(\"x()\\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,{empty}\");\nmodule.exports = out;\n"
+        ),
+    );
+    let (code, set, _) = leaks(&env);
+    assert_eq!(code, 0, "{set:?}");
+    // The same with a real map, evaluated: a dev build.
+    env.write(
+        "dist/dev.js",
+        format!("eval(\"x()\\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,{full}\\n//# sourceURL=webpack-internal:///./a.js\");\n"),
+    );
+    let (_, set, _) = leaks(&env);
+    assert!(has(&set, "dev.js", "eval-map"), "{set:?}");
+    assert!(!set.iter().any(|(p, _)| p == "helper.js"));
+}
+
+#[test]
+fn embedded_references_are_leaks_only_when_they_publish_a_map() {
+    use base64::Engine;
+    let full = base64::engine::general_purpose::STANDARD.encode(MAP);
+    let env = TestEnv::new();
+    // Angular component styles naming a map that ships.
+    env.write(
+        "dist/main.js",
+        "var styles = [\"a{color:red}\\n/*# sourceMappingURL=app.component.css.map */\"];\nexport { styles };\n",
+    );
+    env.write("dist/assets/app.component.css.map", MAP);
+    // CSS-in-JS holding the whole map.
+    env.write(
+        "dist/css-in-js.js",
+        format!("const css = `a{{}}\n/*# sourceMappingURL=data:application/json;base64,{full} */`;\ninject(css);\n"),
+    );
+    // Code generators: a URL that names nothing, and an empty one.
+    env.write(
+        "dist/terser.js",
+        "var c = \"//# sourceMappingURL=\" + name;\nvar d = '/*# sourceMappingURL=foo.css.map */';\n",
+    );
+    let (code, set, j) = leaks(&env);
+    assert_eq!(code, 1);
+    assert!(has(&set, "main.js", "embedded-reference"), "{set:?}");
+    assert!(has(&set, "css-in-js.js", "embedded-reference"), "{set:?}");
+    assert!(!set.iter().any(|(p, _)| p == "terser.js"), "{set:?}");
+    assert!(j["notes"].to_string().contains("terser.js"));
+}
+
+#[test]
+fn links_that_name_or_point_at_maps_are_leaks() {
+    let env = TestEnv::new();
+    env.write("outside/real.js.map", MAP);
+    env.write("outside/renamed.json", MAP);
+    env.write("outside/plain.txt", "hello");
+    env.write("dist/a.js", "a();\n");
+    env.symlink("../outside/plain.txt", "dist/named.js.map");
+    env.symlink("../outside/renamed.json", "dist/data.json");
+    env.symlink("../outside/real.js.map", "dist/innocent.txt");
+    env.symlink("../outside/plain.txt", "dist/plain.txt");
+    env.symlink("../outside", "dist/dir");
+    env.symlink("nowhere", "dist/dangling");
+    let before = env.snapshot("");
+    let (code, set, j) = leaks(&env);
+    assert_eq!(code, 1);
+    for p in ["named.js.map", "data.json", "innocent.txt"] {
+        assert!(has(&set, p, "source-map"), "{p}: {set:?}");
+    }
+    let notes = j["notes"].to_string();
+    for p in ["plain.txt", "dir", "dangling"] {
+        assert!(!set.iter().any(|(q, _)| q == p), "{p}");
+        assert!(notes.contains(&format!("\"{p}\"")), "{p}: {notes}");
+    }
+    let after = env.snapshot("");
+    assert!(
+        before
+            .diff_only(&after, crate::harness::Level::Untouched, |_| true)
+            .is_empty(),
+        "verify wrote something"
+    );
+}
+
+#[test]
+fn text_that_is_not_utf8_is_decoded_as_a_browser_would() {
+    let env = TestEnv::new();
+    let mut utf16 = b"\xff\xfe".to_vec();
+    utf16.extend(
+        "var s = 'x';\n//# sourceMappingURL=u16.js.map\nrun();\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    env.write("dist/u16.js", &utf16);
+    env.write(
+        "dist/latin1.js",
+        b"var s = 'caf\xe9 \"//# sourceMappingURL=no.map\"';\n//# sourceMappingURL=latin1.js.map\nrun();\n",
+    );
+    let (_, set, j) = leaks(&env);
+    assert!(has(&set, "u16.js", "map-reference"), "{set:?}");
+    assert!(has(&set, "latin1.js", "map-reference"), "{set:?}");
+    let notes = j["notes"].to_string();
+    assert!(
+        notes.contains("UTF-16LE") && notes.contains("windows-1252"),
+        "{notes}"
+    );
+    assert!(!notes.contains("lexical fallback"), "{notes}");
+    let msgs = j["leaks"].to_string();
+    assert!(
+        msgs.contains("u16.js.map") && !msgs.contains("no.map"),
+        "{msgs}"
+    );
+}
+
+#[test]
+fn html_is_read_by_the_spec() {
+    let env = TestEnv::new();
+    env.write(
+        "dist/index.html",
+        "<!doctype html><svg><script>a()\n//# sourceMappingURL=svg&#46;map\n</script></svg>\n\
+         <noscript><script>b()\n//# sourceMappingURL=noscript.map\n</script></noscript>\n\
+         <template><script type=\"text/jscript\">c()\n//# sourceMappingURL=template.map\n</script></template>\n\
+         <div title=\"<!--\"><script>d()\n//# sourceMappingURL=after-attr.map\n</script></div>\n\
+         <script><!--\nvar s = \"<script>\";\n</script>\n//# sourceMappingURL=double-escaped.map\n--></script>\n\
+         <!-- a comment that ends --!><script>e()\n//# sourceMappingURL=after-bang.map\n</script>\n",
+    );
+    let (_, _, j) = leaks(&env);
+    let msgs = j["leaks"].to_string();
+    for url in [
+        "svg.map",
+        "noscript.map",
+        "template.map",
+        "after-attr.map",
+        "double-escaped.map",
+        "after-bang.map",
+    ] {
+        assert!(msgs.contains(url), "{url}: {msgs}");
+    }
+    assert!(
+        msgs.contains("cannot be cut"),
+        "the SVG one is not cut: {msgs}"
+    );
+}
+
+#[test]
+fn header_files_are_parsed_by_kind() {
+    let env = TestEnv::new();
+    env.write(
+        "dist/.htaccess",
+        "Header always setifempty SourceMap \"/a.map\"\nHeader merge X-SourceMap b.map\n",
+    );
+    env.write(
+        "dist/netlify.toml",
+        "[build]\npublish = \"dist\"\n[[headers]]\nfor = \"/*\"\nvalues = { X-Frame = \"DENY\", SourceMap = \"/c.map\" }\n",
+    );
+    env.write(
+        "dist/vercel.json",
+        r#"{"headers":[{"source":"/(.*)","headers":[{"k\u0065y":"SourceMap","value":"/d.map"}]}]}"#,
+    );
+    let (_, set, j) = leaks(&env);
+    for p in [".htaccess", "netlify.toml", "vercel.json"] {
+        assert!(has(&set, p, "http-header"), "{p}: {set:?}");
+    }
+    assert_eq!(
+        j["leaks"]
+            .as_array()
+            .map(|a| a.iter().filter(|l| l["path"] == ".htaccess").count()),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_vercel_json_of_brackets_is_read_in_constant_memory() {
+    // Issue 15: 20 MB of `[` took 9.5 GB. Nesting past the limit stops the reader with a note.
+    let env = TestEnv::new();
+    let mut s = "[".repeat(4_000_000);
+    s.push_str("\"SourceMap\"");
+    env.write("dist/vercel.json", &s);
+    let (code, _, j) = leaks(&env);
+    assert_eq!(code, 0);
+    assert!(
+        j["notes"].to_string().contains("deeper than"),
+        "{}",
+        j["notes"]
+    );
+}
+
+#[test]
+fn content_that_consumers_read_as_maps() {
+    let env = TestEnv::new();
+    env.write(
+        "dist/dup.json",
+        r#"{"version":3,"sources":[],"sources":["a.ts"],"m\u0061ppings":"AAAA"}"#,
+    );
+    env.write(
+        "dist/index.android.bundle",
+        "__d(function(){});\n//# sourceMappingURL=index.android.bundle.map\n",
+    );
+    env.write(
+        "dist/wrapped.css",
+        "a{}\n/*# sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozLCJzb3VyY2Vz\nIjpbImEuY3NzIl0sIm1hcHBpbmdzIjoiQUFBQSJ9 */\n",
+    );
+    let (_, set, _) = leaks(&env);
+    assert!(has(&set, "dup.json", "source-map"), "{set:?}");
+    assert!(
+        has(&set, "index.android.bundle", "map-reference"),
+        "{set:?}"
+    );
+    assert!(has(&set, "wrapped.css", "inline-map"), "{set:?}");
+}
