@@ -17,6 +17,7 @@ pub mod debugid;
 pub mod exit;
 pub mod export;
 pub mod inspect;
+pub mod mapread;
 pub mod parallel;
 pub mod progress;
 pub mod relpath;
