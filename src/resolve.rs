@@ -212,33 +212,39 @@ struct MapCache {
 }
 
 impl MapCache {
-    fn get(&mut self, sha: &str) -> Option<&mut Result<mapread::Map, String>> {
+    /// The map `sha`, loaded by `load` (the map and its size in bytes) on first use. Maps
+    /// used least recently are dropped first to keep the others within [`MAP_CACHE_BYTES`].
+    fn get_or_load(
+        &mut self,
+        sha: &str,
+        load: impl FnOnce() -> (Result<mapread::Map, String>, usize),
+    ) -> &mut Result<mapread::Map, String> {
         self.clock += 1;
         let now = self.clock;
-        self.maps.get_mut(sha).map(|e| {
-            e.2 = now;
-            &mut e.0
-        })
-    }
-
-    fn insert(&mut self, sha: &str, m: Result<mapread::Map, String>, size: usize) {
-        self.clock += 1;
-        self.bytes += size;
-        self.maps.insert(sha.to_string(), (m, size, self.clock));
-        while self.bytes > MAP_CACHE_BYTES && self.maps.len() > 1 {
-            let Some(old) = self
-                .maps
-                .iter()
-                .filter(|(k, _)| k.as_str() != sha)
-                .min_by_key(|(_, v)| v.2)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some((_, size, _)) = self.maps.remove(&old) {
-                self.bytes -= size;
+        if !self.maps.contains_key(sha) {
+            let (m, size) = load();
+            while self.bytes + size > MAP_CACHE_BYTES && !self.maps.is_empty() {
+                let Some(old) = self
+                    .maps
+                    .iter()
+                    .min_by_key(|(_, v)| v.2)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                if let Some((_, size, _)) = self.maps.remove(&old) {
+                    self.bytes -= size;
+                }
             }
+            self.bytes += size;
+            self.maps.insert(sha.to_string(), (m, size, now));
         }
+        let e = self
+            .maps
+            .entry(sha.to_string())
+            .or_insert_with(|| (Err("not loaded".into()), 0, now));
+        e.2 = now;
+        &mut e.0
     }
 }
 
@@ -362,13 +368,12 @@ impl Resolver {
     /// The decoded map of entry `i`, read (within the size its record allows, hash-checked) on
     /// first use.
     fn map(&mut self, i: usize) -> &mut Result<mapread::Map, String> {
-        let (sha, max) = {
-            let e = &self.cat.entries[i];
-            (e.map.clone(), e.map_size)
-        };
-        if self.maps.get(&sha).is_none() {
-            let path = self.vault.object_path(&Stored::Map(sha.clone()));
-            let (m, size) = match fsutil::read_verified(&path, &sha, max) {
+        let e = &self.cat.entries[i];
+        let (sha, max) = (e.map.as_str(), e.map_size);
+        let vault = &self.vault;
+        self.maps.get_or_load(sha, || {
+            let path = vault.object_path(&Stored::Map(sha.to_string()));
+            match fsutil::read_verified(&path, sha, max) {
                 Ok(bytes) => {
                     let size = bytes.len();
                     let m = mapread::Map::parse(bytes)
@@ -376,13 +381,8 @@ impl Resolver {
                     (m, size)
                 }
                 Err(e) => (Err(format!("vault map {}", fsutil::describe(&path, &e))), 0),
-            };
-            self.maps.insert(&sha, m, size);
-        }
-        match self.maps.get(&sha) {
-            Some(m) => m,
-            None => unreachable_map(),
-        }
+            }
+        })
     }
 
     /// Choose among entries that all match `what`: newest seal per (dist, bundle); one map or
@@ -683,12 +683,6 @@ impl Resolver {
         }
         rep
     }
-}
-
-#[cold]
-fn unreachable_map() -> ! {
-    // `map` inserts before it looks up, and `insert` never evicts the entry it inserted.
-    panic!("a map just inserted into the cache is missing")
 }
 
 /// Resolve one position (`FILE:LINE:COL`).

@@ -218,7 +218,7 @@ impl JsonTrace<'_> {
 
 /// Run `resolve`: one position, or the stack trace on `input`, rendered in `format`. Returns
 /// the outcome and the result of writing the output (a closed stdout is the caller's call).
-#[allow(
+#[expect(
     clippy::too_many_arguments,
     reason = "the command's whole context, passed once"
 )]
