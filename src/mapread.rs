@@ -67,13 +67,17 @@ pub const LINE_WINDOW: u32 = 400;
 const WINDOW_BEFORE: u32 = 150;
 /// Deepest nesting of index maps followed.
 const MAX_DEPTH: usize = 16;
-/// Decoded lines kept per map (segments), beyond the one just used.
-const LINE_CACHE_SEGMENTS: usize = 4 << 20;
+/// Decoded segments (lines, and chunks of long lines) kept per map for later lookups, beyond
+/// the ones just decoded: 24 MiB.
+const LINE_CACHE_SEGMENTS: usize = 1 << 20;
 /// A generated line with more segments than this (a minified bundle is one line) gets marks
-/// every [`SEGMENT_MARK`] segments, so a lookup decodes a few hundred segments of it instead
-/// of all of them.
+/// every [`SEGMENT_MARK`] segments (about 6% of the map's size), so a lookup decodes a chunk
+/// or two of it instead of all of it.
 const LONG_LINE: usize = 1024;
-const SEGMENT_MARK: usize = 256;
+const SEGMENT_MARK: usize = 64;
+/// Bytes of a `sourcesContent` string between two marks of its index (16 bytes of index per
+/// mark: 1.6% of the text).
+const TEXT_MARK: usize = 1024;
 
 /// A map, parsed enough to answer lookups: its text and where each field is in it.
 pub struct Map {
@@ -576,6 +580,9 @@ struct SegmentMark {
     offset: usize,
     /// The generated column before this segment (its delta is relative to it).
     column_before: u32,
+    /// This segment's generated column: on a sorted line the chunk from this mark to the
+    /// next holds only columns between theirs, so most probes need no decoding.
+    column: u32,
     state: State,
 }
 
@@ -609,15 +616,15 @@ fn probe_search(n: u64, mut cmp: impl FnMut(u64) -> std::cmp::Ordering) -> Resul
 }
 
 /// Mozilla's `original_location_for` with its default bias (greatest lower bound) over all
-/// `total` segments of a map, the line asked for being segments `before .. before + len` whose
-/// columns `col_at` gives (in Mozilla's order): the index in the line of the answer, or `None`
-/// when the answer is on another line (which maps nothing).
+/// `total` segments of a map, the line asked for being segments `before .. before + len`, and
+/// `cmp_at(j)` comparing the column of its `j`-th segment (in Mozilla's order) with the one
+/// asked for: the index in the line of the answer, or `None` when the answer is on another
+/// line (which maps nothing).
 fn mozilla_pick(
     total: u64,
     before: u64,
     len: u64,
-    col: u32,
-    col_at: &mut dyn FnMut(u64) -> u32,
+    cmp_at: &mut dyn FnMut(u64) -> std::cmp::Ordering,
 ) -> Option<u64> {
     use std::cmp::Ordering::{Greater, Less};
     let found = probe_search(total, |i| {
@@ -626,7 +633,7 @@ fn mozilla_pick(
         } else if i >= before + len {
             Greater
         } else {
-            col_at(i - before).cmp(&col)
+            cmp_at(i - before)
         }
     });
     let r = match found {
@@ -850,6 +857,7 @@ impl Lines {
                         marks.push(SegmentMark {
                             offset,
                             column_before,
+                            column: s.column,
                             state,
                         });
                     }
@@ -879,14 +887,13 @@ impl Lines {
             .filter(|l| l.sorted)
             .map(|l| (l.before, l.len))
         {
-            let j = mozilla_pick(total, before, len, col, &mut |j| {
-                self.long_segment(m, line, j).column
-            })?;
+            let j = mozilla_pick(total, before, len, &mut |j| self.long_cmp(m, line, j, col))?;
             return Some(self.long_sorted(m, line, len, j));
         }
         let (before, segs) = self.line(m, line);
-        let j = mozilla_pick(total, before, segs.len() as u64, col, &mut |j| {
-            segs.get(j as usize).map_or(u32::MAX, |s| s.column)
+        let j = mozilla_pick(total, before, segs.len() as u64, &mut |j| {
+            segs.get(j as usize)
+                .map_or(std::cmp::Ordering::Greater, |s| s.column.cmp(&col))
         })?;
         segs.get(usize::try_from(j).ok()?).copied()
     }
@@ -918,13 +925,31 @@ impl Lines {
             .map_or((0, &[][..]), |(b, v)| (*b, v.as_slice()))
     }
 
-    /// Segment `j` of long line `line`, in the order written (its columns never decrease).
-    fn long_segment(&mut self, m: &[u8], line: u32, j: u64) -> Segment {
-        let chunk = usize::try_from(j / SEGMENT_MARK as u64).unwrap_or(usize::MAX);
-        let key = CacheKey::Chunk(line, chunk);
+    /// Segment `j`'s column of long sorted line `line` compared with `col`: from the marks
+    /// around it when they settle it, else from its decoded chunk.
+    fn long_cmp(&mut self, m: &[u8], line: u32, j: u64, col: u32) -> std::cmp::Ordering {
+        use std::cmp::Ordering::{Greater, Less};
+        let k = usize::try_from(j / SEGMENT_MARK as u64).unwrap_or(usize::MAX);
+        if let Some(l) = self.long.get(&line) {
+            let lo = l.marks.get(k).map(|mk| mk.column);
+            let hi = l.marks.get(k + 1).map(|mk| mk.column);
+            if lo.is_some_and(|lo| col < lo) {
+                return Greater;
+            }
+            if hi.is_some_and(|hi| col > hi) {
+                return Less;
+            }
+        }
+        self.long_segment(m, line, j).column.cmp(&col)
+    }
+
+    /// Chunk `k` of long line `line` (segments `k * SEGMENT_MARK ..`, in the order written),
+    /// decoded on first use.
+    fn chunk(&mut self, m: &[u8], line: u32, k: usize) -> &[Segment] {
+        let key = CacheKey::Chunk(line, k);
         if !self.cache.contains_key(&key) {
             let mut segs = Vec::with_capacity(SEGMENT_MARK);
-            if let Some(mk) = self.long.get(&line).and_then(|l| l.marks.get(chunk)) {
+            if let Some(mk) = self.long.get(&line).and_then(|l| l.marks.get(k)) {
                 walk_line(m, mk.offset, mk.column_before, mk.state, &mut |s| {
                     segs.push(*s);
                     segs.len() < SEGMENT_MARK
@@ -932,39 +957,46 @@ impl Lines {
             }
             self.remember(key, 0, segs);
         }
+        self.cache.get(&key).map_or(&[][..], |(_, v)| v.as_slice())
+    }
+
+    /// Segment `j` of long line `line`, in the order written (its columns never decrease).
+    fn long_segment(&mut self, m: &[u8], line: u32, j: u64) -> Segment {
+        let k = usize::try_from(j / SEGMENT_MARK as u64).unwrap_or(usize::MAX);
         let i = (j % SEGMENT_MARK as u64) as usize;
-        self.cache
-            .get(&key)
-            .and_then(|(_, v)| v.get(i))
-            .copied()
-            .unwrap_or(NO_SEGMENT)
+        self.chunk(m, line, k).get(i).copied().unwrap_or(NO_SEGMENT)
     }
 
     /// Segment `j` of long sorted line `line` in Mozilla's order: the segments of its column
     /// (a run, since columns never decrease), sorted as Mozilla sorts ties.
     fn long_sorted(&mut self, m: &[u8], line: u32, len: u64, j: u64) -> Segment {
         let col = self.long_segment(m, line, j).column;
-        let (mut first, mut hi) = (0u64, j);
-        while first < hi {
-            let mid = first + (hi - first) / 2;
-            if self.long_segment(m, line, mid).column < col {
-                first = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let mut run = Vec::new();
-        let mut k = first;
-        while k < len {
-            let s = self.long_segment(m, line, k);
-            if s.column != col {
+        // The run starts after the last mark with a smaller column (its chunk holds the start).
+        let mut k = self.long.get(&line).map_or(0, |l| {
+            l.marks
+                .partition_point(|mk| mk.column < col)
+                .saturating_sub(1)
+        });
+        let (mut run, mut first, mut idx) = (Vec::new(), None, (k * SEGMENT_MARK) as u64);
+        'chunks: loop {
+            let chunk = self.chunk(m, line, k);
+            if chunk.is_empty() {
                 break;
             }
-            run.push(s);
+            for s in chunk {
+                if idx >= len || s.column > col {
+                    break 'chunks;
+                }
+                if s.column == col {
+                    first.get_or_insert(idx);
+                    run.push(*s);
+                }
+                idx += 1;
+            }
             k += 1;
         }
         run.sort_unstable_by(Segment::order);
-        let i = usize::try_from(j - first).unwrap_or(usize::MAX);
+        let i = first.map_or(usize::MAX, |f| usize::try_from(j - f).unwrap_or(usize::MAX));
         run.get(i).copied().unwrap_or(NO_SEGMENT)
     }
 
@@ -1126,8 +1158,8 @@ struct TextMark {
     col: u32,
 }
 
-/// Marks at least every 4 KiB of raw text, and the lengths of the lines longer than
-/// [`LINE_WINDOW`]: any window is then reached by decoding at most ~4 KiB.
+/// Marks at least every [`TEXT_MARK`] bytes of raw text, and the lengths of the lines longer
+/// than [`LINE_WINDOW`]: any window is then reached by decoding at most that much.
 struct TextIndex {
     marks: Vec<TextMark>,
     long_lines: HashMap<u32, u32>,
@@ -1200,7 +1232,7 @@ impl TextIndex {
         let mut long_lines = HashMap::new();
         while let Some(s) = w.step() {
             let m = w.mark();
-            if m.at - marks.last().map_or(0, |k| k.at) >= 4096 {
+            if m.at - marks.last().map_or(0, |k| k.at) >= TEXT_MARK {
                 marks.push(m);
             }
             if let Step::Char(..) = s
@@ -1407,8 +1439,8 @@ mod tests {
                 "marked as a long sorted line"
             );
             let (before, segs) = lines.decode(&text[range.clone()], 0);
-            let j = mozilla_pick(lines.total, before, segs.len() as u64, col, &mut |j| {
-                segs[j as usize].column
+            let j = mozilla_pick(lines.total, before, segs.len() as u64, &mut |j| {
+                segs[j as usize].column.cmp(&col)
             })?;
             Some(segs[j as usize].line)
         };
