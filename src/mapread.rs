@@ -738,12 +738,7 @@ impl Cursor<'_> {
         self.relative(gen_col, "generated column")?;
         let mut seg = Segment {
             column: *gen_col,
-            has_orig: false,
-            source: 0,
-            line: 0,
-            orig_column: 0,
-            has_name: false,
-            name: 0,
+            ..NO_SEGMENT
         };
         if self.at_separator() {
             return Ok(seg);
@@ -1087,16 +1082,19 @@ impl Regular {
         if !seg.has_orig {
             return Ok(None);
         }
-        let at = format!(
-            "the mapping at generated line {} column {}",
-            line + 1,
-            seg.column + 1
-        );
+        let at = || {
+            format!(
+                "the mapping at generated line {} column {}",
+                line + 1,
+                seg.column + 1
+            )
+        };
         let source = match self.sources.get(seg.source as usize) {
             Some(s) => s.clone(),
             None => {
                 return bad(format!(
-                    "{at} names source {} but \"sources\" has {}",
+                    "{} names source {} but \"sources\" has {}",
+                    at(),
                     seg.source,
                     self.sources.len()
                 ));
@@ -1107,7 +1105,8 @@ impl Regular {
                 Some(n) => n.clone().map(|r| decode_capped(&text[r])),
                 None => {
                     return bad(format!(
-                        "{at} names name {} but \"names\" has {}",
+                        "{} names name {} but \"names\" has {}",
+                        at(),
                         seg.name,
                         self.names.len()
                     ));
