@@ -933,6 +933,19 @@ fn regression_seal_debug_ids_never_writes_a_duplicate_key() {
     );
 }
 
+/// Seal `dist` into `vault` and resolve `trace` against it (`--format json`): the run and
+/// its frames.
+fn seal_and_resolve_trace(env: &TestEnv, trace: &str) -> (crate::harness::Run, Vec<Value>) {
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    let run = env
+        .mapvault(["resolve", "--vault", "vault", "--format", "json"])
+        .stdin(trace)
+        .ok();
+    let frames = run.json()["frames"].as_array().cloned().unwrap_or_default();
+    (run, frames)
+}
+
 /// The keys of a JSON object in the order written, duplicates kept.
 fn top_level_keys(json: &[u8]) -> Vec<String> {
     struct Keys(Vec<String>);
@@ -1010,14 +1023,7 @@ fn resolve_agrees_with_every_check_mapping_of_the_ecma426_corpus() {
             want.push((t["name"].clone(), a.clone()));
         }
     }
-    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
-        .ok();
-    let run = env
-        .mapvault(["resolve", "--vault", "vault", "--format", "json"])
-        .stdin(&trace)
-        .ok();
-    let v = run.json();
-    let frames = v["frames"].as_array().expect("frames");
+    let (run, frames) = seal_and_resolve_trace(&env, &trace);
     run.ensure(
         frames.len() == want.len() && want.len() > 50,
         "every action asked",
@@ -1322,14 +1328,7 @@ fn check_against_mozilla(seed: u64, cov: &mut Coverage) {
         maps.push(map);
     }
     let want = mozilla_answers(&env, &maps, &queries);
-    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
-        .ok();
-    let run = env
-        .mapvault(["resolve", "--vault", "vault", "--format", "json"])
-        .stdin(&trace)
-        .ok();
-    let v = run.json();
-    let frames = v["frames"].as_array().expect("frames");
+    let (run, frames) = seal_and_resolve_trace(&env, &trace);
     run.ensure(frames.len() == queries.len(), "one frame per position");
     for ((f, m), &(k, line, col)) in frames.iter().zip(&want).zip(&queries) {
         run.ensure(
