@@ -15,8 +15,8 @@ It generates (under --work, default $TMPDIR/mapvault-resolve-bench):
   code), 10,000 segments spread over it;
 - two stack traces of --frames frames each (V8 syntax), at random columns of each bundle;
 
-seals them into a vault, then runs, one at a time, and reports wall time, the peak RSS of the
-process (wait4 rusage) and the bytes written to stdout:
+seals them into a vault, then runs, one at a time, and reports wall and CPU time, the peak RSS
+of the process (GNU time's wait4 rusage) and the bytes written to stdout:
 
 - resolve of one position in big.js; a trace into big.js (human and --format json);
 - a trace into wide.js (human and --format json): every frame lands on the 10 MB line;
@@ -112,7 +112,8 @@ TIME = "/usr/bin/time"
 
 
 def run(cmd, stdin_path=None, out_path=None, limit_as=None, timeout=None):
-    """Run cmd under GNU time; return (exit, wall s, peak RSS MiB, stdout bytes, stderr).
+    """Run cmd under GNU time; return (exit, wall s, CPU s, peak RSS MiB, stdout bytes,
+    stderr).
 
     The RSS comes from GNU time's wait4 of its own child, which is forked from `time`, not
     from this Python process: a child forked from Python starts with Python's pages and
@@ -125,7 +126,7 @@ def run(cmd, stdin_path=None, out_path=None, limit_as=None, timeout=None):
     if timeout:
         inner = ["timeout", str(timeout)] + inner
     res = out_path + ".time" if out_path else os.path.join(tempfile.gettempdir(), "mv-bench.time")
-    full = [TIME, "-o", res, "-f", "%M %x %e"] + inner
+    full = [TIME, "-o", res, "-f", "%M %x %e %U %S"] + inner
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     stdout = open(out_path or os.devnull, "wb")
     p = subprocess.run(full, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
@@ -136,13 +137,13 @@ def run(cmd, stdin_path=None, out_path=None, limit_as=None, timeout=None):
     with open(res) as f:
         lines = f.read().strip().splitlines()
     os.remove(res)
-    rss_kb, code, wall = lines[-1].split()
+    rss_kb, code, wall, user, system = lines[-1].split()
     if lines[0].startswith("Command terminated by signal"):
         code = lines[0].replace("Command terminated by ", "")
     elif timeout and code == "124":
         code = "killed (timeout)"
     size = os.path.getsize(out_path) if out_path and os.path.exists(out_path) else 0
-    return code, float(wall), int(rss_kb) / 1024, size, err
+    return code, float(wall), float(user) + float(system), int(rss_kb) / 1024, size, err
 
 
 def mib(n):
@@ -189,7 +190,7 @@ def main():
         # Each binary seals its own copy (seal moves the maps out of the dist).
         copy = os.path.join(work, f"dist-{label}")
         shutil.copytree(dist, copy)
-        code, wall, rss, _, err = run([binary, "seal", copy, "--vault", vault, "-q"])
+        code, _, _, _, _, err = run([binary, "seal", copy, "--vault", vault, "-q"])
         if code != "0":
             sys.exit(f"seal failed ({code}): {err}")
         wide_trace = "wide-trace-200.txt" if base else "wide-trace.txt"
@@ -205,7 +206,7 @@ def main():
         for name, args, tr in cases:
             cmd = [binary] + args + ["--vault", vault]
             out = os.path.join(work, "stdout.tmp")
-            code, wall, rss, size, err = run(
+            code, wall, cpu, rss, size, err = run(
                 cmd,
                 stdin_path=os.path.join(work, tr) if tr else None,
                 out_path=out,
@@ -213,17 +214,17 @@ def main():
                 timeout=300 if base else None,
             )
             os.remove(out)
-            rows.append((label, name, code, wall, rss, size, err.strip().splitlines()[-1:] if code not in ("0", "1") else []))
-            print(f"{label:9} {name:45} exit {code:>7}  {wall:7.2f} s  {rss:8.1f} MiB  stdout {mib(size)}", file=sys.stderr)
+            rows.append((label, name, code, wall, cpu, rss, size, err.strip().splitlines()[-1:] if code not in ("0", "1") else []))
+            print(f"{label:9} {name:45} exit {code:>7}  {wall:7.2f} s  cpu {cpu:7.2f} s  {rss:8.1f} MiB  stdout {mib(size)}", file=sys.stderr)
 
     print(f"\nInputs: big.js.map {mib(sizes['big.js.map'])} (one generated line, {big_segs:,} segments), "
           f"wide.js.map {mib(sizes['wide.js.map'])} (one {a.line_mb} MB source line), "
           f"trace {mib(tsize)} ({a.frames:,} frames).\n")
-    print("| binary | command | exit | wall | peak RSS | stdout |")
-    print("|---|---|---|---|---|---|")
-    for label, name, code, wall, rss, size, err in rows:
+    print("| binary | command | exit | wall | CPU (user+sys) | peak RSS | stdout |")
+    print("|---|---|---|---|---|---|---|")
+    for label, name, code, wall, cpu, rss, size, err in rows:
         note = f" ({err[0][:80]})" if err else ""
-        print(f"| {label} | {name} | {code}{note} | {wall:.2f} s | {rss:.0f} MiB | {mib(size)} |")
+        print(f"| {label} | {name} | {code}{note} | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MiB | {mib(size)} |")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
 
