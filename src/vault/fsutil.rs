@@ -321,19 +321,33 @@ pub fn copy_verified(path: &Path, sha256: &str, max: Option<u64>, dest: &Path) -
     res
 }
 
+/// The error [`read_json_file`] gives for a file that cannot be JSON: it holds a NUL byte at
+/// this offset. Callers tell it apart (a corrupt record) from a file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("not JSON: it holds a NUL byte at offset {0}")]
+pub struct NotJson(pub u64);
+
+impl NotJson {
+    /// Is `e` this error?
+    pub fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|i| i.is::<NotJson>())
+    }
+}
+
 /// Read a vault record that carries no hash of its own (the manifest): a regular file (see
 /// [`open_regular`]), at most the size `fstat` gave, and no NUL byte — no JSON text holds one,
-/// so a sparse file of zeros is refused at its first block instead of filling memory.
+/// so a sparse file of zeros is refused at its first block ([`NotJson`]) instead of filling
+/// memory.
 pub fn read_json_file(path: &Path) -> io::Result<Vec<u8>> {
     let (mut f, m) = open_regular(path)?;
     let mut bytes = Vec::new();
     let mut seen = 0u64;
     hash_bounded(&mut f, m.len(), &mut |b| {
         if let Some(i) = memchr::memchr(0, b) {
-            return Err(invalid(format!(
-                "holds a NUL byte at offset {}: not JSON",
-                seen + i as u64
-            )));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                NotJson(seen + i as u64),
+            ));
         }
         seen += b.len() as u64;
         bytes.extend_from_slice(b);
@@ -475,7 +489,13 @@ mod tests {
         fs::write(&j, b"{\"a\":1}")?;
         assert_eq!(read_json_file(&j)?, b"{\"a\":1}");
         fs::File::create(&j)?.set_len(1 << 30)?;
-        assert!(refusal(read_json_file(&j)).contains("NUL byte at offset 0"));
+        let e = read_json_file(&j)
+            .err()
+            .map(|e| (NotJson::is(&e), e.to_string()));
+        assert_eq!(
+            e,
+            Some((true, "not JSON: it holds a NUL byte at offset 0".into()))
+        );
         Ok(())
     }
 }

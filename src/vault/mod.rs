@@ -390,6 +390,12 @@ impl Vault {
                 )
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
+            // Binary junk: as corrupt as JSON that does not parse.
+            Err(e) if fsutil::NotJson::is(&e) => Err(anyhow::anyhow!(
+                "{}: not a valid manifest ({e}); refusing to guess — restore it from a backup \
+                 or fix it by hand",
+                p.display()
+            )),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
         }
     }
