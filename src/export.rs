@@ -424,17 +424,9 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
                     continue;
                 }
             }
-            let copied = make_parents(out, path).and_then(|()| {
-                // Exclusive create, then copy while hashing.
-                drop(
-                    fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .mode(0o600)
-                        .open(&dest)?,
-                );
-                fsutil::copy_hashing(&src, &dest)
-            });
+            // Exclusive create, then copy while hashing; a name swapped for a FIFO or a
+            // symlink since the check above is refused, not followed.
+            let copied = make_parents(out, path).and_then(|()| fsutil::copy_regular(&src, &dest));
             match copied {
                 Ok((sha, size)) => {
                     if !e.hashes.is_empty() && !e.hashes.contains(&sha) {

@@ -321,6 +321,26 @@ pub fn copy_verified(path: &Path, sha256: &str, max: Option<u64>, dest: &Path) -
     res
 }
 
+/// Copy the regular file `src` (see [`open_regular`]) to `dest`, a new private file (never
+/// through an existing name), as a stream: returns its sha256 and size, for the caller to check
+/// before trusting `dest` (removed if the copy fails).
+pub fn copy_regular(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
+    let (mut f, m) = open_regular(src)?;
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dest)?;
+    let res = out
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .and_then(|()| hash_bounded(&mut f, m.len(), &mut |b| out.write_all(b)));
+    if res.is_err() {
+        drop(out);
+        let _ = fs::remove_file(dest);
+    }
+    res
+}
+
 /// The error [`read_json_file`] gives for a file that cannot be JSON: it holds a NUL byte at
 /// this offset. Callers tell it apart (a corrupt record) from a file that cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -470,6 +490,7 @@ mod tests {
         assert_eq!(read_verified(&p, &sha, None)?, b"hello");
         assert!(refusal(read_verified(&p, &sha, Some(4))).contains("at most 4"));
         assert!(refusal(read_verified(&p, &sha256_hex(b"x"), None)).contains("corrupt"));
+        assert_eq!(copy_regular(&p, &t.path().join("plain"))?, (sha.clone(), 5));
         let out = t.path().join("out");
         assert_eq!(copy_verified(&p, &sha, Some(5), &out)?, 5);
         assert_eq!(fs::read(&out)?, b"hello");
