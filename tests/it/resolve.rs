@@ -1136,6 +1136,7 @@ const GEN_EXTRAS: &[&str] = &[
 #[derive(Debug, Default, Clone, Copy)]
 struct Coverage {
     ties: usize,
+    long_lines: usize,
     shared_offsets: usize,
     nested: usize,
     invalid: usize,
@@ -1147,8 +1148,10 @@ struct Coverage {
 }
 
 /// A regular map: 1–4 generated lines of segments with 1, 4 or 5 fields, ties at one column,
-/// columns out of order, indexes sometimes out of range, and now and then invalid VLQ.
-fn gen_regular(rng: &mut Rng, cov: &mut Coverage) -> (String, u32) {
+/// columns out of order, indexes sometimes out of range, and now and then invalid VLQ; now and
+/// then a first line of over a thousand segments (sorted or not), as a minifier writes. Returns
+/// the map, its number of lines and the greatest column of its first line.
+fn gen_regular(rng: &mut Rng, cov: &mut Coverage) -> (String, u32, u32) {
     let n_sources = 1 + rng.below(3) as i64;
     let sources: Vec<&str> = (0..n_sources).map(|_| *rng.pick(GEN_SOURCES)).collect();
     let n_names = rng.below(4) as i64;
@@ -1156,12 +1159,21 @@ fn gen_regular(rng: &mut Rng, cov: &mut Coverage) -> (String, u32) {
     let lines = 1 + rng.below(4) as u32;
     let mut m = String::new();
     let (mut src, mut oline, mut ocol, mut name) = (0i64, 0i64, 0i64, 0i64);
+    let long = rng.chance(8);
+    let sorted = rng.chance(50);
+    let mut first_line_cols = 0;
     for l in 0..lines {
         if l > 0 {
             m.push(';');
         }
         let mut col = 0i64;
-        for k in 0..rng.below(6) {
+        let count = if long && l == 0 {
+            cov.long_lines += 1;
+            1100 + rng.below(900)
+        } else {
+            rng.below(6)
+        };
+        for k in 0..count {
             if k > 0 {
                 m.push(',');
             }
@@ -1171,11 +1183,14 @@ fn gen_regular(rng: &mut Rng, cov: &mut Coverage) -> (String, u32) {
                     cov.ties += 1;
                     col
                 }
-                3 if col > 0 => col - 1,
+                3 if col > 0 && !(long && sorted) => col - 1,
                 _ => col + 1 + rng.below(3) as i64,
             };
             vlq(&mut m, next - col);
             col = next;
+            if l == 0 {
+                first_line_cols = first_line_cols.max(col as u32);
+            }
             let fields = *rng.pick(&[1, 4, 4, 5, 5]);
             if fields == 1 {
                 continue;
@@ -1231,11 +1246,11 @@ fn gen_regular(rng: &mut Rng, cov: &mut Coverage) -> (String, u32) {
         r#"{{"version":{version},{root}{extra}{names}"sources":[{}],"mappings":"{m}"}}"#,
         sources.join(",")
     );
-    (json, lines)
+    (json, lines, first_line_cols)
 }
 
 /// A regular map, or an index map whose sections often share an offset (nested now and then).
-fn gen_map(rng: &mut Rng, depth: u32, cov: &mut Coverage) -> (String, u32) {
+fn gen_map(rng: &mut Rng, depth: u32, cov: &mut Coverage) -> (String, u32, u32) {
     if depth > 1 || !rng.chance(30) {
         return gen_regular(rng, cov);
     }
@@ -1254,7 +1269,7 @@ fn gen_map(rng: &mut Rng, depth: u32, cov: &mut Coverage) -> (String, u32) {
                 col += 1 + rng.below(3) as u32;
             }
         }
-        let (map, lines) = gen_map(rng, depth + 1, cov);
+        let (map, lines, _) = gen_map(rng, depth + 1, cov);
         last_line = line + lines;
         sections.push(format!(
             r#"{{"offset":{{"line":{line},"column":{col}}},"map":{map}}}"#
@@ -1263,6 +1278,7 @@ fn gen_map(rng: &mut Rng, depth: u32, cov: &mut Coverage) -> (String, u32) {
     (
         format!(r#"{{"version":3,"sections":[{}]}}"#, sections.join(",")),
         last_line,
+        0,
     )
 }
 
@@ -1316,13 +1332,22 @@ fn check_against_mozilla(seed: u64, cov: &mut Coverage) {
     let mut queries = Vec::new();
     let mut trace = String::new();
     for k in 0..24 {
-        let (map, lines) = gen_map(&mut rng, 0, cov);
+        let (map, lines, wide) = gen_map(&mut rng, 0, cov);
         env.write(format!("dist/m{k}.js"), "f();\n");
         env.write(format!("dist/m{k}.js.map"), &map);
+        let mut ask = |line: u32, col: u32| {
+            queries.push((k, line, col));
+            trace.push_str(&format!("    at f (https://x.test/m{k}.js:{line}:{col})\n"));
+        };
         for line in 1..=(lines + 1).min(6) {
             for col in [1, 2, 3, 4, 6, 9] {
-                queries.push((k, line, col));
-                trace.push_str(&format!("    at f (https://x.test/m{k}.js:{line}:{col})\n"));
+                ask(line, col);
+            }
+        }
+        // A long first line: columns all along it.
+        if wide > 20 {
+            for i in 0..40 {
+                ask(1, 1 + i * (wide + 2) / 40);
             }
         }
         maps.push(map);
@@ -1380,6 +1405,7 @@ fn resolve_answers_what_mozilla_source_map_answers() {
     // The run saw every kind of case it claims to (a failure here means the generator drifted).
     assert!(
         c.ties > 0
+            && c.long_lines > 0
             && c.shared_offsets > 0
             && c.nested > 0
             && c.invalid > 0
