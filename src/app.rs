@@ -9,7 +9,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Job};
 use crate::exit::Outcome;
 use crate::report::{self, Format, Output, human, json};
-use crate::{export, parallel, progress, resolve, seal, unseal};
+use crate::{export, parallel, progress, seal, unseal};
 
 /// Run mapvault with `args` (including the program name); returns the exit code.
 pub fn run<I, T>(args: I) -> u8
@@ -108,22 +108,19 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
         }
         Job::Generate(what) => (Outcome::Clean, crate::cli::generate(&what, stdout)?),
         Job::Resolve { opts } => {
-            let trace = match opts.position {
-                Some(_) => None,
-                None => {
-                    let mut buf = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| {
-                        anyhow::anyhow!("cannot read the stack trace from stdin: {e}")
-                    })?;
-                    Some(String::from_utf8_lossy(&buf).into_owned())
-                }
-            };
-            let rep = resolve::resolve(&opts, trace.as_deref(), &mut waiting)?;
-            let r = match cfg.format {
-                Format::Json | Format::Sarif => json::write(stdout, &rep),
-                Format::Human => report::resolve::resolve(&rep, quiet, stdout, stderr, *color),
-            };
-            (rep.outcome(), r)
+            // A stack trace is read from stdin and answered line by line.
+            let stdin = std::io::stdin();
+            let mut input = stdin.lock();
+            report::resolve::run(
+                &opts,
+                cfg.format,
+                quiet,
+                &mut input,
+                stdout,
+                stderr,
+                *color,
+                &mut waiting,
+            )?
         }
         Job::Export { opts } => {
             let rep = export::export(&opts, &mut waiting)?;

@@ -14,6 +14,11 @@
 //!   stored decoded). The last such edit wins, as in browsers;
 //! - a map nothing referenced (webpack `hidden-source-map`) belongs, by convention, to the file
 //!   named like it without `.map`.
+//!
+//! Each map also gets the most bytes its record allows (`map_size`): a moved map's `size` (plus
+//! the `debugId` member seal inserted into its copy), an inline map's removed comment (which its
+//! decoded bytes never exceed). Readers refuse a vault object bigger than that before reading
+//! it. A map only stored decompressed (`x.js.map.gz`) has no recorded size.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -36,6 +41,8 @@ pub struct Entry {
     pub bundle_recorded: bool,
     /// `VAULT/maps/<map>.map`.
     pub map: String,
+    /// The most bytes `map` can have, from its record (`None`: not recorded).
+    pub map_size: Option<u64>,
     /// Where the map file was in the dist; `None` for an inline (`data:`) map.
     pub map_path: Option<RelPath>,
     /// sha256 of the bundle as sealed and as it was before (any of them identifies it).
@@ -64,6 +71,8 @@ pub struct MapFile {
     pub path: RelPath,
     /// `VAULT/maps/<map>.map`.
     pub map: String,
+    /// The most bytes `map` can have, from its record (`None`: not recorded).
+    pub map_size: Option<u64>,
     pub source: MapSource,
 }
 
@@ -103,6 +112,11 @@ impl Catalog {
             // A map stored with an inserted `debugId` has a new hash: edits may still name
             // the original one.
             let mut stored_of: HashMap<&str, &str> = HashMap::new();
+            // Vault map object → the most bytes its record allows.
+            let mut size_of: HashMap<String, u64> = HashMap::new();
+            let inserted = |f: &crate::vault::manifest::FileRecord| {
+                f.inserted.as_ref().map_or(0, |i| i.text.len() as u64)
+            };
             for f in &rec.files {
                 if f.action != Action::Moved {
                     continue;
@@ -111,6 +125,10 @@ impl Catalog {
                     Some(Stored::Map(s)) => {
                         // `seal --debug-ids`: the copy with `"debugId"` matches the bundle's
                         // `//# debugId=` comment, so that is the one to resolve and export.
+                        size_of.insert(s.clone(), f.size);
+                        if let Some(d) = &f.debug_map_sha256 {
+                            size_of.insert(d.clone(), f.size.saturating_add(inserted(f)));
+                        }
                         let s = f.debug_map_sha256.as_ref().unwrap_or(s);
                         moved.insert(&f.path, (s.clone(), false, f.debug_id.as_ref()));
                         stored_of.insert(f.sha256.as_str(), s.as_str());
@@ -150,6 +168,12 @@ impl Catalog {
                     Some(with_id) if inline => with_id.clone(),
                     _ => stored(edit.map_sha256.as_deref().unwrap_or_default()),
                 };
+                // A decoded `data:` map is never longer than the comment it was cut from.
+                let map_size = if inline {
+                    Some(edit.len.saturating_add(inserted(f)))
+                } else {
+                    size_of.get(&map).copied()
+                };
 
                 let map_path = if inline { None } else { edit.map_path.clone() };
                 let debug_id = f.debug_id.clone().or_else(|| {
@@ -168,6 +192,7 @@ impl Catalog {
                     bundle: f.path.clone(),
                     bundle_recorded: true,
                     map: map.clone(),
+                    map_size,
                     map_path,
                     hashes,
                     debug_id,
@@ -179,6 +204,7 @@ impl Catalog {
                         dist: dist.clone(),
                         path,
                         map,
+                        map_size,
                         source: MapSource::Inline,
                     });
                 }
@@ -207,6 +233,7 @@ impl Catalog {
                     dist: dist.clone(),
                     path: file_path.clone(),
                     map: map.clone(),
+                    map_size: size_of.get(map).copied(),
                     source: if *compressed {
                         MapSource::Decompressed
                     } else {
@@ -229,6 +256,7 @@ impl Catalog {
                     bundle,
                     bundle_recorded: false,
                     map: map.clone(),
+                    map_size: size_of.get(map).copied(),
                     map_path: Some(file_path),
                     hashes: Vec::new(),
                     debug_id: debug_id.cloned(),
@@ -288,6 +316,7 @@ mod tests {
         let mut a_map = moved("a.js.map", 'a', serde_json::json!({"map": sha('a')}));
         a_map["debug_id"] = serde_json::json!("85314830-023f-4cf1-a267-535f4e37bb17");
         a_map["debug_map_sha256"] = serde_json::json!(sha('f'));
+        a_map["inserted"] = serde_json::json!({"offset": 1, "text": "\"d\":1, "});
         let m = serde_json::json!({"format": "mapvault-manifest", "version": 1, "seals": [{
         "id": "s1", "dist": "/w/dist", "sealed_at": "x", "tool": "t", "files": [
             a_map,
@@ -331,6 +360,10 @@ mod tests {
             ]
         );
         assert_eq!(cat.entries[0].hashes, [sha('1'), sha('8')]);
+        // Sizes from the records: a.js.map is 5 bytes plus the inserted `debugId` member; the
+        // inline map of b.js at most its 5-byte comment; c.js.map 5; d.js.map not recorded.
+        let sizes: Vec<Option<u64>> = cat.entries.iter().map(|e| e.map_size).collect();
+        assert_eq!(sizes, [Some(5 + 7), Some(5), Some(5), None]);
         let maps: Vec<(String, MapSource)> = cat
             .maps
             .iter()

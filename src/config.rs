@@ -241,6 +241,7 @@ impl Config {
             }
             Command::Export(a) => {
                 let with = a.with.as_deref().map(dist_dir).transpose()?;
+                crate::export::refuse_symlinked_out(&a.out)?;
                 Config {
                     quiet,
                     jobs: 1,

@@ -120,10 +120,26 @@ pub fn in_bundle(js: &[u8]) -> Option<String> {
     None
 }
 
+/// Does the map's top-level object have a `debugId` member at all, whatever its value (a
+/// number, `null`, a string that is not an ID)? Keys are compared decoded (`"debug\u0049d"`).
+fn has_debug_id_key(json: &[u8]) -> bool {
+    use serde::de::IgnoredAny;
+    let keys: Result<std::collections::HashMap<std::borrow::Cow<'_, str>, IgnoredAny>, _> =
+        serde_json::from_slice(json);
+    keys.is_ok_and(|k| k.contains_key("debugId"))
+}
+
 /// Where and what to insert into a map's JSON so it carries `"debugId"`: right after the
-/// opening `{` of the top-level object (so no other byte moves inside the object).
+/// opening `{` of the top-level object (so no other byte moves inside the object). `None` when
+/// the map already has a `debugId` member that is not a usable ID (a number, say): inserting
+/// another would make a duplicate key, which readers resolve differently (`JSON.parse` takes
+/// the last, sentry-cli's serde refuses the map). Such a map gets no copy with an ID; its
+/// bundle still gets its `//# debugId=` comment.
 pub fn map_insertion(map: &[u8], id: &str) -> Option<(usize, String)> {
     let body = crate::scan::mapsniff::json_start(map)?;
+    if has_debug_id_key(body) {
+        return None;
+    }
     let at = map.len() - body.len() + 1;
     let after = &body[1..];
     let next = after.iter().position(|c| !c.is_ascii_whitespace())?;
@@ -219,6 +235,27 @@ mod tests {
         let (at, t) = map_insertion(b")]}'\n{ }", "x").unwrap();
         assert_eq!((at, t.as_str()), (6, "\"debugId\":\"x\""));
         assert_eq!(map_insertion(b"[1]", "x"), None);
+    }
+
+    #[test]
+    fn no_second_debug_id_key_is_ever_inserted() {
+        // Regression: a map whose `debugId` is not a string got a second `"debugId"` member.
+        for map in [
+            &br#"{"version":3,"debugId":5,"mappings":""}"#[..],
+            br#"{"version":3,"debugId":null}"#,
+            br#"{"version":3,"debugId":"not-an-id"}"#,
+            br#"{"version":3,"debug\u0049d":[]}"#,
+        ] {
+            assert_eq!(in_map(map), None, "{}", String::from_utf8_lossy(map));
+            assert_eq!(
+                map_insertion(map, "x"),
+                None,
+                "{}",
+                String::from_utf8_lossy(map)
+            );
+        }
+        // The legacy `debug_id` key is another key: `debugId` may still be added.
+        assert!(map_insertion(br#"{"version":3,"debug_id":7}"#, "x").is_some());
     }
 
     #[test]

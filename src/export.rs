@@ -6,20 +6,26 @@
 //! Layout decisions:
 //! - a map file of the dist is written at its path, with the bytes stored in the vault (with
 //!   `seal --debug-ids` that is the map carrying its `debugId`);
-//! - an inline `data:` map is written as `<bundle>.map` beside its bundle (unless a map file
-//!   already has that path, which wins); the bundle, as sealed, no longer says where its map is;
+//! - an inline `data:` map is written as `<bundle>.map` beside its bundle; the bundle, as
+//!   sealed, no longer says where its map is, so an uploader pairs it with whatever map is at
+//!   `<bundle>.map`. When the dist also had an unrelated map file of that name, the bundle's own
+//!   map is written and the other is reported (`map-clash`, exit 2), never silently swapped;
+//! - likewise, a bundle whose map lived elsewhere while another map sits at `<bundle>.map` is
+//!   reported as a `map-clash`: an uploader would pair it with the wrong map;
 //! - a precompressed map (`x.js.map.gz`) is written decoded as `x.js.map`, unless the dist also
 //!   had the plain `x.js.map`;
 //! - maps of inline `<script>` blocks in HTML are left out (no file to pair them with);
 //! - with several seals of one dist the newest record of a path wins.
 //!
-//! OUT must be new or empty; it is created 0700, directories 0700, files 0600, each file
-//! created exclusively (never through an existing name). OUT may not be inside the dist of
-//! `--with`, inside any dist sealed into the vault, or inside the vault.
+//! OUT must be new or empty and not a symbolic link; it is created 0700, directories 0700, files
+//! 0600, each file created exclusively (never through an existing name). OUT may not be inside
+//! the dist of `--with`, inside any dist sealed into the vault, or inside the vault. Maps are
+//! copied out of the vault as a stream, never past the size their record states, and a copy
+//! that does not hash to the map's name is removed (`vault::fsutil::copy_verified`).
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +34,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, MapSource};
 use crate::exit::Outcome;
+use crate::findings::ErrorRecord;
 use crate::relpath::RelPath;
 use crate::vault::manifest::Stored;
 use crate::vault::{Vault, fsutil};
@@ -66,7 +73,7 @@ pub struct ExportReport {
     pub bundles: usize,
     pub files: Vec<ExportedFile>,
     pub notes: Vec<String>,
-    pub errors: Vec<crate::findings::ErrorRecord>,
+    pub errors: Vec<ErrorRecord>,
 }
 
 impl ExportReport {
@@ -79,11 +86,39 @@ impl ExportReport {
     }
 }
 
+/// `--out` as given must not be a symbolic link (checked before the path is made canonical,
+/// which would follow it): export would write into, and chmod, whatever it points at.
+pub fn refuse_symlinked_out(given: &Path) -> Result<()> {
+    match fs::symlink_metadata(given) {
+        Ok(m) if m.file_type().is_symlink() => bail!(
+            "--out {} is a symbolic link; export writes only into a real new or empty directory",
+            given.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Make the directory `dir` private (0700) through a descriptor opened without following a
+/// symlink, so a name swapped for a link is never chmodded through.
+fn make_private(dir: &Path) -> io::Result<()> {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(dir)?;
+    f.set_permissions(fs::Permissions::from_mode(0o700))
+}
+
 /// Create OUT (0700) or accept it empty (then make it 0700).
 fn prepare_out(out: &Path) -> Result<()> {
     match fs::symlink_metadata(out) {
         Ok(m) => {
-            if !m.is_dir() || m.file_type().is_symlink() {
+            if m.file_type().is_symlink() {
+                bail!(
+                    "--out {} is a symbolic link; refusing to follow it",
+                    out.display()
+                );
+            }
+            if !m.is_dir() {
                 bail!("--out {} exists and is not a directory", out.display());
             }
             let mut rd = fs::read_dir(out)
@@ -94,7 +129,7 @@ fn prepare_out(out: &Path) -> Result<()> {
                     out.display()
                 );
             }
-            fs::set_permissions(out, fs::Permissions::from_mode(0o700))
+            make_private(out)
                 .with_context(|| format!("cannot make {} private (0700)", out.display()))?;
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -106,7 +141,8 @@ fn prepare_out(out: &Path) -> Result<()> {
                 .mode(0o700)
                 .create(out)
                 .with_context(|| format!("cannot create --out {}", out.display()))?;
-            fs::set_permissions(out, fs::Permissions::from_mode(0o700))?;
+            make_private(out)
+                .with_context(|| format!("cannot make {} private (0700)", out.display()))?;
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read --out {}", out.display())),
     }
@@ -127,7 +163,7 @@ fn make_parents(out: &Path, rel: &RelPath) -> io::Result<()> {
             return Err(io::Error::other("path escapes the output directory"));
         };
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?,
+            Ok(()) => make_private(&dir)?,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if !fs::symlink_metadata(&dir)?.is_dir() {
                     return Err(io::Error::other(format!(
@@ -142,15 +178,22 @@ fn make_parents(out: &Path, rel: &RelPath) -> io::Result<()> {
     Ok(())
 }
 
-/// Write `bytes` to a new file (0600, never through an existing name).
-fn write_new(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dest)?;
-    f.set_permissions(fs::Permissions::from_mode(0o600))?;
-    f.write_all(bytes)
+/// Record a file that could not be exported.
+fn err(errors: &mut Vec<ErrorRecord>, path: &RelPath, message: String) {
+    errors.push(ErrorRecord {
+        kind: None,
+        path: path.lossy(),
+        message,
+    });
+}
+
+/// Record a map an uploader would pair with the wrong bundle (or not at all).
+fn clash(errors: &mut Vec<ErrorRecord>, path: &RelPath, message: String) {
+    errors.push(ErrorRecord {
+        kind: Some(crate::findings::ErrorKind::MapClash),
+        path: path.lossy(),
+        message,
+    });
 }
 
 fn inside(p: &Path, dir: &Path) -> bool {
@@ -242,50 +285,91 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     }
     prepare_out(out)?;
 
-    // Maps: newest seal per path; a map file wins over an inline map's `<bundle>.map`.
+    // Maps: newest seal per path. At `<bundle>.map` a bundle's own inline map wins over a map
+    // file the dist also had there: an uploader pairs the bundle with that path.
     let rank = |s: MapSource| match s {
-        MapSource::File => 2,
-        MapSource::Decompressed => 1,
-        MapSource::Inline => 0,
+        MapSource::Inline => 2,
+        MapSource::File => 1,
+        MapSource::Decompressed => 0,
     };
-    let mut maps: BTreeMap<&RelPath, &crate::catalog::MapFile> = BTreeMap::new();
-    for m in cat.maps.iter().filter(|m| m.dist == dist) {
-        match maps.get(&m.path) {
-            Some(old) if (old.seal, rank(old.source)) >= (m.seal, rank(m.source)) => {
-                if old.seal == m.seal && m.source == MapSource::Inline {
-                    notes.push(format!(
-                        "{}: the dist had a map file there, so the inline map of the bundle is not exported",
-                        m.path.lossy()
-                    ));
-                }
-            }
-            _ => {
-                maps.insert(&m.path, m);
-            }
-        }
-    }
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let mut err = |path: &RelPath, message: String| {
-        errors.push(crate::findings::ErrorRecord {
-            kind: None,
-            path: path.lossy(),
-
-            message,
-        });
-    };
+    let mut maps: BTreeMap<&RelPath, &crate::catalog::MapFile> = BTreeMap::new();
+    for m in cat.maps.iter().filter(|m| m.dist == dist) {
+        let (win, lose) = match maps.get(&m.path) {
+            Some(old) if (old.seal, rank(old.source)) >= (m.seal, rank(m.source)) => (*old, m),
+            Some(old) => (m, *old),
+            None => {
+                maps.insert(&m.path, m);
+                continue;
+            }
+        };
+        maps.insert(&m.path, win);
+        if win.seal == lose.seal && win.map != lose.map && win.source == MapSource::Inline {
+            let bundle = win.path.lossy();
+            let bundle = bundle.strip_suffix(".map").unwrap_or(&bundle);
+            clash(
+                &mut errors,
+                &m.path,
+                format!(
+                    "{bundle} has an inline map, exported here; the dist also had a map file at \
+                     this path that {bundle} does not use (vault maps/{}.map), which is not \
+                     exported: an uploader would pair {bundle} with it",
+                    lose.map
+                ),
+            );
+        }
+    }
+    // Newest record of each bundle that named its map.
+    let mut newest: BTreeMap<&RelPath, &crate::catalog::Entry> = BTreeMap::new();
+    for e in cat.entries.iter().filter(|e| e.dist == dist) {
+        if newest.get(&e.bundle).is_none_or(|o| o.seal < e.seal) {
+            newest.insert(&e.bundle, e);
+        }
+    }
+    for (bundle, e) in &newest {
+        let beside = RelPath::new([bundle.as_bytes(), b".map"].concat());
+        if let Some(m) = maps.get(&beside)
+            && e.bundle_recorded
+            && m.map != e.map
+        {
+            let used = match &e.map_path {
+                Some(p) => format!("{} (exported there)", p.lossy()),
+                None => "an inline map".to_string(),
+            };
+            clash(
+                &mut errors,
+                &beside,
+                format!(
+                    "{} used the map {used}, but the map written here is another one: an \
+                     uploader would pair {} with the wrong map",
+                    bundle.lossy(),
+                    bundle.lossy()
+                ),
+            );
+        }
+    }
     for (path, m) in &maps {
         let Some(dest) = path.under(out) else {
-            err(path, "path escapes the output directory".into());
+            err(
+                &mut errors,
+                path,
+                "path escapes the output directory".into(),
+            );
             continue;
         };
-        let obj = Stored::Map(m.map.clone());
-        let res = vault.get(&obj).and_then(|bytes| {
-            make_parents(out, path)
-                .and_then(|()| write_new(&dest, &bytes))
-                .with_context(|| format!("cannot write {}", dest.display()))?;
-            Ok(bytes.len() as u64)
-        });
+        let obj = vault.object_path(&Stored::Map(m.map.clone()));
+        let res = make_parents(out, path)
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+            .and_then(|()| {
+                fsutil::copy_verified(&obj, &m.map, m.map_size, &dest).map_err(|e| {
+                    if e.kind() == io::ErrorKind::InvalidData || !obj.exists() {
+                        format!("vault map {}", fsutil::describe(&obj, &e))
+                    } else {
+                        format!("cannot write {}: {e}", dest.display())
+                    }
+                })
+            });
         match res {
             Ok(size) => files.push(ExportedFile {
                 path: path.lossy(),
@@ -298,25 +382,23 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
                 sha256: m.map.clone(),
                 size,
             }),
-            Err(e) => err(path, format!("{e:#}")),
+            Err(e) => err(&mut errors, path, e),
         }
     }
     let map_count = files.len();
 
     // Bundles from --with, checked against the hashes seal recorded.
     if let Some(with) = &opts.with {
-        let mut newest: BTreeMap<&RelPath, &crate::catalog::Entry> = BTreeMap::new();
-        for e in cat.entries.iter().filter(|e| e.dist == dist) {
-            if newest.get(&e.bundle).is_none_or(|o| o.seal < e.seal) {
-                newest.insert(&e.bundle, e);
-            }
-        }
         for (path, e) in newest {
             if maps.contains_key(path) {
                 continue;
             }
             let (Some(src), Some(dest)) = (path.under(with), path.under(out)) else {
-                err(path, "path escapes the dist or the output directory".into());
+                err(
+                    &mut errors,
+                    path,
+                    "path escapes the dist or the output directory".into(),
+                );
                 continue;
             };
             match fs::symlink_metadata(&src) {
@@ -338,26 +420,23 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
                     continue;
                 }
                 Err(e) => {
-                    err(path, format!("cannot read {}: {e}", src.display()));
+                    err(
+                        &mut errors,
+                        path,
+                        format!("cannot read {}: {e}", src.display()),
+                    );
                     continue;
                 }
             }
-            let copied = make_parents(out, path).and_then(|()| {
-                // Exclusive create, then copy while hashing.
-                drop(
-                    fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .mode(0o600)
-                        .open(&dest)?,
-                );
-                fsutil::copy_hashing(&src, &dest)
-            });
+            // Exclusive create, then copy while hashing; a name swapped for a FIFO or a
+            // symlink since the check above is refused, not followed.
+            let copied = make_parents(out, path).and_then(|()| fsutil::copy_regular(&src, &dest));
             match copied {
                 Ok((sha, size)) => {
                     if !e.hashes.is_empty() && !e.hashes.contains(&sha) {
                         let _ = fs::remove_file(&dest);
                         err(
+                            &mut errors,
                             path,
                             format!(
                                 "{} is not the file that was sealed (sha256 {sha}); its map would not match it — not copied",
@@ -375,7 +454,11 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
                         size,
                     });
                 }
-                Err(e) => err(path, format!("cannot copy {}: {e}", src.display())),
+                Err(e) => err(
+                    &mut errors,
+                    path,
+                    format!("cannot copy {}: {e}", src.display()),
+                ),
             }
         }
     }

@@ -119,6 +119,9 @@ pub enum ErrorKind {
     RequestLimit,
     /// `verify https://…` stopped at `--time-limit`: some URLs were not fetched.
     TimeLimit,
+    /// `export`: two maps claim one output path (a bundle's inline map and a map file the dist
+    /// also had there); the one the bundle used is written, the clash reported.
+    MapClash,
 }
 
 /// One leak, as reported.

@@ -31,6 +31,7 @@ mod exit;
 mod export;
 mod findings;
 mod inspect;
+mod mapread;
 mod meta;
 mod progress;
 mod relpath;

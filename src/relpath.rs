@@ -1,14 +1,59 @@
 //! Root-relative paths as raw bytes with `/` separators — how mapvault names every file it
 //! reports or records, including names that are not valid UTF-8.
 //!
-//! In JSON reports a path is a string (lossy for non-UTF-8 names, which are rare in dists). In
-//! the manifest it must round-trip exactly, so non-UTF-8 names are written as `{"hex": "…"}`.
+//! In reports a path is a string: UTF-8 names as they are, and a name that is not UTF-8 with
+//! the bytes of its invalid sequences (and its `%` signs) percent-encoded, `bad\xff.js` as
+//! `bad%FF.js` ([`display_bytes`]), so two such names never print alike. In the manifest it
+//! must round-trip exactly, so non-UTF-8 names are written as `{"hex": "…"}`.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A file name for reports. Valid UTF-8 is returned as it is. Otherwise every byte of an
+/// invalid sequence becomes `%XX` and every `%` becomes `%25`: distinct names stay distinct
+/// (a replacement character would make `bad\xff.js` and `bad\xfe.js` one name), and the raw
+/// bytes can be recovered by percent-decoding.
+pub fn display_bytes(b: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(b) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(b.len() + 8);
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Is `s` a name [`display_bytes`] encoded (so already percent-encoded)? Every `%` starts an
+/// escape and the escapes decode to bytes that are not UTF-8. (A UTF-8 name spelled exactly
+/// like such an encoding is taken for one.)
+pub fn is_encoded_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    let escapes_ok = b
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'%')
+        .all(|(i, _)| {
+            b.get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+        });
+    escapes_ok
+        && s.contains('%')
+        && percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .is_err()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct RelPath(Vec<u8>);
@@ -69,9 +114,9 @@ impl RelPath {
         }
     }
 
-    /// Lossy UTF-8 for reports.
+    /// The name for reports ([`display_bytes`]): UTF-8 as it is, other bytes percent-encoded.
     pub fn lossy(&self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
+        display_bytes(&self.0)
     }
 
     /// Prefixed with `prefix/` (for `ARCHIVE!/member` style names and multi-root reports).
@@ -87,7 +132,7 @@ impl RelPath {
 
 impl std::fmt::Display for RelPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.0))
+        f.write_str(&display_bytes(&self.0))
     }
 }
 
@@ -136,6 +181,23 @@ mod tests {
             serde_json::to_string(&q).expect("serializes"),
             r#""assets/a b.js""#
         );
+    }
+
+    #[test]
+    fn non_utf8_names_print_distinctly_and_percent_encoded() {
+        // Regression: both printed as `bad\u{fffd}.js` (SARIF: `bad%EF%BF%BD.js`).
+        let a = RelPath::new(b"d/bad\xff.js".to_vec()).lossy();
+        let b = RelPath::new(b"d/bad\xfe.js".to_vec()).lossy();
+        assert_eq!((a.as_str(), b.as_str()), ("d/bad%FF.js", "d/bad%FE.js"));
+        // A `%` in such a name is escaped too, so the bytes come back exactly.
+        let c = display_bytes(b"50%\xe9.js");
+        assert_eq!(c, "50%25%E9.js");
+        let back: Vec<u8> = percent_encoding::percent_decode_str(&c).collect();
+        assert_eq!(back, b"50%\xe9.js");
+        // UTF-8 names are untouched, `%` included.
+        assert_eq!(display_bytes("a%20b é.js".as_bytes()), "a%20b é.js");
+        assert!(is_encoded_name(&a) && is_encoded_name(&c));
+        assert!(!is_encoded_name("a%20b.js") && !is_encoded_name("100%.js"));
     }
 
     #[test]

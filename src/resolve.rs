@@ -12,26 +12,34 @@
 //!    path ends with it). Several dists with different maps for the match are ambiguous unless
 //!    `--dist` picks one. Among seals of the same dist the newest wins.
 //!
-//! Positions are 1-based in and out; a position maps when the map has a segment on that line at
-//! or before that column (Mozilla `source-map`'s `originalPositionFor` with its default
-//! greatest-lower-bound bias — the tests compare with it). Index maps (`sections`) are followed.
-//! Read-only: the vault is opened with a shared lock and nothing is written.
+//! Positions are 1-based in and out; a position maps as Mozilla `source-map`'s
+//! `originalPositionFor` maps it (see [`crate::mapread`], which also says where and why the
+//! answer differs). Index maps (`sections`) are followed. Read-only: the vault is opened with
+//! a shared lock and nothing is written.
+//!
+//! Bounded by what is needed, not by what the vault or the trace claims: a map is read only
+//! when a frame needs it, never past the size its record states, and hash-checked first (see
+//! `vault::fsutil`); decoded maps are kept up to a budget; a stack trace is read and answered a
+//! line at a time ([`trace`] hands each frame and each output line to a [`TraceSink`] as soon
+//! as it is known); every string taken from a map or the manifest is capped, and the source
+//! line is a window around the column, so one frame's answer stays small whatever the map.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, Read, Seek};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use anyhow::Result;
 use serde::Serialize;
-use sourcemap::{DecodedMap, SourceMap};
 
 use crate::catalog::{Catalog, Entry};
 use crate::debugid;
 use crate::exit::Outcome;
-use crate::hash;
+use crate::mapread;
+use crate::sanitize;
 use crate::stacktrace;
-use crate::vault::Vault;
 use crate::vault::manifest::Stored;
+use crate::vault::{Vault, fsutil};
 
 #[derive(Debug, Clone)]
 pub struct ResolveOptions {
@@ -89,12 +97,23 @@ pub struct MapRef {
 /// The original position (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Original {
-    pub source: String,
+    /// As the map names it (joined to `sourceRoot`); `null` when the map's `sources` entry is
+    /// `null` (an unknown source, ECMA-426). At most [`mapread::TEXT_CAP`] characters.
+    pub source: Option<String>,
     pub line: u64,
     pub column: u64,
     pub name: Option<String>,
-    /// That line of the source, from the map's `sourcesContent`.
+    /// That line of the source, from the map's `sourcesContent`: all of it, or for a line
+    /// longer than [`mapread::LINE_WINDOW`] UTF-16 units a window of that many around the
+    /// column.
     pub source_line: Option<String>,
+    /// 1-based column of the first character of `source_line` (1 unless it is a window).
+    pub source_line_start: Option<u64>,
+    /// `source_line` is a window: the line goes on before or after it.
+    pub source_line_truncated: Option<bool>,
+    /// The line goes on after `source_line` (for the human form's `…`).
+    #[serde(skip)]
+    pub source_line_goes_on: bool,
 }
 
 /// Why a frame did not resolve.
@@ -129,31 +148,44 @@ pub struct FrameReport {
     pub note: Option<String>,
 }
 
-/// The result of `resolve`; the JSON contract (see README).
+/// The result of `resolve` for one position; the JSON contract (see README). A stack trace is
+/// written as it is read (see [`trace`]), with the same shape plus `text`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResolveReport {
     pub frames: Vec<FrameReport>,
     pub resolved: usize,
     pub unresolved: usize,
-    /// The symbolicated stack trace (stack-trace input only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
     pub notes: Vec<String>,
 }
 
 impl ResolveReport {
-    /// Single position: 0 resolved, 1 found but nothing maps there, 2 not found / ambiguous /
-    /// unreadable map. Stack traces: 0 (unresolved lines are left as they were).
+    /// 0 resolved, 1 found but nothing maps there, 2 not found / ambiguous / unreadable map.
     pub fn outcome(&self) -> Outcome {
-        if self.text.is_some() {
-            return Outcome::Clean;
-        }
         match self.frames.first().and_then(|f| f.failure) {
             None => Outcome::Clean,
             Some(Failure::Unmapped) => Outcome::LeaksRemain,
             Some(_) => Outcome::Failed,
         }
     }
+}
+
+/// Longest manifest-derived text (dist, bundle and map paths) copied into a frame: no real
+/// path is longer (`PATH_MAX`), so only a forged manifest is ever cut.
+const PATH_CAP: usize = 4096;
+/// Candidates named in an "ambiguous" note.
+const AMBIGUOUS_LISTED: usize = 10;
+/// Bytes of decoded maps kept for later frames (the map in use is always kept).
+const MAP_CACHE_BYTES: usize = 1 << 30;
+
+fn cap(s: String) -> String {
+    if s.len() <= PATH_CAP {
+        return s;
+    }
+    let mut end = PATH_CAP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 enum Match {
@@ -165,12 +197,68 @@ enum Match {
     Missing(Failure, String),
 }
 
-struct Resolver<'a> {
-    vault: &'a Vault,
-    cat: &'a Catalog,
-    dist: Option<&'a Path>,
-    maps: HashMap<String, Result<Rc<DecodedMap>, String>>,
+#[derive(Debug, Clone)]
+enum MatchKey {
+    Found(usize, &'static str, Option<String>),
+    Missing(Failure, String),
+}
+
+/// Decoded maps, least recently used dropped first beyond [`MAP_CACHE_BYTES`].
+#[derive(Default)]
+struct MapCache {
+    maps: HashMap<String, (Result<mapread::Map, String>, usize, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+impl MapCache {
+    /// The map `sha`, loaded by `load` (the map and its size in bytes) on first use. Maps
+    /// used least recently are dropped first to keep the others within [`MAP_CACHE_BYTES`].
+    fn get_or_load(
+        &mut self,
+        sha: &str,
+        load: impl FnOnce() -> (Result<mapread::Map, String>, usize),
+    ) -> &mut Result<mapread::Map, String> {
+        self.clock += 1;
+        let now = self.clock;
+        if !self.maps.contains_key(sha) {
+            let (m, size) = load();
+            while self.bytes + size > MAP_CACHE_BYTES && !self.maps.is_empty() {
+                let Some(old) = self
+                    .maps
+                    .iter()
+                    .min_by_key(|(_, v)| v.2)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                if let Some((_, size, _)) = self.maps.remove(&old) {
+                    self.bytes -= size;
+                }
+            }
+            self.bytes += size;
+            self.maps.insert(sha.to_string(), (m, size, now));
+        }
+        let e = self
+            .maps
+            .entry(sha.to_string())
+            .or_insert_with(|| (Err("not loaded".into()), 0, now));
+        e.2 = now;
+        &mut e.0
+    }
+}
+
+/// An open vault, its catalog, and what has been read from it so far: answers positions one
+/// at a time.
+pub struct Resolver {
+    vault: Vault,
+    cat: Catalog,
+    dist: Option<PathBuf>,
+    maps: MapCache,
     debug_ids: Option<HashMap<String, Vec<usize>>>,
+    matches: HashMap<String, MatchKey>,
+    /// Things to tell the reader (unfinished seal, HTML inline maps left out…).
+    pub notes: Vec<String>,
 }
 
 /// The path part of a URL or file name, as segments: scheme and host, `?query` and `#hash`
@@ -207,68 +295,94 @@ fn debug_id_comment(bytes: &[u8]) -> Option<String> {
     })
 }
 
-fn lookup(map: &DecodedMap, line: u32, col: u32) -> Option<Original> {
-    match map {
-        DecodedMap::Regular(sm) => lookup_regular(sm, line, col),
-        DecodedMap::Hermes(h) => lookup_regular(h, line, col),
-        DecodedMap::Index(idx) => {
-            let mut section = None;
-            for s in idx.sections() {
-                if s.get_offset() <= (line, col) {
-                    section = Some(s);
-                } else {
-                    break;
-                }
-            }
-            let s = section?;
-            let (off_line, off_col) = s.get_offset();
-            let col = if line == off_line { col - off_col } else { col };
-            lookup(s.get_sourcemap()?, line - off_line, col)
+/// A local file's sha256 and the last 4 KiB (where a `//# debugId=` comment sits), read as a
+/// stream: a trace may name any path, and neither a huge file nor a FIFO may cost more than
+/// a read (`O_NONBLOCK`, regular files only).
+fn local_identity(path: &str) -> io::Result<(String, Vec<u8>)> {
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let (sha, len) = crate::hash::hash_reader(&mut f)?;
+    f.seek(io::SeekFrom::Start(len.saturating_sub(4096)))?;
+    let mut tail = Vec::new();
+    f.take(4096).read_to_end(&mut tail)?;
+    Ok((sha, tail))
+}
+
+fn original(found: mapread::Found) -> Original {
+    let window = found.source_line;
+    Original {
+        source: found.source,
+        line: u64::from(found.line) + 1,
+        column: u64::from(found.column) + 1,
+        name: found.name,
+        source_line_start: window.as_ref().map(|w| u64::from(w.start) + 1),
+        source_line_truncated: window.as_ref().map(|w| w.start > 0 || w.cut_after),
+        source_line_goes_on: window.as_ref().is_some_and(|w| w.cut_after),
+        source_line: window.map(|w| w.text),
+    }
+}
+
+impl Resolver {
+    /// Open the vault (shared lock) and read its catalog.
+    pub fn open(opts: &ResolveOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Resolver> {
+        let vault = Vault::open_shared(&opts.vault, on_wait)?;
+        let manifest = vault.load_manifest()?;
+        let cat = Catalog::build(&manifest);
+        let mut notes = cat.notes.clone();
+        if vault.has_journal() {
+            notes.push(format!(
+                "vault {} has an unfinished seal or unseal (journal.json); its files are not in \
+                 the manifest yet — run the same command again to finish it",
+                opts.vault.display()
+            ));
         }
+        if let Some(d) = &opts.dist
+            && !cat.dists().contains(d)
+        {
+            anyhow::bail!(
+                "--dist {}: no dist of that path was sealed into vault {}",
+                d.display(),
+                opts.vault.display()
+            );
+        }
+        Ok(Resolver {
+            vault,
+            cat,
+            dist: opts.dist.clone(),
+            maps: MapCache::default(),
+            debug_ids: None,
+            matches: HashMap::new(),
+            notes,
+        })
     }
-}
 
-fn lookup_regular(sm: &SourceMap, line: u32, col: u32) -> Option<Original> {
-    let t = sm.lookup_token(line, col)?;
-    // Like `originalPositionFor`: only a segment on the same generated line counts, and a
-    // segment without a source maps nothing.
-    if t.get_dst_line() != line || !t.has_source() {
-        return None;
-    }
-    let src_line = t.get_src_line();
-    let source_line = sm
-        .get_source_view(t.get_src_id())
-        .and_then(|v| v.get_line(src_line))
-        .map(|l| l.trim_end_matches(['\r', '\n']).to_string());
-    Some(Original {
-        source: t.get_source().unwrap_or_default().to_string(),
-        line: u64::from(src_line) + 1,
-        column: u64::from(t.get_src_col()) + 1,
-        name: t.get_name().map(str::to_string),
-        source_line,
-    })
-}
-
-impl<'a> Resolver<'a> {
-    fn entry(&self, i: usize) -> &'a Entry {
+    fn entry(&self, i: usize) -> &Entry {
         &self.cat.entries[i]
     }
 
-    fn map(&mut self, sha: &str) -> Result<Rc<DecodedMap>, String> {
-        if let Some(m) = self.maps.get(sha) {
-            return m.clone();
-        }
-        let m = self
-            .vault
-            .get(&Stored::Map(sha.to_string()))
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|bytes| {
-                sourcemap::decode_slice(&bytes)
-                    .map(Rc::new)
-                    .map_err(|e| format!("vault map maps/{sha}.map does not decode: {e}"))
-            });
-        self.maps.insert(sha.to_string(), m.clone());
-        m
+    /// The decoded map of entry `i`, read (within the size its record allows, hash-checked) on
+    /// first use.
+    fn map(&mut self, i: usize) -> &mut Result<mapread::Map, String> {
+        let e = &self.cat.entries[i];
+        let (sha, max) = (e.map.as_str(), e.map_size);
+        let vault = &self.vault;
+        self.maps.get_or_load(sha, || {
+            let path = vault.object_path(&Stored::Map(sha.to_string()));
+            match fsutil::read_verified(&path, sha, max) {
+                Ok(bytes) => {
+                    let size = bytes.len();
+                    let m = mapread::Map::parse(bytes)
+                        .map_err(|e| format!("vault map maps/{sha}.map cannot be used: {e}"));
+                    (m, size)
+                }
+                Err(e) => (Err(format!("vault map {}", fsutil::describe(&path, &e))), 0),
+            }
+        })
     }
 
     /// Choose among entries that all match `what`: newest seal per (dist, bundle); one map or
@@ -276,7 +390,7 @@ impl<'a> Resolver<'a> {
     fn pick(&self, what: &str, cands: Vec<usize>, by: &'static str, note: Option<String>) -> Match {
         let cands: Vec<usize> = cands
             .into_iter()
-            .filter(|&i| self.dist.is_none_or(|d| self.entry(i).dist == d))
+            .filter(|&i| self.dist.as_deref().is_none_or(|d| self.entry(i).dist == d))
             .collect();
         let mut newest: BTreeMap<(&Path, &[u8]), usize> = BTreeMap::new();
         let mut older_differs = false;
@@ -315,7 +429,7 @@ impl<'a> Resolver<'a> {
         match by_map.len() {
             0 => Match::Missing(
                 Failure::NotFound,
-                match self.dist {
+                match &self.dist {
                     Some(d) => format!("no map in the vault for {what} in dist {}", d.display()),
                     None => format!("no map in the vault for {what}"),
                 },
@@ -332,14 +446,18 @@ impl<'a> Resolver<'a> {
                 }
             }
             _ => {
-                let list: Vec<String> = by_map
-                    .values()
-                    .flatten()
+                let all: Vec<usize> = by_map.values().flatten().copied().collect();
+                let mut list: Vec<String> = all
+                    .iter()
+                    .take(AMBIGUOUS_LISTED)
                     .map(|&i| {
                         let e = self.entry(i);
-                        format!("{} in {}", e.bundle.lossy(), e.dist.display())
+                        cap(format!("{} in {}", e.bundle.lossy(), e.dist.display()))
                     })
                     .collect();
+                if all.len() > AMBIGUOUS_LISTED {
+                    list.push(format!("{} more", all.len() - AMBIGUOUS_LISTED));
+                }
                 Match::Missing(
                     Failure::Ambiguous,
                     format!(
@@ -359,9 +477,10 @@ impl<'a> Resolver<'a> {
                 if let Some(id) = e.debug_id.as_deref().and_then(debugid::normalize) {
                     idx.entry(id).or_default().push(i);
                 }
+                // One map at a time, within its recorded size and hash-checked.
                 let id = from_map.entry(e.map.as_str()).or_insert_with(|| {
-                    self.vault
-                        .get(&Stored::Map(e.map.clone()))
+                    let path = self.vault.object_path(&Stored::Map(e.map.clone()));
+                    fsutil::read_verified(&path, &e.map, e.map_size)
                         .ok()
                         .and_then(|b| debugid::in_map(&b))
                 });
@@ -393,7 +512,7 @@ impl<'a> Resolver<'a> {
         // The entry's whole path is a suffix of the URL's: the longest such path wins.
         let mut best: (usize, Vec<usize>) = (0, Vec::new());
         for (i, e) in self.cat.entries.iter().enumerate() {
-            if self.dist.is_some_and(|d| e.dist != d) {
+            if self.dist.as_deref().is_some_and(|d| e.dist != d) {
                 continue;
             }
             let es = entry_segs(e);
@@ -431,7 +550,7 @@ impl<'a> Resolver<'a> {
             .map(|(i, _)| i)
             .collect();
         if cands.is_empty() {
-            let what = match self.dist {
+            let what = match &self.dist {
                 Some(d) => format!(
                     "no sealed file in the vault matches {file:?} (in dist {})",
                     d.display()
@@ -450,16 +569,15 @@ impl<'a> Resolver<'a> {
         let local = file.strip_prefix("file://").unwrap_or(file);
         let mut note = None;
         if !local.contains("://") && Path::new(local).is_file() {
-            match std::fs::read(local) {
-                Ok(bytes) => {
-                    let sha = hash::sha256_hex(&bytes);
+            match local_identity(local) {
+                Ok((sha, tail)) => {
                     let cands: Vec<usize> = (0..self.cat.entries.len())
                         .filter(|&i| self.entry(i).hashes.contains(&sha))
                         .collect();
                     if !cands.is_empty() {
                         return self.pick(file, cands, "sha256", None);
                     }
-                    if let Some(id) = debug_id_comment(&bytes) {
+                    if let Some(id) = debug_id_comment(&tail) {
                         return self.by_debug_id(
                             &id,
                             Some(format!("{file}: matched by its //# debugId= comment")),
@@ -479,12 +597,13 @@ impl<'a> Resolver<'a> {
         self.by_path(file, note)
     }
 
-    fn frame(
+    /// Resolve one position; `input_line` and `function` describe the stack-trace line it
+    /// came from, if any.
+    pub fn frame(
         &mut self,
         input_line: Option<u64>,
         function: Option<&str>,
         pos: &Position,
-        cache: &mut HashMap<String, MatchKey>,
     ) -> FrameReport {
         let mut rep = FrameReport {
             input_line,
@@ -499,14 +618,14 @@ impl<'a> Resolver<'a> {
             original: None,
             note: None,
         };
-        let m = match cache.get(&pos.file) {
+        let m = match self.matches.get(&pos.file) {
             Some(k) => k.clone(),
             None => {
                 let k = match self.find(&pos.file) {
                     Match::Found { entry, by, note } => MatchKey::Found(entry, by, note),
                     Match::Missing(f, why) => MatchKey::Missing(f, why),
                 };
-                cache.insert(pos.file.clone(), k.clone());
+                self.matches.insert(pos.file.clone(), k.clone());
                 k
             }
         };
@@ -520,153 +639,184 @@ impl<'a> Resolver<'a> {
         };
         rep.note = note;
         let e = self.entry(entry);
+        let bundle = cap(e.bundle.lossy());
         rep.bundle = Some(BundleRef {
-            dist: e.dist.display().to_string(),
-            path: e.bundle.lossy(),
+            dist: cap(e.dist.display().to_string()),
+            path: bundle.clone(),
             matched_by: by,
         });
         rep.map = Some(MapRef {
             sha256: e.map.clone(),
-            path: e.map_path.as_ref().map(|p| p.lossy()),
+            path: e.map_path.as_ref().map(|p| cap(p.lossy())),
         });
         if pos.line == 0 || pos.column == 0 {
             rep.failure = Some(Failure::Unmapped);
             rep.note = Some("LINE and COL are 1-based; 0 maps nothing".into());
             return rep;
         }
-        let map = match self.map(&e.map.clone()) {
-            Ok(m) => m,
-            Err(why) => {
-                rep.failure = Some(Failure::BadMap);
-                rep.note = Some(why);
-                return rep;
-            }
+        let found = match self.map(entry) {
+            Ok(map) => map
+                .lookup(pos.line - 1, pos.column - 1)
+                .map_err(|e| format!("the map of {bundle} is invalid there: {e}")),
+            Err(why) => Err(why.clone()),
         };
-        match lookup(&map, pos.line - 1, pos.column - 1) {
-            Some(o) => {
+        match found {
+            Ok(Some(o)) => {
                 rep.resolved = true;
-                rep.original = Some(o);
+                rep.original = Some(original(o));
             }
-            None => {
+            Ok(None) => {
                 rep.failure = Some(Failure::Unmapped);
                 let why = format!(
-                    "the map of {} has no mapping at line {} column {}",
-                    e.bundle.lossy(),
-                    pos.line,
-                    pos.column
+                    "the map of {bundle} has no mapping at line {} column {}",
+                    pos.line, pos.column
                 );
                 rep.note = Some(match rep.note.take() {
                     Some(n) => format!("{why}; {n}"),
                     None => why,
                 });
             }
+            Err(why) => {
+                rep.failure = Some(Failure::BadMap);
+                rep.note = Some(why);
+            }
         }
         rep
     }
 }
 
-#[derive(Debug, Clone)]
-enum MatchKey {
-    Found(usize, &'static str, Option<String>),
-    Missing(Failure, String),
-}
-
-/// Resolve one position (`opts.position`) or every frame of `trace`.
+/// Resolve one position (`FILE:LINE:COL`).
 pub fn resolve(
     opts: &ResolveOptions,
-    trace: Option<&str>,
+    pos: &Position,
     on_wait: &mut dyn FnMut(&str),
 ) -> Result<ResolveReport> {
-    let vault = Vault::open_shared(&opts.vault, on_wait)?;
-    let manifest = vault.load_manifest()?;
-    let cat = Catalog::build(&manifest);
-    let mut notes = cat.notes.clone();
-    if vault.has_journal() {
-        notes.push(format!(
-            "vault {} has an unfinished seal or unseal (journal.json); its files are not in the \
-             manifest yet — run the same command again to finish it",
-            opts.vault.display()
-        ));
+    let mut r = Resolver::open(opts, on_wait)?;
+    let frame = r.frame(None, None, pos);
+    let resolved = usize::from(frame.resolved);
+    Ok(ResolveReport {
+        unresolved: 1 - resolved,
+        resolved,
+        frames: vec![frame],
+        notes: r.notes,
+    })
+}
+
+/// Where [`trace`] sends its results, in input order: every frame it resolved or tried to,
+/// and every line of the rewritten trace (each with its line terminator).
+pub trait TraceSink {
+    fn frame(&mut self, f: &FrameReport) -> io::Result<()>;
+    fn text(&mut self, line: &str) -> io::Result<()>;
+}
+
+/// The counts of a stack trace.
+#[derive(Debug, Clone, Default)]
+pub struct TraceSummary {
+    pub frames: usize,
+    pub resolved: usize,
+}
+
+/// Reading the trace or writing the result failed.
+#[derive(Debug)]
+pub enum TraceError {
+    Input(io::Error),
+    Output(io::Error),
+}
+
+/// A frame line waiting for the next line of the trace: its function is named from the frame
+/// below it.
+struct Pending {
+    line: String,
+    original: Option<Original>,
+}
+
+/// The text a frame line becomes: the frame rewritten to its original position (strings from
+/// the map escaped for the terminal), or the line as it came when it did not resolve.
+fn rewritten(p: &Pending, caller: Option<&str>) -> String {
+    let body = p.line.trim_end_matches(['\n', '\r']);
+    let (Some(o), Some(f)) = (&p.original, stacktrace::parse(body)) else {
+        return p.line.clone();
+    };
+    // A `null` source prints as V8 prints code without a URL.
+    let source = o
+        .source
+        .as_deref()
+        .map_or_else(|| "<anonymous>".to_string(), sanitize::for_terminal);
+    let caller = caller.map(sanitize::for_terminal);
+    let mut out = stacktrace::render(&f, caller.as_deref(), &source, o.line, o.column);
+    out.push_str(&p.line[body.len()..]);
+    out
+}
+
+/// Symbolicate a stack trace read from `input`, a line at a time: each frame goes to `sink` as
+/// soon as it is resolved, and each line of text as soon as the next line (which may name its
+/// function) has been read. Memory does not grow with the trace beyond the frames' matches.
+pub fn trace(
+    r: &mut Resolver,
+    input: &mut dyn BufRead,
+    sink: &mut dyn TraceSink,
+) -> Result<TraceSummary, TraceError> {
+    let mut sum = TraceSummary::default();
+    let mut pending: Option<Pending> = None;
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        if input
+            .read_until(b'\n', &mut buf)
+            .map_err(TraceError::Input)?
+            == 0
+        {
+            break;
+        }
+        n += 1;
+        let line = String::from_utf8_lossy(&buf).into_owned();
+        let body = line.trim_end_matches(['\n', '\r']);
+        // Node's own modules were never in a dist: nothing to look up, nothing to report.
+        let frame = stacktrace::parse(body).filter(|f| !f.url.starts_with("node:"));
+        let Some(f) = frame else {
+            if let Some(p) = pending.take() {
+                sink.text(&rewritten(&p, None))
+                    .map_err(TraceError::Output)?;
+            }
+            sink.text(&line).map_err(TraceError::Output)?;
+            continue;
+        };
+        let pos = Position {
+            file: f.url.to_string(),
+            line: f.line,
+            column: f.column,
+        };
+        let rep = r.frame(Some(n), f.function, &pos);
+        sum.frames += 1;
+        sum.resolved += usize::from(rep.resolved);
+        sink.frame(&rep).map_err(TraceError::Output)?;
+        // The map's name at this frame's own position is whatever token sits there (a callee,
+        // a property), not the function the frame is in. The function's original name is the
+        // name at its call site: the position of the frame on the next line, when the trace
+        // goes on there (as Node's --enable-source-maps does).
+        if let Some(p) = pending.take() {
+            let caller = rep.original.as_ref().and_then(|o| o.name.as_deref());
+            sink.text(&rewritten(&p, caller))
+                .map_err(TraceError::Output)?;
+        }
+        pending = Some(Pending {
+            line: line.clone(),
+            original: rep.original,
+        });
     }
-    if let Some(d) = &opts.dist
-        && !cat.dists().contains(d)
-    {
-        anyhow::bail!(
-            "--dist {}: no dist of that path was sealed into vault {}",
-            d.display(),
-            opts.vault.display()
+    if let Some(p) = pending.take() {
+        sink.text(&rewritten(&p, None))
+            .map_err(TraceError::Output)?;
+    }
+    if sum.frames == 0 {
+        r.notes.push(
+            "no stack frames found in the input (V8 `at fn (url:line:col)` or Firefox/Safari \
+             `fn@url:line:col`)"
+                .into(),
         );
     }
-    let mut r = Resolver {
-        vault: &vault,
-        cat: &cat,
-        dist: opts.dist.as_deref(),
-        maps: HashMap::new(),
-        debug_ids: None,
-    };
-    let mut cache = HashMap::new();
-    let mut frames = Vec::new();
-    let mut text = None;
-    if let Some(pos) = &opts.position {
-        frames.push(r.frame(None, None, pos, &mut cache));
-    } else {
-        let input = trace.unwrap_or_default();
-        // Resolve every frame first: a frame's function is named from the frame below it.
-        let lines: Vec<&str> = input.split_inclusive('\n').collect();
-        let mut parsed = Vec::new();
-        // For each input line, the index of its frame in `parsed` and `frames`.
-        let mut frame_at: Vec<Option<usize>> = vec![None; lines.len()];
-        for (n, raw) in lines.iter().enumerate() {
-            let Some(f) = stacktrace::parse(raw.trim_end_matches(['\n', '\r'])) else {
-                continue;
-            };
-            // Node's own modules were never in a dist: nothing to look up, nothing to report.
-            if f.url.starts_with("node:") {
-                continue;
-            }
-            let pos = Position {
-                file: f.url.to_string(),
-                line: f.line,
-                column: f.column,
-            };
-            frames.push(r.frame(Some(n as u64 + 1), f.function, &pos, &mut cache));
-            frame_at[n] = Some(parsed.len());
-            parsed.push(f);
-        }
-        let mut out = String::with_capacity(input.len());
-        for (n, raw) in lines.iter().enumerate() {
-            let Some((f, o)) =
-                frame_at[n].and_then(|k| Some((&parsed[k], frames[k].original.as_ref()?)))
-            else {
-                out.push_str(raw);
-                continue;
-            };
-            // The map's name at this frame's own position is whatever token sits there (a
-            // callee, a property), not the function the frame is in. The function's original
-            // name is the name at its call site: the position of the frame on the next line,
-            // when the trace goes on there (as Node's --enable-source-maps does).
-            let caller = frame_at
-                .get(n + 1)
-                .copied()
-                .flatten()
-                .and_then(|j| frames[j].original.as_ref()?.name.as_deref());
-            let body = raw.trim_end_matches(['\n', '\r']);
-            out.push_str(&stacktrace::render(f, caller, &o.source, o.line, o.column));
-            out.push_str(&raw[body.len()..]);
-        }
-        if frames.is_empty() {
-            notes.push("no stack frames found in the input (V8 `at fn (url:line:col)` or Firefox/Safari `fn@url:line:col`)".into());
-        }
-        text = Some(out);
-    }
-    let resolved = frames.iter().filter(|f| f.resolved).count();
-    Ok(ResolveReport {
-        unresolved: frames.len() - resolved,
-        resolved,
-        frames,
-        text,
-        notes,
-    })
+    Ok(sum)
 }
 
 #[cfg(test)]
@@ -718,22 +868,45 @@ mod tests {
     }
 
     #[test]
+    fn caps_cut_on_a_char_boundary() {
+        assert_eq!(cap("a".repeat(10)), "a".repeat(10));
+        let long = "é".repeat(PATH_CAP);
+        let c = cap(long);
+        assert!(c.ends_with('…') && c.len() <= PATH_CAP + '…'.len_utf8());
+    }
+
+    #[test]
     fn lookup_follows_index_maps_and_keeps_to_the_line() -> Result<(), String> {
         // Section 1 at (0,0): "a.js" line 0 col 0 -> src 0:0 name "alpha".
         // Section 2 at (1,4): "b.js" line 0 col 0 -> src 2:3.
         let index = br#"{"version":3,"sections":[
           {"offset":{"line":0,"column":0},"map":{"version":3,"sources":["a.js"],"names":["alpha"],"sourcesContent":["let alpha = 1;\n"],"mappings":"AAAAA"}},
           {"offset":{"line":1,"column":4},"map":{"version":3,"sources":["b.js"],"names":[],"mappings":"AAEG"}}]}"#;
-        let m = sourcemap::decode_slice(index).map_err(|e| e.to_string())?;
-        let a = lookup(&m, 0, 7).ok_or("no mapping in section 1")?;
-        assert_eq!((a.source.as_str(), a.line, a.column), ("a.js", 1, 1));
+        let mut m = mapread::Map::parse(index.to_vec())?;
+        let mut lookup = |l, c| m.lookup(l, c).map_err(|e| e.to_string());
+        let a = lookup(0, 7)?
+            .map(original)
+            .ok_or("no mapping in section 1")?;
+        assert_eq!(
+            (a.source.as_deref(), a.line, a.column),
+            (Some("a.js"), 1, 1)
+        );
         assert_eq!(a.name.as_deref(), Some("alpha"));
         assert_eq!(a.source_line.as_deref(), Some("let alpha = 1;"));
-        let b = lookup(&m, 1, 9).ok_or("no mapping in section 2")?;
-        assert_eq!((b.source.as_str(), b.line, b.column), ("b.js", 3, 4));
+        assert_eq!(
+            (a.source_line_start, a.source_line_truncated),
+            (Some(1), Some(false))
+        );
+        let b = lookup(1, 9)?
+            .map(original)
+            .ok_or("no mapping in section 2")?;
+        assert_eq!(
+            (b.source.as_deref(), b.line, b.column),
+            (Some("b.js"), 3, 4)
+        );
         // Line 1 before the second section's offset falls in section 1, which has nothing on
         // its line 1: unmapped (not the segment of line 0).
-        assert_eq!(lookup(&m, 1, 2), None);
+        assert_eq!(lookup(1, 2)?, None);
         Ok(())
     }
 }

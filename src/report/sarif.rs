@@ -20,14 +20,25 @@ fn uri(root: &str, path: &str) -> String {
         return path.to_string();
     }
     let root = root.trim_end_matches('/');
-    let p = if root.is_empty() || root == "." {
-        path.to_string()
-    } else {
-        format!("{root}/{path}")
-    };
     // Archive members (`a.tgz!/x.js`) and odd characters must still form a valid URI reference.
-    percent_encoding::utf8_percent_encode(&p, URI_SET).to_string()
+    // A name that is not UTF-8 is reported with its raw bytes percent-encoded already
+    // (`relpath::display_bytes`): those escapes are kept, so the URI names the real bytes.
+    let enc = |s: &str| {
+        let set = if crate::relpath::is_encoded_name(s) {
+            URI_SET_KEEPING_ESCAPES
+        } else {
+            URI_SET
+        };
+        percent_encoding::utf8_percent_encode(s, set).to_string()
+    };
+    if root.is_empty() || root == "." {
+        enc(path)
+    } else {
+        format!("{}/{}", enc(root), enc(path))
+    }
 }
+
+const URI_SET_KEEPING_ESCAPES: &percent_encoding::AsciiSet = &URI_SET.remove(b'%');
 
 const URI_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')

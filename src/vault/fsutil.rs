@@ -1,10 +1,18 @@
 //! File-system primitives with the durability rules written down once: private file creation
 //! (0600 whatever the umask), atomic replace (temp → write → rename), directory fsync, the
 //! `syncfs` barrier, hashing while reading, and copying while hashing.
+//!
+//! And the safe way to read a vault file, whatever the vault has been replaced with (it may come
+//! back from a CI cache or a bucket): [`open_regular`] never follows a symlink (`O_NOFOLLOW`),
+//! never waits on a FIFO or device (`O_NONBLOCK`, and `lstat` first so a device is never even
+//! opened) and accepts only a regular file; [`read_verified`] and [`copy_verified`] read at most
+//! the size the record states and hash-check before anything is used; [`read_json_file`] reads a
+//! record with no hash (the manifest) up to its size and stops at the first NUL byte, which no
+//! JSON text holds, so a sparse hole never fills memory. Readers of any vault layout use these.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -122,6 +130,240 @@ pub fn copy_hashing(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
     Ok((hex_digest(h), total))
 }
 
+/// What a file that should be a plain file is instead, for messages.
+fn kind_of(t: fs::FileType) -> &'static str {
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+/// `path` and what is wrong with it, as one phrase: the refusals of this module read as a
+/// predicate (`… is a FIFO, not a regular file`), other I/O errors follow a colon.
+pub fn describe(path: &Path, e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::InvalidData {
+        format!("{} {e}", path.display())
+    } else {
+        format!("{}: {e}", path.display())
+    }
+}
+
+/// Open `path` for reading only if it is a regular file: `lstat` first (a device or FIFO is
+/// never opened), then `open(O_NOFOLLOW | O_NONBLOCK)` (a symlink swapped in meanwhile fails, a
+/// FIFO never blocks) and `fstat` of what was opened, which must be the same regular file.
+/// Returns the file and its metadata.
+pub fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
+    let before = fs::symlink_metadata(path)?;
+    if !before.file_type().is_file() {
+        return Err(invalid(format!(
+            "is {}, not a regular file; refusing to read it",
+            kind_of(before.file_type())
+        )));
+    }
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                invalid("is a symbolic link; refusing to follow it".into())
+            } else {
+                e
+            }
+        })?;
+    let m = f.metadata()?;
+    if !m.file_type().is_file() || m.dev() != before.dev() || m.ino() != before.ino() {
+        return Err(invalid(
+            "was replaced while it was being opened; refusing to read it".into(),
+        ));
+    }
+    Ok((f, m))
+}
+
+/// The size a vault object may have: what its record states, else what `fstat` says.
+fn size_limit(path_len: u64, max: Option<u64>) -> io::Result<u64> {
+    match max {
+        Some(max) if path_len > max => Err(invalid(format!(
+            "is {path_len} bytes, but its record says at most {max}; refusing to read it"
+        ))),
+        Some(max) => Ok(max.min(path_len)),
+        None => Ok(path_len),
+    }
+}
+
+/// Stream at most `limit` bytes of `f` into `sink` while hashing; an error if the file holds
+/// more (it grew since `fstat`). Returns the hex sha256 and the byte count.
+fn hash_bounded(
+    f: &mut File,
+    limit: u64,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        total += n as u64;
+        if total > limit {
+            return Err(invalid(format!(
+                "holds more than the {limit} bytes it had when opened; refusing to read it"
+            )));
+        }
+        h.update(&buf[..n]);
+        sink(&buf[..n])?;
+    }
+    Ok((hex_digest(h), total))
+}
+
+fn check_hash(sha: &str, want: &str) -> io::Result<()> {
+    if sha == want {
+        Ok(())
+    } else {
+        Err(invalid(format!("is corrupt (its content hashes to {sha})")))
+    }
+}
+
+/// Read a whole vault object whose bytes must hash to `sha256` (its name). `max` is the size its
+/// record states (an upper bound); a bigger file is refused before anything is read. Without a
+/// stated size the object is first hashed as a stream (constant memory), so only bytes that
+/// prove to be the object are ever held in memory.
+pub fn read_verified(path: &Path, sha256: &str, max: Option<u64>) -> io::Result<Vec<u8>> {
+    let (mut f, m) = open_regular(path)?;
+    let limit = size_limit(m.len(), max)?;
+    if max.is_none() {
+        let (sha, _) = hash_bounded(&mut f, limit, &mut |_| Ok(()))?;
+        check_hash(&sha, sha256)?;
+        io::Seek::rewind(&mut f)?;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
+    let (sha, _) = hash_bounded(&mut f, limit, &mut |b| {
+        bytes.extend_from_slice(b);
+        Ok(())
+    })?;
+    check_hash(&sha, sha256)?;
+    Ok(bytes)
+}
+
+/// Copy a vault object to `dest`, a new private file (never through an existing name), with
+/// the checks of [`read_verified`], streaming (constant memory). `dest` is removed unless the
+/// copy hashes to `sha256`. Returns the size.
+pub fn copy_verified(path: &Path, sha256: &str, max: Option<u64>, dest: &Path) -> io::Result<u64> {
+    let (mut f, m) = open_regular(path)?;
+    let limit = size_limit(m.len(), max)?;
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dest)?;
+    let res = out
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .and_then(|()| hash_bounded(&mut f, limit, &mut |b| out.write_all(b)))
+        .and_then(|(sha, n)| check_hash(&sha, sha256).map(|()| n));
+    if res.is_err() {
+        drop(out);
+        let _ = fs::remove_file(dest);
+    }
+    res
+}
+
+/// Copy the regular file `src` (see [`open_regular`]) to `dest`, a new private file (never
+/// through an existing name), as a stream: returns its sha256 and size, for the caller to check
+/// before trusting `dest` (removed if the copy fails).
+pub fn copy_regular(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
+    let (mut f, m) = open_regular(src)?;
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dest)?;
+    let res = out
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .and_then(|()| hash_bounded(&mut f, m.len(), &mut |b| out.write_all(b)));
+    if res.is_err() {
+        drop(out);
+        let _ = fs::remove_file(dest);
+    }
+    res
+}
+
+/// The error [`read_json_file`] gives for a file that cannot be JSON: it holds a NUL byte at
+/// this offset. Callers tell it apart (a corrupt record) from a file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("not JSON: it holds a NUL byte at offset {0}")]
+pub struct NotJson(pub u64);
+
+impl NotJson {
+    /// Is `e` this error?
+    pub fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|i| i.is::<NotJson>())
+    }
+}
+
+/// Read a vault record that carries no hash of its own (the manifest): a regular file (see
+/// [`open_regular`]), at most the size `fstat` gave, and no NUL byte — no JSON text holds one,
+/// so a sparse file of zeros is refused at its first block ([`NotJson`]) instead of filling
+/// memory.
+pub fn read_json_file(path: &Path) -> io::Result<Vec<u8>> {
+    let (mut f, m) = open_regular(path)?;
+    let mut bytes = Vec::new();
+    let mut seen = 0u64;
+    hash_bounded(&mut f, m.len(), &mut |b| {
+        if let Some(i) = memchr::memchr(0, b) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                NotJson(seen + i as u64),
+            ));
+        }
+        seen += b.len() as u64;
+        bytes.extend_from_slice(b);
+        Ok(())
+    })?;
+    Ok(bytes)
+}
+
+/// Open the vault's advisory lock file (creating it when `create`): never through a symlink,
+/// never blocking on a FIFO, and only a regular file is accepted.
+pub fn open_lock(path: &Path, create: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    if create {
+        o.create(true).truncate(false).write(true).mode(0o600);
+    } else {
+        o.read(true);
+    }
+    let f = o
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => invalid("is a symbolic link; refusing to follow it".into()),
+            // Opening a FIFO for writing without a reader, non-blocking.
+            Some(libc::ENXIO) => invalid("is a FIFO, not a regular file".into()),
+            _ => e,
+        })?;
+    let t = f.metadata()?.file_type();
+    if !t.is_file() {
+        return Err(invalid(format!("is {}, not a regular file", kind_of(t))));
+    }
+    Ok(f)
+}
+
 /// Set a file's modification time (atime follows it), for restoring what seal changed.
 pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
     let t = std::time::UNIX_EPOCH
@@ -154,6 +396,84 @@ mod tests {
         assert_eq!(fs::read(t.path().join("c"))?, b"x");
         assert!(is_sha256_hex(&sha256_hex(b"")));
         assert!(!is_sha256_hex("../../etc/passwd"));
+        Ok(())
+    }
+
+    fn refusal(r: io::Result<impl std::fmt::Debug>) -> String {
+        match r {
+            Ok(v) => panic!("expected a refusal, got {v:?}"),
+            Err(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn vault_files_that_are_not_regular_are_refused_without_reading() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let zero = t.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero)?;
+        let fifo = t.path().join("fifo");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600))?;
+        let dir = t.path().join("dir");
+        fs::create_dir(&dir)?;
+        let sha = sha256_hex(b"");
+        for p in [&zero, &fifo, &dir] {
+            // None of these returns (or blocks) reading: each is refused up front.
+            assert!(refusal(read_verified(p, &sha, None)).contains("not a regular file"));
+            assert!(refusal(read_json_file(p)).contains("not a regular file"));
+            assert!(
+                refusal(copy_verified(p, &sha, Some(10), &t.path().join("out")))
+                    .contains("not a regular file")
+            );
+            assert!(!t.path().join("out").exists());
+        }
+        assert!(refusal(open_lock(&zero, false)).contains("symbolic link"));
+        assert!(refusal(open_lock(&fifo, false)).contains("FIFO"));
+        assert!(refusal(open_lock(&fifo, true)).contains("FIFO"));
+        Ok(())
+    }
+
+    #[test]
+    fn objects_are_read_within_their_recorded_size_and_only_when_they_hash_right() -> io::Result<()>
+    {
+        let t = tempfile::tempdir()?;
+        let p = t.path().join("obj");
+        fs::write(&p, b"hello")?;
+        let sha = sha256_hex(b"hello");
+        assert_eq!(read_verified(&p, &sha, Some(5))?, b"hello");
+        assert_eq!(read_verified(&p, &sha, Some(50))?, b"hello");
+        assert_eq!(read_verified(&p, &sha, None)?, b"hello");
+        assert!(refusal(read_verified(&p, &sha, Some(4))).contains("at most 4"));
+        assert!(refusal(read_verified(&p, &sha256_hex(b"x"), None)).contains("corrupt"));
+        assert_eq!(copy_regular(&p, &t.path().join("plain"))?, (sha.clone(), 5));
+        let out = t.path().join("out");
+        assert_eq!(copy_verified(&p, &sha, Some(5), &out)?, 5);
+        assert_eq!(fs::read(&out)?, b"hello");
+        assert_eq!(fs::metadata(&out)?.permissions().mode() & 0o777, 0o600);
+        // Never through an existing name; a copy that does not hash right is removed.
+        assert_eq!(
+            copy_verified(&p, &sha, None, &out)
+                .map_err(|e| e.kind())
+                .err(),
+            Some(io::ErrorKind::AlreadyExists)
+        );
+        let bad = t.path().join("bad");
+        assert!(refusal(copy_verified(&p, &sha256_hex(b"x"), None, &bad)).contains("corrupt"));
+        assert!(!bad.exists());
+        // A JSON record: a NUL (a sparse hole) stops the read.
+        let j = t.path().join("m.json");
+        fs::write(&j, b"{\"a\":1}")?;
+        assert_eq!(read_json_file(&j)?, b"{\"a\":1}");
+        fs::File::create(&j)?.set_len(1 << 30)?;
+        let e = read_json_file(&j)
+            .err()
+            .map(|e| (NotJson::is(&e), e.to_string()));
+        assert_eq!(
+            e,
+            Some((true, "not JSON: it holds a NUL byte at offset 0".into()))
+        );
         Ok(())
     }
 }

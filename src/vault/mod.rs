@@ -19,9 +19,9 @@ pub(crate) mod json;
 pub mod manifest;
 pub mod multihash;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -147,12 +147,8 @@ impl Vault {
         for sub in ["maps", "blobs", "tmp"] {
             make_private_dir(&path.join(sub))?;
         }
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(path.join("lock"))
+        // Never through a symlink, never blocking on a FIFO: see `fsutil::open_lock`.
+        let lock = fsutil::open_lock(&path.join("lock"), true)
             .with_context(|| format!("cannot open {}", path.join("lock").display()))?;
         lock_file(&lock, &format!("vault {}", path.display()), on_wait)?;
         let dev = fs::metadata(path)?.dev();
@@ -180,9 +176,15 @@ impl Vault {
         };
         check_vault_dir(path, &m)?;
         let lock_path = path.join("lock");
-        let lock = File::open(&lock_path).with_context(|| {
-            format!("{} is not a mapvault vault (no lock file)", path.display())
-        })?;
+        let lock = match fsutil::open_lock(&lock_path, false) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bail!("{} is not a mapvault vault (no lock file)", path.display())
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot open {}", lock_path.display()));
+            }
+        };
         wait_for_lock(&format!("vault {}", path.display()), on_wait, || {
             lock.try_lock_shared()
         })?;
@@ -340,18 +342,9 @@ impl Vault {
     /// Read an object, checking its hash.
     pub fn get(&self, s: &Stored) -> Result<Vec<u8>> {
         let p = self.object_path(s);
-        let mut bytes = Vec::new();
-        File::open(&p)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .with_context(|| format!("vault object {} is missing or unreadable", p.display()))?;
-        let sha = crate::hash::sha256_hex(&bytes);
-        if sha != s.sha() {
-            bail!(
-                "vault object {} is corrupt (its content hashes to {sha})",
-                p.display()
-            );
-        }
-        Ok(bytes)
+        // A regular file only (no symlink to /dev/zero, no FIFO), read up to its size.
+        fsutil::read_verified(&p, s.sha(), Some(u64::MAX))
+            .map_err(|e| anyhow::anyhow!("vault object {}", fsutil::describe(&p, &e)))
     }
 
     /// The durability barrier: flush the vault's file system (and `also`'s, when different).
@@ -374,7 +367,7 @@ impl Vault {
     /// error, never a guess.
     pub fn load_manifest(&self) -> Result<Manifest> {
         let p = self.manifest_path();
-        match fs::read(&p) {
+        match fsutil::read_json_file(&p) {
             Ok(bytes) => Manifest::parse(&bytes).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: {e}; refusing to guess — restore it from a backup or fix it by hand",
@@ -382,6 +375,12 @@ impl Vault {
                 )
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
+            // Binary junk: as corrupt as JSON that does not parse.
+            Err(e) if fsutil::NotJson::is(&e) => Err(anyhow::anyhow!(
+                "{}: not a valid manifest ({e}); refusing to guess — restore it from a backup \
+                 or fix it by hand",
+                p.display()
+            )),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
         }
     }

@@ -330,3 +330,150 @@ fn datadog_ci_dry_run_notices_a_map_without_its_bundle() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 19. Each regression test below failed before its fix.
+
+#[test]
+fn regression_export_writes_the_map_the_bundle_used_and_reports_the_clash() {
+    // `a.js` carries an inline map; the dist also had an unrelated `a.js.map`. Export wrote the
+    // file map at `a.js.map` (an uploader pairs it with `a.js`), reported nothing, exited 0.
+    let env = TestEnv::new();
+    let inline = r#"{"version":3,"sources":["inline.ts"],"names":[],"mappings":"AAAA"}"#;
+    let unrelated = r#"{"version":3,"sources":["unrelated.ts"],"names":[],"mappings":"AAAA"}"#;
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(inline);
+    env.write(
+        "dist/a.js",
+        format!("f();\n//# sourceMappingURL=data:application/json;base64,{b64}\n"),
+    );
+    env.write("dist/a.js.map", unrelated);
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    let run = env
+        .mapvault([
+            "export", "--vault", "vault", "--out", "out", "--with", "dist", "--format", "json",
+        ])
+        .expect_code(2);
+    assert_eq!(
+        std::fs::read(env.path("out/a.js.map")).expect("a.js.map"),
+        inline.as_bytes(),
+        "a.js.map must be the map a.js used"
+    );
+    let v = run.json();
+    let errors = v["errors"].as_array().expect("errors");
+    run.ensure(
+        errors.iter().any(|e| {
+            e["kind"] == "map-clash"
+                && e["path"] == "a.js.map"
+                && e["message"].as_str().unwrap_or("").contains("not exported")
+        }),
+        "the clash is reported",
+    );
+    assert!(
+        env.path("out/a.js").is_file(),
+        "the bundle is copied beside it"
+    );
+    // Human output says so too.
+    let run = env
+        .mapvault(["export", "--vault", "vault", "--out", "out2"])
+        .expect_code(2);
+    run.ensure(run.stderr_str().contains("a.js.map"), "names the clash");
+}
+
+#[test]
+fn regression_a_bundle_whose_map_lived_elsewhere_clashes_with_a_map_named_after_it() {
+    // `b.js` used `maps/b.map`; an unrelated `b.js.map` sits where uploaders look for b.js's
+    // map. Export writes both at their paths and reports the clash.
+    let env = TestEnv::new();
+    env.write("dist/b.js", "f();\n//# sourceMappingURL=maps/b.map\n");
+    env.write(
+        "dist/maps/b.map",
+        r#"{"version":3,"sources":["b.ts"],"names":[],"mappings":"AAAA"}"#,
+    );
+    env.write(
+        "dist/b.js.map",
+        r#"{"version":3,"sources":["other.ts"],"names":[],"mappings":"AAAA"}"#,
+    );
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    let run = env
+        .mapvault([
+            "export", "--vault", "vault", "--out", "out", "--format", "json",
+        ])
+        .expect_code(2);
+    let v = run.json();
+    run.ensure(
+        v["errors"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|e| e["kind"] == "map-clash" && e["path"] == "b.js.map")
+        }),
+        "clash at b.js.map",
+    );
+    assert!(env.path("out/maps/b.map").is_file() && env.path("out/b.js.map").is_file());
+}
+
+#[test]
+fn regression_export_refuses_a_symlinked_out() {
+    // `--out LINK` followed the link and chmodded its target.
+    let env = TestEnv::new();
+    env.copy_fixture("esbuild", "dist");
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    env.mkdir("target");
+    env.set_mode("target", 0o755);
+    env.symlink("target", "link");
+    let run = env
+        .mapvault(["export", "--vault", "vault", "--out", "link"])
+        .expect_code(2);
+    run.ensure(run.stderr_str().contains("symbolic link"), "says why");
+    assert_eq!(
+        mode(&env.path("target")),
+        0o755,
+        "the target was not chmodded"
+    );
+    assert_eq!(
+        std::fs::read_dir(env.path("target"))
+            .map(Iterator::count)
+            .unwrap_or(1),
+        0,
+        "nothing was written through the link"
+    );
+}
+
+#[test]
+fn regression_export_refuses_vault_objects_that_are_not_regular_files() {
+    // A map object that is a symlink to /dev/zero was read without end (6 GB after 4 s).
+    let env = TestEnv::new();
+    env.copy_fixture("esbuild", "dist");
+    env.mapvault(["seal", "dist", "--vault", "vault", "-q"])
+        .ok();
+    let maps = env.vault("vault").maps();
+    let sha = maps.keys().next().expect("a map");
+    let obj = env.vault("vault").map_path(sha);
+    std::fs::remove_file(&obj).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", &obj).expect("symlink");
+    let run = env
+        .mapvault([
+            "export", "--vault", "vault", "--out", "out", "--format", "json",
+        ])
+        .ulimit("-v", 2 << 20)
+        .expect_code(2);
+    let v = run.json();
+    run.ensure(
+        v["errors"].as_array().is_some_and(|e| {
+            e.iter().any(|e| {
+                e["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("symbolic link")
+            })
+        }),
+        "the object is named and refused",
+    );
+    assert_eq!(
+        v["maps"].as_u64(),
+        Some(maps.len() as u64 - 1),
+        "every other map is exported"
+    );
+}

@@ -443,3 +443,48 @@ fn unseal_never_follows_a_directory_replaced_by_a_symlink() {
         b"b();\n//# sourceMappingURL=b.js.map\n"
     );
 }
+
+/// Issue 19: two non-UTF-8 names used to print alike (`bad\u{fffd}.js`, in SARIF
+/// `bad%EF%BF%BD.js`) and the summary counted them as one file. Each is now shown with its raw
+/// bytes percent-encoded, in JSON, SARIF and human output.
+#[test]
+fn regression_non_utf8_names_are_percent_encoded_and_counted_apart() {
+    let env = TestEnv::new();
+    for b in [&b"bad\xff"[..], b"bad\xfe"] {
+        let mut name = b.to_vec();
+        name.extend_from_slice(b".js.map");
+        env.write(
+            PathBuf::from("dist").join(OsStr::from_bytes(&name)),
+            r#"{"version":3,"sources":[],"mappings":""}"#,
+        );
+    }
+    let json = env
+        .mapvault(["verify", "dist", "--format", "json"])
+        .expect_code(1);
+    let mut paths: Vec<String> = json.json()["leaks"]
+        .as_array()
+        .expect("leaks")
+        .iter()
+        .map(|l| l["path"].as_str().unwrap_or("").to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["bad%FE.js.map", "bad%FF.js.map"]);
+    let sarif = env
+        .mapvault(["verify", "dist", "--format", "sarif"])
+        .expect_code(1);
+    let text = sarif.stdout_str();
+    sarif.ensure(
+        text.contains("dist/bad%FF.js.map") && text.contains("dist/bad%FE.js.map"),
+        "SARIF URIs carry the raw bytes percent-encoded",
+    );
+    let human = env.mapvault(["verify", "dist"]).expect_code(1);
+    let out = human.stdout_str();
+    human.ensure(
+        out.contains("bad%FF.js.map") && out.contains("bad%FE.js.map"),
+        "human output names both",
+    );
+    human.ensure(
+        out.contains("in 2 of 2 files"),
+        "the summary counts two files",
+    );
+}
