@@ -9,10 +9,14 @@
 # 4. runs the README recipes (scripts/recipes.sh), the npm packages end to end in fresh Vite,
 #    webpack and Rollup apps plus the arm64 binary under qemu (scripts/npm-e2e.sh), and
 #    actionlint on the Action and workflows (scripts/actionlint.sh).
-# Debian packages some steps need are installed by scripts/ci-deps.sh (CI runs it first).
+# 0. first installs the Debian packages some steps need (scripts/ci-deps.sh: only what is
+#    missing, with sudo when not root), so this one command is the whole set-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "== Debian packages (scripts/ci-deps.sh)"
+bash scripts/ci-deps.sh
 
 if [ -f tests/tools/package.json ]; then
   echo "== npm tools (pinned in tests/tools/package-lock.json)"
