@@ -75,7 +75,9 @@ function binaryPath() {
     const supported = PLATFORMS.map((p) => `${p.os}-${p.cpu}${p.libc ? ` (${p.libc})` : ''}`);
     throw new BinaryNotFound(
       `mapvault has no prebuilt binary for ${describeHere()}. Supported: ${supported.join(', ')}. ` +
-        'Build it with `cargo install --locked mapvault` and set MAPVAULT_BINARY to its path.',
+        (process.platform === 'win32'
+          ? 'Windows is not supported yet (docs/platforms.md): run mapvault under WSL.'
+          : 'Build it with `cargo install --locked mapvault` and set MAPVAULT_BINARY to its path.'),
     );
   }
   throw new BinaryNotFound(
