@@ -324,6 +324,11 @@ pub struct UnsealArgs {
     #[arg(long, value_name = "DIR", default_value = ".mapvault")]
     pub vault: PathBuf,
 
+    /// Restore this seal record (its id, as `seal` printed it) instead of the latest one of
+    /// the dist; the dist must still be as that seal left it.
+    #[arg(long, value_name = "ID")]
+    pub seal: Option<String>,
+
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,

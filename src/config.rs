@@ -215,7 +215,11 @@ impl Config {
                     jobs: a.jobs,
                     format: format(a.format),
                     command: Job::Unseal {
-                        opts: UnsealOptions { dist, vault },
+                        opts: UnsealOptions {
+                            dist,
+                            vault,
+                            seal: a.seal.clone(),
+                        },
                     },
                 }
             }

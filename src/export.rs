@@ -206,7 +206,7 @@ fn inside(p: &Path, dir: &Path) -> bool {
 )]
 pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<ExportReport> {
     let vault = Vault::open_shared(&opts.vault, on_wait)?;
-    let manifest = vault.load_manifest()?;
+    let manifest = vault.load_records()?.all;
     let cat = Catalog::build(&manifest);
     let dists = cat.dists();
     let mut notes = cat.notes.clone();
