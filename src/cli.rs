@@ -377,6 +377,15 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub dist: Option<PathBuf>,
 
+    /// Export this seal record (its id) instead of the latest seal of the dist.
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
+    pub seal: Option<String>,
+
+    /// Export every seal of the dist (the newest record of each path wins; maps of several
+    /// builds may be mixed).
+    #[arg(long)]
+    pub all: bool,
+
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,

@@ -256,6 +256,8 @@ impl Config {
                             out: resolve_maybe_missing(&a.out)?,
                             with,
                             dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                            seal: a.seal.clone(),
+                            all: a.all,
                         },
                     },
                 }

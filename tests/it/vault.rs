@@ -357,3 +357,42 @@ fn a_migration_cut_short_is_finished_by_the_next_run() {
     assert_eq!(env.read("v1/vault/manifest.v1.json"), v1);
     assert!(env.path("v1/dist/assets/app.js.map").is_file());
 }
+
+#[test]
+fn export_takes_the_latest_seal_of_the_dist_unless_told_otherwise() {
+    let env = TestEnv::new();
+    build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+    build(&env, "dist", "b");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let export = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "export", "--vault", "vault", "--out", out, "--format", "json",
+        ];
+        args.extend_from_slice(extra);
+        let j = env.mapvault(args).ok().json();
+        let mut maps: Vec<String> = j["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f["path"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        maps.sort();
+        (maps, j["seals"].clone())
+    };
+    let (maps, seals) = export("latest", &[]);
+    assert_eq!(maps, ["b.js.map"], "only the latest build's maps");
+    assert_eq!(seals, serde_json::json!([ids[1]]));
+    let (maps, _) = export("old", &["--seal", &ids[0]]);
+    assert_eq!(maps, ["a.js.map"], "--seal picks the old build");
+    let (maps, seals) = export("all", &["--all"]);
+    assert_eq!(maps, ["a.js.map", "b.js.map"], "--all: every seal");
+    assert_eq!(seals, serde_json::json!(ids));
+}
