@@ -50,6 +50,11 @@ pub enum Job {
     Export {
         opts: ExportOptions,
     },
+    /// `vault list` (`id: None`) or `vault show ID`.
+    VaultInfo {
+        vault: PathBuf,
+        id: Option<String>,
+    },
 }
 
 fn format(f: FormatArg) -> Format {
@@ -240,6 +245,21 @@ impl Config {
                             dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
                             position,
                         },
+                    },
+                }
+            }
+            Command::Vault(a) => {
+                let (vault, id, f) = match &a.command {
+                    crate::cli::VaultCommand::List(l) => (&l.vault, None, l.format),
+                    crate::cli::VaultCommand::Show(s) => (&s.vault, Some(s.id.clone()), s.format),
+                };
+                Config {
+                    quiet,
+                    jobs: 1,
+                    format: format(f),
+                    command: Job::VaultInfo {
+                        vault: resolve_maybe_missing(vault)?,
+                        id,
                     },
                 }
             }

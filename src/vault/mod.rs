@@ -24,6 +24,7 @@
 pub(crate) mod fsutil;
 pub mod journal;
 pub(crate) mod json;
+pub(crate) mod listing;
 pub mod manifest;
 pub mod multihash;
 pub mod seals;

@@ -273,9 +273,11 @@ fn a_v1_vault_is_read_as_it_is_and_migrated_on_the_first_write() {
         "v1/vault",
         "--out",
         out.to_str().expect("utf-8"),
+        "--all",
     ])
     .ok();
     assert!(env.path("out/assets/app.js.map").is_file());
+    assert!(env.path("out/assets/lazy.js.map").is_file());
     before.assert_same(
         &env.snapshot("v1/vault"),
         Level::Untouched,
@@ -395,4 +397,42 @@ fn export_takes_the_latest_seal_of_the_dist_unless_told_otherwise() {
     let (maps, seals) = export("all", &["--all"]);
     assert_eq!(maps, ["a.js.map", "b.js.map"], "--all: every seal");
     assert_eq!(seals, serde_json::json!(ids));
+}
+
+#[test]
+fn vault_list_and_show_describe_every_seal() {
+    let env = TestEnv::new();
+    let map = build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    build(&env, "dist", "b");
+    std::fs::remove_file(env.path("dist/a.js.map")).expect("rm");
+    std::fs::remove_file(env.path("dist/a.js")).expect("rm");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let j = env
+        .mapvault(["vault", "list", "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    let seals = j["seals"].as_array().expect("seals");
+    assert_eq!(seals.len(), 2, "{j}");
+    assert_eq!(seals[0]["maps"], 1, "{j}");
+    assert_eq!(seals[0]["files"], 2, "{j}");
+    assert_eq!(seals[0]["bytes"], map.len(), "{j}");
+    assert!(
+        seals[0]["unsealed"].is_string(),
+        "the first was unsealed: {j}"
+    );
+    assert!(seals[1]["unsealed"].is_null(), "{j}");
+    assert_eq!(seals[0]["dist"], env.path("dist").display().to_string());
+    let id = seals[1]["id"].as_str().expect("id");
+    let show = env
+        .mapvault(["vault", "show", id, "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(show["seal"]["id"], id);
+    assert_eq!(show["seal"]["files"].as_array().map(Vec::len), Some(2));
+    let human = env.mapvault(["vault", "list", "--vault", "vault"]).ok();
+    human.ensure(human.stdout_str().contains(id), "lists the id");
+    env.mapvault(["vault", "show", "seal-nope", "--vault", "vault"])
+        .expect_code(2);
 }
