@@ -4,6 +4,7 @@ releases vs release 1 into an empty vault, on a ~1,000-file dist built from the 
 fixtures. Prints the median seal time of each and their ratio (the issue asks for <= 1.15x).
 
     python3 benches/vault/history.py [--bin target/release/mapvault] [--rounds 5] [--copies 22]
+                                     [--readers 50]
 
 Every release is a new build: each bundle and map gets a release-specific comment/field, so no
 map object is shared between releases (as between real builds). Release 20 is sealed into a
@@ -42,6 +43,8 @@ def main():
     ap.add_argument("--bin", default=str(ROOT / "target/release/mapvault"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--copies", type=int, default=22)
+    ap.add_argument("--readers", type=int, default=0,
+                    help="then grow the vault to this many releases and time resolve/export")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="mapvault-history-") as tmp:
         tmp = pathlib.Path(tmp)
@@ -70,6 +73,34 @@ def main():
         print(f"seal release 1 into an empty vault:      median {m1*1000:.0f} ms  {[round(x*1000) for x in t1]}")
         print(f"seal release 20 into a 19-release vault: median {m20*1000:.0f} ms  {[round(x*1000) for x in t20]}")
         print(f"ratio: {m20/m1:.3f}x")
+        if a.readers:
+            readers(a, tmp, hist)
+
+
+def readers(a, tmp, hist):
+    """resolve of one position and export of one release in a vault of `a.readers` releases."""
+    for n in range(21, a.readers + 1):
+        d = tmp / "rel"
+        make_release(d, n, a.copies)
+        seal(a.bin, d, hist)
+        shutil.rmtree(d)
+    js = sorted((ROOT / "fixtures" / "vite").rglob("*.js"))[0]
+    pos = f"vite-0/{js.relative_to(ROOT / 'fixtures' / 'vite')}:1:10"
+    tr, te = [], []
+    for r in range(a.rounds):
+        t = time.perf_counter()
+        subprocess.run([a.bin, "resolve", "--vault", str(hist), pos], check=True,
+                       stdout=subprocess.DEVNULL)
+        tr.append(time.perf_counter() - t)
+        out = tmp / f"out{r}"
+        t = time.perf_counter()
+        subprocess.run([a.bin, "export", "--vault", str(hist), "--out", str(out), "-q"],
+                       check=True, stdout=subprocess.DEVNULL)
+        te.append(time.perf_counter() - t)
+        shutil.rmtree(out)
+    recs = len([p for p in (hist / "seals").glob("*.json")])
+    print(f"vault of {recs} releases: resolve {pos}: median {statistics.median(tr)*1000:.0f} ms; "
+          f"export of the latest release: median {statistics.median(te)*1000:.0f} ms")
 
 
 if __name__ == "__main__":

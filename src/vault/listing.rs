@@ -7,7 +7,7 @@
 //! "seal": <the record as stored>, "unsealed": <its marker or null>}`.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -62,7 +62,7 @@ fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummary {
 }
 
 /// `vault list`.
-pub fn list(vault: &PathBuf, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
+pub fn list(vault: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
     let v = Vault::open_shared(vault, on_wait)?;
     let recs = v.load_records()?;
     Ok(ListReport {
@@ -77,7 +77,7 @@ pub fn list(vault: &PathBuf, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport
 }
 
 /// `vault show ID`.
-pub fn show(vault: &PathBuf, id: &str, on_wait: &mut dyn FnMut(&str)) -> Result<ShowReport> {
+pub fn show(vault: &Path, id: &str, on_wait: &mut dyn FnMut(&str)) -> Result<ShowReport> {
     let v = Vault::open_shared(vault, on_wait)?;
     let recs = v.load_records()?;
     let Some(seal) = recs.get(id).cloned() else {
