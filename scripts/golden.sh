@@ -29,7 +29,8 @@ mask() {
     -e "s#$work#<TMP>#g" \
     -e 's#"elapsed_ms":[0-9]+#"elapsed_ms":0#g' \
     -e 's#"sealed_at": ?"[^"]*"#"sealed_at":"<T>"#g' \
-    -e 's#seal-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}#seal-<ID>#g' \
+    -e 's#seal-[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z-[0-9a-f]{8}#seal-<ID>#g' \
+    -e 's#"unsealed_at": ?"[^"]*"#"unsealed_at":"<T>"#g' \
     -e 's#unseal-[0-9a-f]{12}#unseal-<ID>#g' \
     -e 's#in [0-9]+\.[0-9]+s#in <T>s#g'
 }
@@ -60,12 +61,13 @@ tree() {
     | mask >"$out/$case/$name.tree"
 }
 
-# manifest CASE NAME: the vault's objects and manifest (ids and times masked).
+# manifest CASE NAME: the vault's objects and seal records (ids and times masked).
 manifest() {
   local case="$1" name="$2" v="$work/$case/vault"
   {
     if [ -d "$v" ]; then (cd "$v" && find . -mindepth 1 -not -path './tmp*' -not -name lock -printf '%y %m %P\n' | sort); fi
     if [ -f "$v/manifest.json" ]; then python3 -m json.tool --sort-keys "$v/manifest.json"; fi
+    if [ -d "$v/seals" ]; then for r in "$v"/seals/*.json; do python3 -m json.tool --sort-keys "$r"; done; fi
   } | mask | mask_mtime >"$out/$case/$name.vault"
 }
 

@@ -158,7 +158,7 @@ sealed() {
   else bad "$2: maps left or no bundles"; find "$dist" | sed 's/^/    | /'; fi
   local maps
   maps="$(find "$a/.mapvault/maps" -name '*.map' 2>/dev/null | wc -l)"
-  if [ -f "$a/.mapvault/manifest.json" ] && [ "$maps" -gt 0 ]; then ok "the vault holds $maps maps and a manifest"
+  if [ -n "$(ls "$a/.mapvault/seals" 2>/dev/null)" ] && [ "$maps" -gt 0 ]; then ok "the vault holds $maps maps and a seal record"
   else bad "the vault is empty"; fi
   expect 0 "npx mapvault verify $2" indir "$a" user npx --no-install mapvault verify "$2"
 }
@@ -345,7 +345,7 @@ if grep -q "eval-map" "$tmp/last.log" && grep -q "set devtool to 'source-map'" "
   ok "the failure is mapvault's message, naming main.js"
 else bad "no mapvault eval-map message in the webpack output"; fi
 expect 0 "rollup -c with mapvault/rollup" indir "$w" user npx --no-install rollup -c
-if [ -z "$(find "$w/rollup-dist" -name '*.map' -print -quit)" ] && [ -f "$w/rollup-vault/manifest.json" ]; then
+if [ -z "$(find "$w/rollup-dist" -name '*.map' -print -quit)" ] && [ -n "$(ls "$w/rollup-vault/seals" 2>/dev/null)" ]; then
   ok "rollup-dist sealed into rollup-vault"
 else bad "rollup-dist not sealed"; fi
 

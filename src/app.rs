@@ -122,6 +122,26 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
                 &mut waiting,
             )?
         }
+        Job::VaultInfo { vault, id } => {
+            use crate::vault::listing;
+            let r = match id {
+                None => {
+                    let rep = listing::list(&vault, &mut waiting)?;
+                    match cfg.format {
+                        Format::Human => listing::write_list(&rep, stdout),
+                        _ => json::write(stdout, &rep),
+                    }
+                }
+                Some(id) => {
+                    let rep = listing::show(&vault, &id, &mut waiting)?;
+                    match cfg.format {
+                        Format::Human => listing::write_show(&rep, stdout),
+                        _ => json::write(stdout, &rep),
+                    }
+                }
+            };
+            (Outcome::Clean, r)
+        }
         Job::Export { opts } => {
             let rep = export::export(&opts, &mut waiting)?;
             let r = match cfg.format {

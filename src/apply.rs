@@ -55,7 +55,8 @@ use crate::{compress, parallel};
 /// SIGKILL) the N-th time (default: first) execution reaches point `NAME`. The points sit
 /// between the steps of the ordering argument above: `after-journal`, `prepare` (after each
 /// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
-/// `after-barrier-2`, `after-manifest`, `after-gc`.
+/// `after-barrier-2`, `after-manifest` (after a seal's record or an unseal's markers), and the
+/// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`.
 pub fn failpoint(name: &str) {
     #[cfg(feature = "failpoints")]
     {
@@ -394,7 +395,7 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             prepare_recompress(dist, path, meta, &planned, temp)
         }
         Step::CopyIn { path, to, meta } => {
-            if vault.has(to, Some(meta.size)) {
+            if vault.object_sound(to, Some(meta.size))? {
                 return Ok(Prepared::Done);
             }
             let p = dist.at(path)?;
@@ -459,8 +460,36 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             *mode,
             how,
         ),
+        Step::Unlink { path, object, meta } => prepare_unlink(vault, dist, path, object, meta),
         _ => Ok(Prepared::Ready),
     }
+}
+
+/// [`Step::Unlink`]: the dist's copy goes only once the vault's object is sound. Planned
+/// because the object was there, but a name proves nothing: a truncated or bit-flipped object
+/// is moved aside and this file's bytes (checked against the object's name) stored instead,
+/// before anything in the dist is removed.
+fn prepare_unlink(
+    vault: &Vault,
+    dist: &Root,
+    path: &RelPath,
+    object: &Stored,
+    meta: &Meta,
+) -> Result<Prepared> {
+    let size = matches!(object, Stored::Map(_)).then_some(meta.size);
+    if vault.object_sound(object, size)? {
+        return Ok(Prepared::Ready);
+    }
+    let p = dist.at(path)?;
+    match lstat(&p)? {
+        Some(m) => regular(&p, &m)?,
+        // A re-run after the commit: the file is gone, and the vault must still have it.
+        None => bail!("{path} is gone and the vault does not hold its bytes"),
+    }
+    vault
+        .put_file(&p, object)
+        .with_context(|| format!("{path}: cannot store its bytes in place of a damaged object"))?;
+    Ok(Prepared::Ready)
 }
 
 fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()> {
@@ -600,7 +629,7 @@ fn store(
     size: Option<u64>,
     make: impl FnOnce() -> Result<(Vec<u8>, String)>,
 ) -> Result<Prepared> {
-    if vault.has(obj, size) {
+    if vault.object_sound(obj, size)? {
         return Ok(Prepared::Done);
     }
     let (bytes, changed) = make()?;
@@ -764,7 +793,7 @@ fn rename_in(vault: &Vault, dist: &Root, path: &RelPath, to: &Stored, meta: &Met
                     if e.kind() == io::ErrorKind::AlreadyExists
                         || e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
                 {
-                    if vault.has(obj, Some(meta.size)) {
+                    if vault.object_sound(obj, Some(meta.size))? {
                         fs::remove_file(&p)
                             .with_context(|| format!("cannot remove {}", p.display()))?;
                     } else {

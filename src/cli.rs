@@ -91,11 +91,13 @@ Examples:
   mapvault verify https://staging.example.com/ -H 'Authorization: Bearer …' --allow-origin https://cdn.example.com")]
     Verify(VerifyArgs),
 
-    /// Restore DIST byte for byte from the vault, then drop its manifest entries.
+    /// Restore DIST byte for byte from its latest seal in the vault (the seal whose files DIST
+    /// still holds as sealed); the vault keeps every map and record.
     #[command(after_help = "\
 Examples:
   mapvault unseal dist
-  mapvault unseal dist --vault /secure/maps")]
+  mapvault unseal dist --vault /secure/maps
+  mapvault unseal dist --seal seal-20261204T154100.123Z-1a2b3c4d")]
     Unseal(UnsealArgs),
 
     /// Map a position in a sealed file (or every frame of a stack trace on stdin) back to the
@@ -133,6 +135,14 @@ Examples:
   mapvault export --out /tmp/maps --with dist
   mapvault export --vault ../maps-vault --out /tmp/maps --dist /builds/web/dist")]
     Export(ExportArgs),
+
+    /// List the seals a vault holds, or show one (read-only).
+    #[command(after_help = "\
+Examples:
+  mapvault vault list
+  mapvault vault list --vault /secure/maps --format json
+  mapvault vault show seal-20261204T154100.123Z-1a2b3c4d")]
+    Vault(VaultArgs),
 
     /// Print a shell completion script for SHELL on stdout.
     #[command(
@@ -324,6 +334,11 @@ pub struct UnsealArgs {
     #[arg(long, value_name = "DIR", default_value = ".mapvault")]
     pub vault: PathBuf,
 
+    /// Restore this seal record (its id, as `seal` printed it) instead of the latest one of
+    /// the dist; the dist must still be as that seal left it.
+    #[arg(long, value_name = "ID")]
+    pub seal: Option<String>,
+
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,
@@ -371,6 +386,55 @@ pub struct ExportArgs {
     /// --with is not one of them).
     #[arg(long, value_name = "DIR")]
     pub dist: Option<PathBuf>,
+
+    /// Export this seal record (its id) instead of the latest seal of the dist.
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
+    pub seal: Option<String>,
+
+    /// Export every seal of the dist (the newest record of each path wins; maps of several
+    /// builds may be mixed).
+    #[arg(long)]
+    pub all: bool,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    #[command(subcommand)]
+    pub command: VaultCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Every seal in the vault, oldest first: id, sealed at, dist, files, maps, bytes, and
+    /// whether it was unsealed.
+    List(VaultListArgs),
+    /// One seal record: its dist, time and every file it changed.
+    Show(VaultShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VaultListArgs {
+    /// The vault to read.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct VaultShowArgs {
+    /// The seal's id (as `seal` and `vault list` print it).
+    pub id: String,
+
+    /// The vault to read.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]

@@ -50,6 +50,11 @@ pub enum Job {
     Export {
         opts: ExportOptions,
     },
+    /// `vault list` (`id: None`) or `vault show ID`.
+    VaultInfo {
+        vault: PathBuf,
+        id: Option<String>,
+    },
 }
 
 fn format(f: FormatArg) -> Format {
@@ -215,7 +220,11 @@ impl Config {
                     jobs: a.jobs,
                     format: format(a.format),
                     command: Job::Unseal {
-                        opts: UnsealOptions { dist, vault },
+                        opts: UnsealOptions {
+                            dist,
+                            vault,
+                            seal: a.seal.clone(),
+                        },
                     },
                 }
             }
@@ -239,6 +248,21 @@ impl Config {
                     },
                 }
             }
+            Command::Vault(a) => {
+                let (vault, id, f) = match &a.command {
+                    crate::cli::VaultCommand::List(l) => (&l.vault, None, l.format),
+                    crate::cli::VaultCommand::Show(s) => (&s.vault, Some(s.id.clone()), s.format),
+                };
+                Config {
+                    quiet,
+                    jobs: 1,
+                    format: format(f),
+                    command: Job::VaultInfo {
+                        vault: resolve_maybe_missing(vault)?,
+                        id,
+                    },
+                }
+            }
             Command::Export(a) => {
                 let with = a.with.as_deref().map(dist_dir).transpose()?;
                 crate::export::refuse_symlinked_out(&a.out)?;
@@ -252,6 +276,8 @@ impl Config {
                             out: resolve_maybe_missing(&a.out)?,
                             with,
                             dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                            seal: a.seal.clone(),
+                            all: a.all,
                         },
                     },
                 }

@@ -15,7 +15,9 @@
 //! - a precompressed map (`x.js.map.gz`) is written decoded as `x.js.map`, unless the dist also
 //!   had the plain `x.js.map`;
 //! - maps of inline `<script>` blocks in HTML are left out (no file to pair them with);
-//! - with several seals of one dist the newest record of a path wins.
+//! - one release: the latest seal of the dist (`--seal ID` another one); never maps of two
+//!   builds mixed unless `--all` asks for every seal of the dist (then the newest record of a
+//!   path wins).
 //!
 //! OUT must be new or empty and not a symbolic link; it is created 0700, directories 0700, files
 //! 0600, each file created exclusively (never through an existing name). OUT may not be inside
@@ -48,6 +50,11 @@ pub struct ExportOptions {
     pub with: Option<PathBuf>,
     /// `--dist DIR`: which sealed dist's maps to export (absolute).
     pub dist: Option<PathBuf>,
+    /// `--seal ID`: export this seal record's maps (its dist's).
+    pub seal: Option<String>,
+    /// `--all`: every seal of the dist, the newest record of each path winning (builds mixed:
+    /// what v1 did).
+    pub all: bool,
 }
 
 /// One file written.
@@ -69,6 +76,9 @@ pub struct ExportReport {
     pub out: String,
     /// The sealed dist whose maps were exported.
     pub dist: String,
+    /// The seal records exported (ids, oldest first): the latest seal of the dist unless
+    /// `--seal` or `--all` said otherwise.
+    pub seals: Vec<String>,
     pub maps: usize,
     pub bundles: usize,
     pub files: Vec<ExportedFile>,
@@ -206,7 +216,7 @@ fn inside(p: &Path, dir: &Path) -> bool {
 )]
 pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<ExportReport> {
     let vault = Vault::open_shared(&opts.vault, on_wait)?;
-    let manifest = vault.load_manifest()?;
+    let manifest = vault.load_records()?.all;
     let cat = Catalog::build(&manifest);
     let dists = cat.dists();
     let mut notes = cat.notes.clone();
@@ -226,7 +236,24 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let dist = match (&opts.dist, &opts.with) {
+    let by_seal = match &opts.seal {
+        Some(id) => {
+            let Some(rec) = manifest.seals.iter().find(|r| &r.id == id) else {
+                bail!(
+                    "--seal {id}: no such seal in vault {} (its records are {}/seals/<id>.json)",
+                    opts.vault.display(),
+                    opts.vault.display()
+                );
+            };
+            let d = rec.dist.to_path();
+            if opts.dist.as_ref().is_some_and(|o| o != &d) {
+                bail!("--seal {id} is a seal of {}, not of --dist", d.display());
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let dist = match (by_seal.as_ref().or(opts.dist.as_ref()), &opts.with) {
         (Some(d), _) => {
             if !dists.contains(d) {
                 bail!(
@@ -255,6 +282,38 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             );
         }
     };
+
+    // Which seals of it: one release unless told otherwise.
+    let of_dist: Vec<usize> = manifest
+        .seals
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.dist.to_path() == dist)
+        .map(|(i, _)| i)
+        .collect();
+    let chosen: std::collections::BTreeSet<usize> = match &opts.seal {
+        Some(id) => manifest
+            .seals
+            .iter()
+            .position(|r| &r.id == id)
+            .into_iter()
+            .collect(),
+        None if opts.all => of_dist.iter().copied().collect(),
+        None => of_dist.last().copied().into_iter().collect(),
+    };
+    if of_dist.len() > chosen.len() {
+        notes.push(format!(
+            "exported {} of the {} seals of {} (the latest, unless --seal said which); the \
+             others stay in the vault: `export --seal ID` for one, `--all` for every one",
+            chosen.len(),
+            of_dist.len(),
+            dist.display()
+        ));
+    }
+    let seal_ids: Vec<String> = chosen
+        .iter()
+        .map(|&i| manifest.seals[i].id.clone())
+        .collect();
 
     // Never write maps where they could ship.
     let out = &opts.out;
@@ -295,7 +354,11 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut maps: BTreeMap<&RelPath, &crate::catalog::MapFile> = BTreeMap::new();
-    for m in cat.maps.iter().filter(|m| m.dist == dist) {
+    for m in cat
+        .maps
+        .iter()
+        .filter(|m| m.dist == dist && chosen.contains(&m.seal))
+    {
         let (win, lose) = match maps.get(&m.path) {
             Some(old) if (old.seal, rank(old.source)) >= (m.seal, rank(m.source)) => (*old, m),
             Some(old) => (m, *old),
@@ -322,7 +385,11 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     }
     // Newest record of each bundle that named its map.
     let mut newest: BTreeMap<&RelPath, &crate::catalog::Entry> = BTreeMap::new();
-    for e in cat.entries.iter().filter(|e| e.dist == dist) {
+    for e in cat
+        .entries
+        .iter()
+        .filter(|e| e.dist == dist && chosen.contains(&e.seal))
+    {
         if newest.get(&e.bundle).is_none_or(|o| o.seal < e.seal) {
             newest.insert(&e.bundle, e);
         }
@@ -468,6 +535,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     Ok(ExportReport {
         out: out.display().to_string(),
         dist: dist.display().to_string(),
+        seals: seal_ids,
         maps: map_count,
         bundles,
         files,

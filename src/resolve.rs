@@ -331,7 +331,7 @@ impl Resolver {
     /// Open the vault (shared lock) and read its catalog.
     pub fn open(opts: &ResolveOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Resolver> {
         let vault = Vault::open_shared(&opts.vault, on_wait)?;
-        let manifest = vault.load_manifest()?;
+        let manifest = vault.load_records()?.all;
         let cat = Catalog::build(&manifest);
         let mut notes = cat.notes.clone();
         if vault.has_journal() {

@@ -5,9 +5,10 @@
 //!
 //! A run is: lock the dist ([`lock_dist`]) and the vault, [`recover`] any interrupted journal,
 //! plan a new one (ids from [`new_id`], temp names from [`Temps`]), save it, execute it, then
-//! [`finish`] it: the manifest records what was done and the journal goes.
+//! [`finish`] it: a seal's record (or an unseal's markers) says what was done and the journal
+//! goes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ use crate::relpath::{RawPath, RelPath};
 use crate::vault::Vault;
 use crate::vault::journal::{Journal, Op, Step};
 use crate::vault::json::Pieces;
-use crate::vault::manifest::{Manifest, SealRecord};
+use crate::vault::manifest::SealRecord;
 
 /// An edit is applied in place (the file's tail rewritten, no new copy) when the new tail, which
 /// the journal spells out, is at most this long…
@@ -36,10 +37,11 @@ pub fn lock_dist(dist: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<File> {
     Ok(f)
 }
 
-/// A new run id, `OP-<UTC time>-<8 hex>`: readable, sortable by time, and unique across
+/// A new run id, `OP-<UTC time to the millisecond>-<8 hex>`: readable, sortable by time (a
+/// seal's id names its record, and the latest record is the greatest id), and unique across
 /// processes (the salt hashes the clock's nanoseconds and the pid).
 pub fn new_id(op: &str, now: std::time::SystemTime) -> String {
-    let stamp = humantime::format_rfc3339_seconds(now)
+    let stamp = humantime::format_rfc3339_millis(now)
         .to_string()
         .replace([':', '-'], "");
     let nanos = now
@@ -117,10 +119,11 @@ pub fn recover(
     Ok(Some(j.id))
 }
 
-/// Record what a journal achieved in the manifest, clear the journal. Files whose steps failed
-/// are reported (and, for seal, left out of the record; for unseal, kept in it). `record_json`
-/// is the seal record as [`Vault::save_journal`] wrote it, reused when every step went through.
-/// Returns how many vault objects an unseal left unneeded and removed.
+/// Record what a journal achieved, clear the journal. Files whose steps failed are reported
+/// (and, for seal, left out of the record). A seal writes its record `seals/<id>.json` (reading
+/// no other record); an unseal writes the unsealed marker of every seal all of whose steps went
+/// through. `record_json` is the seal record as [`Vault::save_journal`] wrote it, reused when
+/// every step went through. Returns the ids of the seals an unseal marked unsealed.
 pub fn finish(
     v: &Vault,
     j: &Journal,
@@ -128,31 +131,44 @@ pub fn finish(
     notes: &mut Vec<NoteRecord>,
     errors: &mut Vec<ErrorRecord>,
     record_json: Option<&Pieces>,
-) -> Result<usize> {
+) -> Result<Vec<String>> {
     let failed = report_failures(j, applied, notes, errors);
-    let mut m = v.load_manifest()?;
-    let removed_objects = match j.op {
+    let mut marked = Vec::new();
+    match j.op {
         Op::Seal => {
-            // Not recorded yet (a re-run after a crash that followed the manifest write finds
+            // Not recorded yet (a re-run after a crash that followed the record's write finds
             // it recorded).
             if let Some(rec) = &j.record
-                && !m.seals.iter().any(|s| s.id == rec.id)
+                && !v.has_record(&rec.id)
             {
-                record_seal(v, &mut m, rec, j, applied, &failed, record_json)?;
+                record_seal(v, rec, j, applied, &failed, record_json)?;
             }
-            0
         }
         Op::Unseal => {
-            forget_restored(&mut m, j, applied);
-            v.save_manifest(&m)?;
+            let mut seals: Vec<&str> = Vec::new();
+            let mut incomplete: BTreeSet<&str> = BTreeSet::new();
+            for (i, s) in j.steps.iter().enumerate() {
+                if let Step::Restore { seal_id, .. }
+                | Step::Unedit { seal_id, .. }
+                | Step::MakeDir { seal_id, .. } = s
+                {
+                    if !seals.contains(&seal_id.as_str()) {
+                        seals.push(seal_id);
+                    }
+                    if !applied.ok(i) {
+                        incomplete.insert(seal_id);
+                    }
+                }
+            }
+            for id in seals.into_iter().filter(|id| !incomplete.contains(id)) {
+                v.mark_unsealed(id, &j.id, &j.dist)?;
+                marked.push(id.to_string());
+            }
             apply::failpoint("after-manifest");
-            let removed = v.collect_garbage(&m)?;
-            apply::failpoint("after-gc");
-            removed
         }
-    };
+    }
     v.remove_journal()?;
-    Ok(removed_objects)
+    Ok(marked)
 }
 
 /// Every failed step as an error of its file (a directory seal could not remove is only a
@@ -176,12 +192,10 @@ fn report_failures(
     failed
 }
 
-/// Append a seal's record to the manifest: as the journal wrote it when every step went
-/// through (directories included), else without the files that failed and the directories
-/// that were not removed.
+/// Write a seal's record: as the journal wrote it when every step went through (directories
+/// included), else without the files that failed and the directories that were not removed.
 fn record_seal(
     v: &Vault,
-    m: &mut Manifest,
     rec: &SealRecord,
     j: &Journal,
     applied: &Applied,
@@ -192,7 +206,7 @@ fn record_seal(
         && applied.errors().next().is_none()
     {
         if !rec.files.is_empty() {
-            v.save_manifest_appending(m, Some(bytes))?;
+            v.put_record(rec, Some(bytes))?;
             apply::failpoint("after-manifest");
         }
         return Ok(());
@@ -208,44 +222,10 @@ fn record_seal(
         .collect();
     rec.dirs.retain(|d| removed_dirs.contains(&d.path));
     if !rec.files.is_empty() {
-        m.seals.push(rec);
-        v.save_manifest(m)?;
+        v.put_record(&rec, None)?;
         apply::failpoint("after-manifest");
     }
     Ok(())
-}
-
-/// Drop from the manifest every file and directory an unseal put back; records left with no
-/// files go.
-fn forget_restored(m: &mut Manifest, j: &Journal, applied: &Applied) {
-    let mut done: HashMap<&str, BTreeSet<&RelPath>> = HashMap::new();
-    let mut dirs_done: HashMap<&str, BTreeSet<&RelPath>> = HashMap::new();
-    for (i, s) in j.steps.iter().enumerate() {
-        if !applied.ok(i) {
-            continue;
-        }
-        match s {
-            Step::Restore { seal_id, path, .. } | Step::Unedit { seal_id, path, .. } => {
-                done.entry(seal_id).or_default().insert(path);
-            }
-            Step::MakeDir { seal_id, path, .. } => {
-                dirs_done.entry(seal_id).or_default().insert(path);
-            }
-            _ => {}
-        }
-    }
-    for rec in &mut m.seals {
-        if let Some(paths) = done.get(rec.id.as_str()) {
-            rec.files.retain(|f| !paths.contains(&f.path));
-        }
-        if let Some(paths) = dirs_done.get(rec.id.as_str()) {
-            rec.dirs.retain(|d| !paths.contains(&d.path));
-        }
-        if rec.files.is_empty() {
-            rec.dirs.clear();
-        }
-    }
-    m.seals.retain(|r| !r.files.is_empty());
 }
 
 #[cfg(test)]
@@ -256,8 +236,8 @@ mod tests {
     fn ids_name_the_operation_and_the_time() {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
         let id = new_id("seal", t);
-        assert!(id.starts_with("seal-20270115T080000Z-"), "{id}");
-        assert_eq!(id.len(), "seal-20270115T080000Z-".len() + 8);
+        assert!(id.starts_with("seal-20270115T080000.000Z-"), "{id}");
+        assert_eq!(id.len(), "seal-20270115T080000.000Z-".len() + 8);
     }
 
     #[test]

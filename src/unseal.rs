@@ -1,6 +1,17 @@
-//! `mapvault unseal DIST`: put every moved map and every removed comment back, byte for byte,
-//! from the vault; then drop those manifest entries and the vault objects nothing needs any
-//! more ([`crate::txn::finish`]).
+//! `mapvault unseal DIST [--seal ID]`: put every moved map and every removed comment of one
+//! release back, byte for byte, from the vault. Append-only: maps are *copied* out (each copy
+//! hashed before it gets its name in the dist), no object or record is deleted, and the seal
+//! gets a write-once `seals/<id>.unsealed.json` marker ([`crate::txn::finish`]). Every release
+//! stays resolvable and exportable.
+//!
+//! Which record: the latest seal not yet unsealed whose sealed files are all in this dist as
+//! sealed (edited files hash to their sealed sha256, moved files are absent) — first among the
+//! seals of this dist's path, else among seals of other paths when the dist's contents prove
+//! it is theirs (at least one edited file matches: a moved dist). Older seals of the same dist
+//! whose files are as sealed too, with contents that prove it and no path in common, are
+//! restored with it (a dist sealed again after more files were added). A record whose files
+//! are gone or changed (a rebuilt dist) is never restored into another build: a note names it
+//! and why. `--seal ID` picks one record (still checked against the dist).
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
@@ -15,12 +26,13 @@ use crate::exit::Outcome;
 use crate::findings::{ErrorRecord, NoteRecord};
 use crate::hash;
 use crate::meta::Meta;
-use crate::relpath::RawPath;
+use crate::relpath::{RawPath, RelPath};
 use crate::txn::{self, TAIL_MAX, Temps};
 use crate::vault::Vault;
 use crate::vault::fsutil;
 use crate::vault::journal::{How, Journal, Op, Step};
-use crate::vault::manifest::{Action, Bytes, FileRecord, Manifest, SealRecord, Stored};
+use crate::vault::manifest::{Action, Bytes, FileRecord, SealRecord, Stored};
+use crate::vault::seals::Records;
 
 #[derive(Debug, Clone)]
 pub struct UnsealOptions {
@@ -28,19 +40,40 @@ pub struct UnsealOptions {
     pub dist: PathBuf,
     /// Absolute path of the vault.
     pub vault: PathBuf,
+    /// `--seal ID`: restore this record only.
+    pub seal: Option<String>,
+}
+
+/// One thing unseal did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnsealAction {
+    /// Dist-relative path.
+    pub path: String,
+    /// `map-restored` (a moved file copied back), `file-restored` (a regenerated precompressed
+    /// copy replaced by its original), `references-restored` (cut comments put back),
+    /// `dir-recreated`.
+    pub action: &'static str,
+    /// The seal record it came from.
+    pub seal: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct UnsealReport {
     pub dist: String,
     pub vault: String,
-    /// Seal records (ids) this unseal worked from.
+    /// Seal records (ids) this unseal worked from, oldest first.
     pub seals: Vec<String>,
+    /// Of those, the ones now marked unsealed (every step of theirs went through).
+    pub unsealed: Vec<String>,
     pub files_restored: u64,
     pub maps_restored: u64,
     pub references_restored: u64,
     pub dirs_recreated: u64,
+    /// Always 0 since layout v2 (unseal copies maps out and deletes nothing); kept for the JSON
+    /// contract.
     pub objects_removed: u64,
+    /// What was done, step by step (failures are in `errors`).
+    pub actions: Vec<UnsealAction>,
     pub resumed: Vec<String>,
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
@@ -53,33 +86,158 @@ impl UnsealReport {
     }
 }
 
-/// How many times each object is needed by records *not* being unsealed, and by the records
-/// being unsealed (moved files only / everything else).
-fn object_uses(
-    m: &Manifest,
-    unsealing: &BTreeSet<&str>,
-) -> (HashMap<String, usize>, HashMap<String, usize>) {
-    let mut outside: HashMap<String, usize> = HashMap::new();
-    let mut inside: HashMap<String, usize> = HashMap::new();
-    for rec in &m.seals {
-        let ours = unsealing.contains(rec.id.as_str());
-        let counts = if ours { &mut inside } else { &mut outside };
+/// Hashes of dist files, each computed once however many records ask.
+struct DistView<'a> {
+    dist: &'a Path,
+    hashes: HashMap<RelPath, Option<String>>,
+}
+
+impl DistView<'_> {
+    /// sha256 of the regular file at `rel` (`None`: missing, not a regular file, unreadable).
+    fn hash(&mut self, rel: &RelPath) -> Option<String> {
+        let dist = self.dist;
+        self.hashes
+            .entry(rel.clone())
+            .or_insert_with(|| {
+                let p = rel.under(dist)?;
+                let (f, _) = fsutil::open_regular(&p).ok()?;
+                let mut f = f;
+                hash::hash_reader(&mut f).ok().map(|(h, _)| h)
+            })
+            .clone()
+    }
+
+    fn exists(&self, rel: &RelPath) -> bool {
+        rel.under(self.dist)
+            .is_some_and(|p| std::fs::symlink_metadata(p).is_ok())
+    }
+
+    /// Are `rec`'s files in this dist as it sealed them (or already put back)? `Ok(true)` when at least one edited
+    /// file matches its sealed hash (the contents prove the dist is the sealed one), `Ok(false)`
+    /// when the record has nothing to prove it by (only moved files), `Err(why)` otherwise.
+    fn check(&mut self, rec: &SealRecord) -> Result<bool, String> {
+        // Cheap checks first: a moved file that is back (with other bytes than it had: a
+        // file put back already is fine, restoring it does nothing) is enough to say no.
         for f in &rec.files {
-            if let Some(s) = &f.stored {
-                *counts.entry(s.sha().to_string()).or_default() += 1;
-            }
-            for e in &f.edits {
-                if let Bytes::Blob(s) | Bytes::InlineMap { map: s, .. } = &e.removed {
-                    *counts.entry(s.clone()).or_default() += 1;
-                }
-                // A lookup mention keeps objects of *other* records alive.
-                if let (Some(s), false) = (&e.map_sha256, ours) {
-                    *counts.entry(s.clone()).or_default() += 1;
-                }
+            if f.action == Action::Moved
+                && self.exists(&f.path)
+                && self.hash(&f.path).as_ref() != Some(&f.sha256)
+            {
+                return Err(format!("{} is in the dist again", f.path));
             }
         }
+        let mut proof = false;
+        for f in &rec.files {
+            let Some(sealed) = (f.action != Action::Moved)
+                .then_some(f.sealed_sha256.as_ref())
+                .flatten()
+            else {
+                continue;
+            };
+            let Some(p) = f.path.under(self.dist) else {
+                return Err(format!("{} leaves the dist", f.path));
+            };
+            if std::fs::symlink_metadata(&p).is_err() {
+                return Err(format!("{} is missing", f.path));
+            }
+            // As sealed (proof), or put back already (an unseal cut short, or one of a dist
+            // nested in another that shares files): anything else is another build.
+            match self.hash(&f.path) {
+                Some(h) if &h == sealed => proof = true,
+                Some(h) if h == f.sha256 => {}
+                _ => return Err(format!("{} changed since it was sealed", f.path)),
+            }
+        }
+        Ok(proof)
     }
-    (outside, inside)
+}
+
+/// The records to restore into `dist`, newest first (see the module docs); notes say which
+/// seals of this dist were left and why.
+fn choose<'r>(
+    opts: &UnsealOptions,
+    recs: &'r Records,
+    report: &mut UnsealReport,
+) -> Result<Vec<&'r SealRecord>> {
+    let mut view = DistView {
+        dist: &opts.dist,
+        hashes: HashMap::new(),
+    };
+    if let Some(id) = &opts.seal {
+        let Some(rec) = recs.get(id) else {
+            bail!(
+                "--seal {id}: no such seal in vault {} (its records are {}/seals/<id>.json)",
+                opts.vault.display(),
+                opts.vault.display()
+            );
+        };
+        if let Err(why) = view.check(rec) {
+            bail!(
+                "--seal {id}: this dist is not the one that seal sealed ({why}); nothing restored"
+            );
+        }
+        return Ok(vec![rec]);
+    }
+    let dist_raw = RawPath::from_path(&opts.dist);
+    let open: Vec<&SealRecord> = recs
+        .all
+        .seals
+        .iter()
+        .rev()
+        .filter(|r| !recs.unsealed.contains_key(&r.id))
+        .collect();
+    let mut checked: Vec<(&SealRecord, Result<bool, String>)> =
+        open.iter().map(|r| (*r, view.check(r))).collect();
+    let primary = checked
+        .iter()
+        .position(|(r, c)| r.dist == dist_raw && c.is_ok())
+        .or_else(|| checked.iter().position(|(_, c)| c == &Ok(true)));
+    let Some(primary) = primary else {
+        skipped_notes(&checked, &dist_raw, None, report);
+        return Ok(vec![]);
+    };
+    let first = checked.remove(primary).0;
+    let mut chosen = vec![first];
+    let mut claimed: BTreeSet<&RelPath> = first.files.iter().map(|f| &f.path).collect();
+    checked.retain(|(r, c)| {
+        let joins = r.dist == first.dist
+            && c == &Ok(true)
+            && r.files.iter().all(|f| !claimed.contains(&f.path));
+        if joins {
+            claimed.extend(r.files.iter().map(|f| &f.path));
+            chosen.push(r);
+        }
+        !joins
+    });
+    skipped_notes(&checked, &dist_raw, Some(first), report);
+    Ok(chosen)
+}
+
+/// A note for every seal of this dist left in the vault, saying why.
+fn skipped_notes(
+    left: &[(&SealRecord, Result<bool, String>)],
+    dist: &RawPath,
+    chosen: Option<&SealRecord>,
+    report: &mut UnsealReport,
+) {
+    for (r, c) in left {
+        if &r.dist != dist && chosen.is_none_or(|c| c.dist != r.dist) {
+            continue;
+        }
+        let why = match c {
+            Err(why) => format!("its files are gone or changed ({why}): another build"),
+            Ok(false) => "nothing in it identifies this build (it holds only moved maps)".into(),
+            Ok(true) => "it shares paths with the seal restored".into(),
+        };
+        report.notes.push(NoteRecord::new(
+            ".",
+            format!(
+                "seal {} (sealed at {}) not restored: {why}; it stays in the vault \
+                 (`unseal --seal {}` restores it explicitly)",
+                r.id, r.sealed_at, r.id
+            ),
+        ));
+    }
 }
 
 /// Before anything changes: every vault object the plan reads must be there. A manifest naming
@@ -109,7 +267,7 @@ fn refuse_missing_objects(v: &Vault, j: &Journal) -> Result<()> {
     }
     if !missing.is_empty() {
         bail!(
-            "the manifest names vault objects that are missing: {}; refusing to unseal anything — \
+            "the seal records name vault objects that are missing: {}; refusing to unseal anything — \
              restore the vault from a backup",
             missing.into_iter().collect::<Vec<_>>().join(", ")
         );
@@ -136,13 +294,23 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     )? {
         report.resumed.push(id);
     }
-    let m = v.load_manifest()?;
-    let dist_raw = RawPath::from_path(&opts.dist);
-    let recs: Vec<&SealRecord> = m.seals.iter().filter(|r| r.dist == dist_raw).collect();
-    if recs.is_empty() {
-        let others: BTreeSet<String> = m.seals.iter().map(|r| r.dist.to_string()).collect();
-        let msg = if others.is_empty() {
+    let recs = v.load_records()?;
+    let chosen = choose(opts, &recs, &mut report)?;
+    if chosen.is_empty() {
+        let dist_raw = RawPath::from_path(&opts.dist);
+        let others: BTreeSet<String> = recs
+            .all
+            .seals
+            .iter()
+            .filter(|r| r.dist != dist_raw)
+            .map(|r| r.dist.to_string())
+            .collect();
+        let msg = if recs.all.seals.is_empty() {
             "nothing to unseal: the vault has no seals".to_string()
+        } else if recs.all.seals.iter().any(|r| r.dist == dist_raw) {
+            "nothing to unseal for this dist: its seals are unsealed already, or belong to \
+             another build"
+                .to_string()
         } else {
             format!(
                 "nothing to unseal for this dist; the vault holds seals of: {}",
@@ -153,56 +321,85 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         return Ok(report);
     }
-    report.seals = recs.iter().map(|r| r.id.clone()).collect();
-    let j = plan(opts, &v, &m, &recs, &mut report)?;
+    let mut ids: Vec<String> = chosen.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    report.seals = ids;
+    let j = plan(opts, &v, &chosen, &mut report)?;
     refuse_missing_objects(&v, &j)?;
 
     crate::progress::phase("restoring", 0);
     v.save_journal(&j)?;
     apply::failpoint("after-journal");
     let applied = apply::execute(&v, &j)?;
-    let failed_files: BTreeSet<_> = applied
-        .errors()
-        .map(|(i, _)| j.steps[i].path().clone())
-        .collect();
-    report.objects_removed = txn::finish(
+    count_done(&j, &applied, &mut report);
+    report.unsealed = txn::finish(
         &v,
         &j,
         &applied,
         &mut report.notes,
         &mut report.errors,
         None,
-    )? as u64;
-    if !failed_files.is_empty() {
-        report.files_restored = report
-            .files_restored
-            .saturating_sub(failed_files.len() as u64);
-    }
+    )?;
+    report.unsealed.sort();
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(report)
 }
 
-/// The unseal of records `recs` of manifest `m`, counted into `report`: directories first,
-/// shallow to deep; then files, newest record first (an older entry for a path a newer seal also
-/// changed is superseded and stays in the manifest); restores that rename objects out of the
-/// vault last, after every step that still reads objects.
+/// Count and list what the steps that went through did.
+fn count_done(j: &Journal, applied: &apply::Applied, report: &mut UnsealReport) {
+    for (i, s) in j.steps.iter().enumerate() {
+        if !applied.ok(i) {
+            continue;
+        }
+        let (action, seal) = match s {
+            Step::MakeDir { seal_id, .. } => {
+                report.dirs_recreated += 1;
+                ("dir-recreated", seal_id)
+            }
+            Step::Restore {
+                seal_id, replaces, ..
+            } => {
+                report.files_restored += 1;
+                if replaces.is_some() {
+                    report.references_restored += 1;
+                    ("file-restored", seal_id)
+                } else {
+                    report.maps_restored += 1;
+                    ("map-restored", seal_id)
+                }
+            }
+            Step::Unedit { seal_id, edits, .. } => {
+                report.files_restored += 1;
+                report.references_restored += edits.len() as u64;
+                ("references-restored", seal_id)
+            }
+            _ => continue,
+        };
+        report.actions.push(UnsealAction {
+            path: s.path().lossy(),
+            action,
+            seal: seal.clone(),
+        });
+    }
+}
+
+/// The unseal of records `recs` (newest first): directories first, shallow to deep; then
+/// files (an older entry for a path a newer chosen seal also changed is superseded). Every map
+/// is copied out through a temp file and hashed before it gets its name in the dist; the vault
+/// keeps every object.
 fn plan(
     opts: &UnsealOptions,
     v: &Vault,
-    m: &Manifest,
     recs: &[&SealRecord],
     report: &mut UnsealReport,
 ) -> Result<Journal> {
-    let unsealing: BTreeSet<&str> = recs.iter().map(|r| r.id.as_str()).collect();
-    let (outside, inside) = object_uses(m, &unsealing);
     let dist_dev = std::fs::metadata(&opts.dist)?.dev();
     let jid = txn::new_id("unseal", SystemTime::now());
     let temps = Temps::new(&jid, &opts.dist, Some(v));
     let mut j = Journal::new(Op::Unseal, jid, RawPath::from_path(&opts.dist));
-    report.dirs_recreated = make_dirs(&mut j, recs);
+    make_dirs(&mut j, recs);
     let mut claimed = BTreeSet::new();
-    let mut restores_left: HashMap<String, usize> = inside;
-    for (n, rec) in recs.iter().rev().enumerate() {
+    for (n, rec) in recs.iter().enumerate() {
         for (k, f) in rec.files.iter().enumerate() {
             if !claimed.insert(f.path.clone()) {
                 report.notes.push(NoteRecord::new(f.path.lossy(), format!("entry of seal {} superseded by a later seal of the same path; kept in the vault", rec.id)));
@@ -214,12 +411,7 @@ fn plan(
                     let Some(from) = f.stored.clone() else {
                         continue;
                     };
-                    let left = restores_left.entry(from.sha().to_string()).or_default();
-                    // Rename the object out only for its last user, when nothing else needs it.
-                    let rename =
-                        *left == 1 && !outside.contains_key(from.sha()) && v.dev() == dist_dev;
-                    *left = left.saturating_sub(1);
-                    restore(rec, f, from, rename, temp, report)
+                    restore(rec, f, from, temp)
                 }
                 Action::Edited => {
                     let Some(sealed) = f.sealed_sha256.clone() else {
@@ -235,14 +427,6 @@ fn plan(
                             continue;
                         }
                     };
-                    for e in &f.edits {
-                        if let Bytes::Blob(s) | Bytes::InlineMap { map: s, .. } = &e.removed
-                            && let Some(c) = restores_left.get_mut(s)
-                        {
-                            *c = c.saturating_sub(1);
-                        }
-                    }
-                    report.references_restored += f.edits.len() as u64;
                     Step::Unedit {
                         seal_id: rec.id.clone(),
                         path: f.path.clone(),
@@ -257,19 +441,17 @@ fn plan(
                 }
             };
             j.steps.push(step);
-            report.files_restored += 1;
         }
     }
     j.steps.sort_by_key(|s| match s {
         Step::MakeDir { .. } => 0,
-        Step::Restore { rename: true, .. } => 2,
         _ => 1,
     });
     Ok(j)
 }
 
-/// The directories seal removed, shallow to deep, each once; returns how many.
-fn make_dirs(j: &mut Journal, recs: &[&SealRecord]) -> u64 {
+/// The directories seal removed, shallow to deep, each once.
+fn make_dirs(j: &mut Journal, recs: &[&SealRecord]) {
     let mut made = BTreeSet::new();
     for rec in recs {
         let mut dirs: Vec<_> = rec.dirs.iter().collect();
@@ -284,29 +466,16 @@ fn make_dirs(j: &mut Journal, recs: &[&SealRecord]) -> u64 {
             }
         }
     }
-    made.len() as u64
 }
 
-/// Put a moved (or regenerated) file back from vault object `from`, renamed out of the vault or
-/// copied through `temp`.
-fn restore(
-    rec: &SealRecord,
-    f: &FileRecord,
-    from: Stored,
-    rename: bool,
-    temp: RawPath,
-    report: &mut UnsealReport,
-) -> Step {
+/// Put a moved (or regenerated) file back from vault object `from`, copied (and hashed) through
+/// `temp`.
+fn restore(rec: &SealRecord, f: &FileRecord, from: Stored, temp: RawPath) -> Step {
     let replaces = if f.action == Action::Replaced {
         f.sealed_sha256.clone()
     } else {
         None
     };
-    if replaces.is_some() {
-        report.references_restored += 1;
-    } else {
-        report.maps_restored += 1;
-    }
     Step::Restore {
         seal_id: rec.id.clone(),
         path: f.path.clone(),
@@ -316,8 +485,8 @@ fn restore(
         mode: f.mode,
         mtime: f.mtime,
         mtime_nsec: f.mtime_nsec,
-        rename,
-        temp: if rename { RawPath::default() } else { temp },
+        rename: false,
+        temp,
         replaces,
     }
 }
@@ -355,7 +524,7 @@ fn plan_unedit_tail(v: &Vault, dist: &Path, f: &FileRecord, me: u32) -> Result<O
         )));
     }
     if Some(&sha) != f.sealed_sha256.as_ref() {
-        bail!("changed since it was sealed; not restoring it (its manifest entry is kept)");
+        bail!("changed since it was sealed; not restoring it (its record is kept)");
     }
     let Some(sealed_tail) = bytes.get(start as usize..) else {
         bail!("shorter than when it was sealed")

@@ -37,6 +37,10 @@ mod seal;
 /// `unseal`: modes and mtimes, no-op runs, shared vaults.
 #[path = "it/unseal.rs"]
 mod unseal;
+/// The vault as a release archive: write-once records, append-only unseal of the right
+/// record, damaged objects, v1 migration.
+#[path = "it/vault.rs"]
+mod vault;
 /// `verify`: exit codes, the JSON contract, what it sees, that it never writes.
 #[path = "it/verify.rs"]
 mod verify;

@@ -275,13 +275,13 @@ pub fn unseal(
     } else {
         writeln!(
             out,
-            "{} {} restored ({} moved back, {} put back), {} recreated; {} removed from the vault in {:.2}s",
+            "{} {} restored ({} copied back, {} put back), {} recreated from seal {} in {:.2}s; the vault keeps them",
             s.green("unsealed:"),
             plural(r.files_restored, "file"),
             plural(r.maps_restored, "map"),
             plural(r.references_restored, "comment"),
             plural(r.dirs_recreated, "directory"),
-            plural(r.objects_removed, "object"),
+            r.seals.join(", "),
             r.elapsed_ms as f64 / 1000.0
         )?;
     }

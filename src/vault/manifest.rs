@@ -258,14 +258,72 @@ impl Manifest {
                 self.version
             )));
         }
-        let bad = |what: &str, rec: &SealRecord, path: &RelPath| {
-            Invalid(format!("seal {}: {}: {what}", rec.id, path))
-        };
         let mut ids = BTreeSet::new();
         for rec in &self.seals {
             if !ids.insert(&rec.id) {
                 return Err(Invalid(format!("seal id {} appears twice", rec.id)));
             }
+            rec.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Every vault object (maps and blobs) some record still needs, as `(is_map, sha)`.
+    pub fn referenced_objects(&self) -> BTreeSet<(bool, String)> {
+        let mut out = BTreeSet::new();
+        for rec in &self.seals {
+            for f in &rec.files {
+                if let Some(m) = &f.map_sha256 {
+                    out.insert((true, m.clone()));
+                }
+                if let Some(m) = &f.debug_map_sha256 {
+                    out.insert((true, m.clone()));
+                }
+                match &f.stored {
+                    Some(Stored::Map(s)) => {
+                        out.insert((true, s.clone()));
+                    }
+                    Some(Stored::Blob(s)) => {
+                        out.insert((false, s.clone()));
+                    }
+                    None => {}
+                }
+                for e in &f.edits {
+                    match &e.removed {
+                        Bytes::Blob(s) => {
+                            out.insert((false, s.clone()));
+                        }
+                        Bytes::InlineMap { map, .. } => {
+                            out.insert((true, map.clone()));
+                        }
+                        _ => {}
+                    }
+                    if let Some(m) = &e.map_sha256 {
+                        out.insert((true, m.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl SealRecord {
+    /// Check one record: every path inside the dist, hashes that are hashes, edits in order
+    /// and in bounds, removed bytes kept inline matching their hash. Refuses anything it does
+    /// not fully understand rather than guessing.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let bad = |what: &str, rec: &SealRecord, path: &RelPath| {
+            Invalid(format!("seal {}: {}: {what}", rec.id, path))
+        };
+        let rec = self;
+        if !is_record_id(&rec.id) {
+            return Err(Invalid(format!(
+                "seal id {:?} is not a record id (letters, digits, `.`, `_`, `-`; at most 128)",
+                rec.id
+            )));
+        }
+        {
             if !rec.dist.to_path().is_absolute() {
                 return Err(Invalid(format!(
                     "seal {}: dist path is not absolute",
@@ -378,45 +436,17 @@ impl Manifest {
         }
         Ok(())
     }
+}
 
-    /// Every vault object (maps and blobs) some record still needs, as `(is_map, sha)`.
-    pub fn referenced_objects(&self) -> BTreeSet<(bool, String)> {
-        let mut out = BTreeSet::new();
-        for rec in &self.seals {
-            for f in &rec.files {
-                if let Some(m) = &f.map_sha256 {
-                    out.insert((true, m.clone()));
-                }
-                if let Some(m) = &f.debug_map_sha256 {
-                    out.insert((true, m.clone()));
-                }
-                match &f.stored {
-                    Some(Stored::Map(s)) => {
-                        out.insert((true, s.clone()));
-                    }
-                    Some(Stored::Blob(s)) => {
-                        out.insert((false, s.clone()));
-                    }
-                    None => {}
-                }
-                for e in &f.edits {
-                    match &e.removed {
-                        Bytes::Blob(s) => {
-                            out.insert((false, s.clone()));
-                        }
-                        Bytes::InlineMap { map, .. } => {
-                            out.insert((true, map.clone()));
-                        }
-                        _ => {}
-                    }
-                    if let Some(m) = &e.map_sha256 {
-                        out.insert((true, m.clone()));
-                    }
-                }
-            }
-        }
-        out
-    }
+/// Is `id` usable as a record id, hence as a file name under `VAULT/seals/`? Letters, digits,
+/// `.`, `_` and `-`, not starting with `.`, at most 128 bytes (every id v1 and v2 write).
+pub fn is_record_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Do `bytes` (kept in the manifest) hash and measure as the edit says they should?

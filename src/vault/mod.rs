@@ -1,23 +1,33 @@
-//! The vault: a private, content-addressed store of source maps plus the manifest that says
-//! where every byte came from. Owns every write outside the dist.
+//! The vault: a private, append-only archive of releases — content-addressed source maps plus
+//! one record per seal saying where every byte came from. Owns every write outside the dist.
 //!
-//! Layout (a public contract):
+//! Layout version 2 (a public contract):
 //! ```text
-//! VAULT/                 0700
-//!   manifest.json        0600  see manifest.rs
-//!   maps/<sha256>.map    0600  each map, byte-identical (inline maps decoded)
-//!   blobs/<sha256>       0600  removed bytes too large for the manifest
-//!   journal.json         0600  only while a seal/unseal is under way (or was interrupted)
-//!   tmp/                 0700  temporary files; emptied at every start
-//!   lock                 0600  advisory lock held by the running command
+//! VAULT/                        0700
+//!   vault.json                  0600  {"format":"mapvault-vault","version":2}, written once
+//!   seals/<id>.json             0600  one seal's record, written once (see seals.rs, manifest.rs)
+//!   seals/<id>.unsealed.json    0600  written once when that seal was unsealed
+//!   maps/<sha256>.map           0600  each map, byte-identical (inline maps decoded)
+//!   blobs/<sha256>              0600  removed bytes too large for a record
+//!   damaged/<name>-<time>       0600  objects found not to hash to their name, moved aside
+//!   journal.json                0600  only while a seal/unseal is under way (or was interrupted)
+//!   manifest.v1.json            0600  a v1 vault's manifest, kept after migration
+//!   tmp/                        0700  temporary files; emptied at every start
+//!   lock                        0600  advisory lock held by the running command
 //! ```
-//! A vault that is world-writable or owned by another user is refused.
+//! Nothing but a future `prune` deletes: objects and records are immutable, a seal adds one
+//! record, an unseal adds one marker and copies maps out. Every object is trusted only after
+//! its bytes hash to its name ([`Vault::object_sound`]). A vault that is world-writable or owned
+//! by another user is refused. A v1 vault (`manifest.json`) is read as it is and migrated by the
+//! first command that writes (`seals.rs`).
 
 pub(crate) mod fsutil;
 pub mod journal;
 pub(crate) mod json;
+pub(crate) mod listing;
 pub mod manifest;
 pub mod multihash;
+pub mod seals;
 
 use std::fs::{self, File};
 use std::io;
@@ -28,7 +38,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use journal::Journal;
-use manifest::{Manifest, Stored};
+use manifest::Stored;
 
 pub(crate) struct Vault {
     root: PathBuf,
@@ -158,6 +168,7 @@ impl Vault {
             _lock: lock,
         };
         v.clear_tmp()?;
+        v.migrate()?;
         Ok(v)
     }
 
@@ -231,8 +242,9 @@ impl Vault {
         }
     }
 
-    /// Is the object present with the expected size? (Its name is its hash and it was verified
-    /// before it got that name.)
+    /// Is the object present with the expected size? A cheap check (no hashing), for planning
+    /// and for reads that verify the bytes they read; before anything relies on an object to
+    /// delete the dist's copy, [`Vault::object_sound`] hashes it.
     pub fn has(&self, s: &Stored, size: Option<u64>) -> bool {
         match fs::symlink_metadata(self.object_path(s)) {
             Ok(m) => m.is_file() && size.is_none_or(|n| m.len() == n),
@@ -288,6 +300,50 @@ impl Vault {
         }
     }
 
+    /// Is object `s` present and sound: a regular file (of `size`, when known) whose bytes hash
+    /// to its name? An object that is there but is not — truncated, bit-flipped, tampered with,
+    /// a symlink or FIFO — is moved aside to `VAULT/damaged/` for inspection and `Ok(false)`
+    /// returned, so the caller stores the good bytes under its name before the dist's copy
+    /// goes. Never trusts an object by its name alone.
+    pub fn object_sound(&self, s: &Stored, size: Option<u64>) -> Result<bool> {
+        let p = self.object_path(s);
+        let m = match fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", p.display())),
+        };
+        let sound = m.is_file()
+            && size.is_none_or(|n| m.len() == n)
+            && fsutil::open_regular(&p)
+                .and_then(|(mut f, _)| crate::hash::hash_reader(&mut f))
+                .is_ok_and(|(sha, _)| sha == s.sha());
+        if !sound {
+            self.move_aside(&p)?;
+        }
+        Ok(sound)
+    }
+
+    /// Move a damaged vault file to `VAULT/damaged/<name>-<unix nanos>-<pid>`.
+    fn move_aside(&self, p: &Path) -> Result<()> {
+        let dir = self.root.join("damaged");
+        make_private_dir(&dir)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let to = dir.join(format!("{name}-{nanos}-{}", std::process::id()));
+        match fs::rename(p, &to) {
+            Ok(()) => Ok(()),
+            // Moved aside meanwhile by another thread storing the same object.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e)
+                .with_context(|| format!("cannot move damaged vault object {} aside", p.display())),
+        }
+    }
+
     /// Store `bytes` as object `s` (verifying the hash) unless it is already there. Not yet
     /// durable: the caller's barrier makes it so.
     pub fn put_bytes(&self, s: &Stored, bytes: &[u8]) -> Result<()> {
@@ -295,7 +351,7 @@ impl Vault {
         if sha != s.sha() {
             bail!("content hash {sha} does not match the expected {}", s.sha());
         }
-        if self.has(s, Some(bytes.len() as u64)) {
+        if self.object_sound(s, Some(bytes.len() as u64))? {
             return Ok(());
         }
         let tmp = self.unique_tmp("put");
@@ -359,48 +415,9 @@ impl Vault {
         Ok(())
     }
 
+    /// A v1 vault's manifest (see `seals.rs` for its migration).
     pub fn manifest_path(&self) -> PathBuf {
         self.root.join("manifest.json")
-    }
-
-    /// Load the manifest (empty if there is none yet). A corrupt or hand-edited manifest is an
-    /// error, never a guess.
-    pub fn load_manifest(&self) -> Result<Manifest> {
-        let p = self.manifest_path();
-        match fsutil::read_json_file(&p) {
-            Ok(bytes) => Manifest::parse(&bytes).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {e}; refusing to guess — restore it from a backup or fix it by hand",
-                    p.display()
-                )
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
-            // Binary junk: as corrupt as JSON that does not parse.
-            Err(e) if fsutil::NotJson::is(&e) => Err(anyhow::anyhow!(
-                "{}: not a valid manifest ({e}); refusing to guess — restore it from a backup \
-                 or fix it by hand",
-                p.display()
-            )),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
-        }
-    }
-
-    /// Replace the manifest atomically and durably. Written compact (no indentation): a third
-    /// smaller than pretty-printed, which is what the fsync waits for; `jq .` pretty-prints it.
-    pub fn save_manifest(&self, m: &Manifest) -> Result<()> {
-        self.save_manifest_appending(m, None)
-    }
-
-    /// [`Vault::save_manifest`] of `m` with one more seal record, given as the bytes
-    /// [`Vault::save_journal`] returned for it (the record is serialized once per seal).
-    pub fn save_manifest_appending(
-        &self,
-        m: &Manifest,
-        record: Option<&json::Pieces>,
-    ) -> Result<()> {
-        let text = json::manifest(m, record)?;
-        fsutil::write_atomic(&self.tmp_dir(), &self.manifest_path(), text.slices())
-            .with_context(|| format!("cannot write {}", self.manifest_path().display()))
     }
 
     fn journal_path(&self) -> PathBuf {
@@ -423,9 +440,8 @@ impl Vault {
         }
     }
 
-    /// Write the journal durably (the commit point of a plan).
-    /// Write the journal durably. Returns the bytes of its seal record, for
-    /// [`Vault::save_manifest_appending`].
+    /// Write the journal durably (the commit point of a plan). Returns the bytes of its seal
+    /// record, for [`Vault::put_record`].
     pub fn save_journal(&self, j: &Journal) -> Result<Option<json::Pieces>> {
         let text = json::journal(j)?;
         fsutil::write_atomic(&self.tmp_dir(), &self.journal_path(), text.slices())
@@ -448,28 +464,6 @@ impl Vault {
             let _ = fs::remove_file(&p).or_else(|_| fs::remove_dir_all(&p));
         }
         Ok(())
-    }
-
-    /// Delete objects that no manifest record needs any more. Returns how many were removed.
-    pub fn collect_garbage(&self, m: &Manifest) -> Result<usize> {
-        let keep = m.referenced_objects();
-        let mut removed = 0;
-        for (is_map, dir) in [(true, "maps"), (false, "blobs")] {
-            for e in fs::read_dir(self.root.join(dir))? {
-                let e = e?;
-                let name = e.file_name().to_string_lossy().into_owned();
-                let sha = if is_map {
-                    name.strip_suffix(".map").unwrap_or("")
-                } else {
-                    name.as_str()
-                };
-                if crate::hash::is_sha256_hex(sha) && !keep.contains(&(is_map, sha.to_string())) {
-                    fs::remove_file(e.path())?;
-                    removed += 1;
-                }
-            }
-        }
-        Ok(removed)
     }
 }
 

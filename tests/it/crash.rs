@@ -1,7 +1,7 @@
 //! Deterministic crash tests: `seal` and `unseal` are aborted (like `kill -9`: no destructors,
 //! no flushing) at every failpoint of the apply sequence — `after-journal`, after each `prepare`
 //! step, `after-barrier-1`, after each `commit` step, `after-commit`, `after-barrier-2`,
-//! `after-manifest`, `after-gc` (see `apply::failpoint`) — and then recovered. After every crash:
+//! `after-manifest` (see `apply::failpoint`) — and then recovered. After every crash:
 //! no map's bytes are lost (each is in the dist or the vault) and nothing outside the dist
 //! changed; re-running the command finishes the job (the dist verifies clean, or is restored);
 //! `unseal` after a crashed `seal` (and `seal` after a crashed `unseal`) also ends consistent; and
@@ -74,7 +74,6 @@ const POINTS: &[&str] = &[
     "after-commit",
     "after-barrier-2",
     "after-manifest",
-    "after-gc",
 ];
 
 /// Run `cmd` with `MAPVAULT_FAILPOINT=spec`. `None`: the point was not reached (the command ran
@@ -276,7 +275,6 @@ fn unseal_killed_at_every_failpoint_then_rerun_restores() {
             "after-commit",
             "after-barrier-2",
             "after-manifest",
-            "after-gc",
         ],
     );
 }

@@ -11,7 +11,7 @@
 //!   and a listing of the temp dir, like ripgrep's `TestCommand`.
 //! - [`Snapshot`]: a tree as path → kind, sha256, mode, mtime, inode; compared at a chosen
 //!   [`Level`] (content only … never rewritten) with a readable diff.
-//! - [`VaultView`]: a read-only look at a vault (`maps/<sha256>.map`, `manifest.json`).
+//! - [`VaultView`]: a read-only look at a vault (`maps/<sha256>.map`, `seals/<id>.json`).
 //!
 //! Helpers here know nothing about source maps; see `maps.rs` for those.
 
@@ -866,13 +866,68 @@ impl VaultView {
         out
     }
 
-    pub fn manifest_bytes(&self) -> Vec<u8> {
-        let p = self.root.join("manifest.json");
-        fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+    /// The seal record files (`seals/<id>.json`), oldest first, as `(id, bytes)`.
+    pub fn record_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let Ok(rd) = fs::read_dir(self.root.join("seals")) else {
+            return out;
+        };
+        for e in rd {
+            let e = e.expect("read_dir entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".unsealed.json") {
+                continue;
+            }
+            if let Some(id) = name.strip_suffix(".json") {
+                out.push((id.to_owned(), fs::read(e.path()).expect("read record")));
+            }
+        }
+        out.sort();
+        out
     }
 
+    /// The ids of the seals marked unsealed (`seals/<id>.unsealed.json`).
+    pub fn unsealed_ids(&self) -> Vec<String> {
+        let mut out: Vec<String> = fs::read_dir(self.root.join("seals"))
+            .map(|rd| {
+                rd.filter_map(|e| {
+                    let name = e.ok()?.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".unsealed.json").map(str::to_owned)
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Every record file's bytes, concatenated in id order: changes whenever a record is added
+    /// or rewritten.
+    pub fn manifest_bytes(&self) -> Vec<u8> {
+        self.record_files()
+            .into_iter()
+            .flat_map(|(_, b)| b)
+            .collect()
+    }
+
+    /// Every seal record as the v1 manifest had them: `{"seals": [record, …]}`, oldest first.
     pub fn manifest(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.manifest_bytes()).expect("manifest.json is not JSON")
+        let seals: Vec<serde_json::Value> = self
+            .record_files()
+            .into_iter()
+            .map(|(id, b)| {
+                let v: serde_json::Value = serde_json::from_slice(&b)
+                    .unwrap_or_else(|e| panic!("seals/{id}.json is not JSON: {e}"));
+                assert_eq!(v["format"], "mapvault-seal", "seals/{id}.json");
+                assert_eq!(
+                    v["seal"]["id"],
+                    id.as_str(),
+                    "seals/{id}.json names another id"
+                );
+                v["seal"].clone()
+            })
+            .collect();
+        serde_json::json!({ "seals": seals })
     }
 
     /// The `dist` of every seal record in the manifest.

@@ -685,11 +685,26 @@ fn hundred_mb_one_line_bundle_and_two_hundred_mb_map_round_trip() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hand-edited and corrupt manifests
+// Hand-edited and corrupt seal records
 
-/// How to damage a sealed vault's manifest, as JSON or as raw bytes.
+/// How to damage a sealed vault's record (`seals/<id>.json`), as JSON or as raw bytes. The
+/// JSON damages see the record as v1's manifest held it (`{"format", "version", "seals":
+/// [record]}`), which [`as_manifest`] and [`as_record`] convert from and to.
 type Damage = fn(&mut serde_json::Value);
 type RawDamage = fn(&[u8]) -> Vec<u8>;
+
+/// A record file as a one-seal v1 manifest.
+fn as_manifest(record: &[u8]) -> serde_json::Value {
+    let r: serde_json::Value = serde_json::from_slice(record).expect("record");
+    serde_json::json!({"format": r["format"], "version": r["version"], "seals": [r["seal"]]})
+}
+
+/// Back from [`as_manifest`].
+fn as_record(m: &serde_json::Value) -> Vec<u8> {
+    let r =
+        serde_json::json!({"format": m["format"], "version": m["version"], "seal": m["seals"][0]});
+    serde_json::to_vec_pretty(&r).expect("json")
+}
 
 fn files(m: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
     m["seals"][0]["files"].as_array_mut().expect("files")
@@ -705,16 +720,12 @@ fn first(m: &mut serde_json::Value, action: &str) -> usize {
 #[test]
 #[expect(
     clippy::too_many_lines,
-    reason = "a table of manifest damages, one entry each, and the one check they share"
+    reason = "a table of record damages, one entry each, and the one check they share"
 )]
-fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
+fn corrupt_records_make_unseal_refuse_and_change_nothing() {
     let edits: &[(&str, Damage, &str)] = &[
         ("wrong version", |m| m["version"] = 99.into(), "version 99"),
-        (
-            "wrong format",
-            |m| m["format"] = "zip".into(),
-            "unknown format",
-        ),
+        ("wrong format", |m| m["format"] = "zip".into(), "\"zip\""),
         (
             "moved sha mismatch",
             |m| {
@@ -794,7 +805,7 @@ fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
                 let i = first(m, "moved");
                 files(m)[i]["path"] = serde_json::json!({"hex": "zz"});
             },
-            "not a valid manifest",
+            "not a valid seal record",
         ),
         (
             "duplicate file entry",
@@ -815,12 +826,9 @@ fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
             "appears twice",
         ),
         (
-            "duplicate seal",
-            |m| {
-                let dup = m["seals"][0].clone();
-                m["seals"].as_array_mut().expect("seals").push(dup);
-            },
-            "appears twice",
+            "record names another seal",
+            |m| m["seals"][0]["id"] = "seal-someone-else".into(),
+            "names seal",
         ),
         (
             "unknown action",
@@ -828,29 +836,29 @@ fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
                 let i = first(m, "moved");
                 files(m)[i]["action"] = "frobbed".into();
             },
-            "not a valid manifest",
+            "not a valid seal record",
         ),
     ];
     let raw: &[(&str, RawDamage, &str)] = &[
         (
             "truncated",
             |b| b[..b.len() / 2].to_vec(),
-            "not a valid manifest",
+            "not a valid seal record",
         ),
-        ("empty", |_| Vec::new(), "not a valid manifest"),
+        ("empty", |_| Vec::new(), "not a valid seal record"),
         (
             "binary",
             |_| b"\x00\xffgarbage".to_vec(),
-            "not a valid manifest",
+            "not a valid seal record",
         ),
     ];
 
     let env = TestEnv::new();
     env.copy_fixture("esbuild", "dist");
     env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
-    let good = env.vault("vault").manifest_bytes();
+    let (id, good) = env.vault("vault").record_files().remove(0);
     let sealed = env.snapshot("dist");
-    let manifest_path = env.path("vault/manifest.json");
+    let manifest_path = env.path(format!("vault/seals/{id}.json"));
 
     let check = |what: &str, bytes: Vec<u8>, word: &str| {
         std::fs::write(&manifest_path, &bytes).expect("write manifest");
@@ -860,29 +868,29 @@ fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
             .expect_code(2);
         let err = run.stderr_str();
         run.ensure(
-            err.contains("manifest.json") && err.contains(word),
-            format_args!("{what}: the refusal names manifest.json and says `{word}`"),
+            err.contains(&format!("seals/{id}.json")) && err.contains(word),
+            format_args!("{what}: the refusal names the record and says `{word}`"),
         );
         sealed.assert_same(&env.snapshot("dist"), Level::Untouched, what);
         run.ensure(
             std::fs::read(&manifest_path).ok().as_deref() == Some(&bytes[..]),
-            format_args!("{what}: the manifest was rewritten"),
+            format_args!("{what}: the record was rewritten"),
         );
         objects.assert_same(&env.snapshot("vault"), Level::Content, what);
         // verify never reads the vault: the dist is still clean.
         env.mapvault(["verify", "dist"]).ok();
     };
     for (what, damage, word) in edits {
-        let mut m: serde_json::Value = serde_json::from_slice(&good).expect("manifest");
+        let mut m = as_manifest(&good);
         damage(&mut m);
-        check(what, serde_json::to_vec_pretty(&m).expect("json"), word);
+        check(what, as_record(&m), word);
     }
     for (what, damage, word) in raw {
         check(what, damage(&good), word);
     }
 
-    // A vault object the manifest needs is missing: refused whole, nothing restored.
-    std::fs::write(&manifest_path, &good).expect("restore manifest");
+    // A vault object the record needs is missing: refused whole, nothing restored.
+    std::fs::write(&manifest_path, &good).expect("restore the record");
     let maps = env.vault("vault").maps();
     let (sha, _) = maps.iter().next().expect("a stored map");
     let gone = env.vault("vault").map_path(sha);
@@ -896,11 +904,7 @@ fn corrupt_manifests_make_unseal_refuse_and_change_nothing() {
         "the refusal names the missing object",
     );
     sealed.assert_same(&env.snapshot("dist"), Level::Untouched, "missing object");
-    assert_eq!(
-        env.vault("vault").manifest_bytes(),
-        good,
-        "manifest changed"
-    );
+    assert_eq!(env.vault("vault").manifest_bytes(), good, "record changed");
 
     // With the vault whole again, unseal works.
     std::fs::write(&gone, kept).expect("put the object back");

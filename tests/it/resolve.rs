@@ -827,12 +827,16 @@ fn regression_trace_mode_escapes_terminal_controls_from_the_map() {
 
 #[test]
 fn regression_vault_entries_that_are_not_regular_files_are_refused_at_once() {
-    // A map object or manifest.json that is a symlink to /dev/zero was read without end, a
-    // FIFO in their place or as VAULT/lock hung forever. The address-space limit keeps a
+    // A map object or manifest.json (now: a seal record) that is a symlink to /dev/zero was
+    // read without end, a FIFO in their place or as VAULT/lock hung forever. The address-space limit keeps a
     // failure of this test from taking the machine with it.
     const LIMIT_KB: u64 = 2 << 20;
     type Plant = fn(&TestEnv, &Path);
-    let cases: [(&str, Plant, &str); 5] = [
+    fn record(env: &TestEnv) -> std::path::PathBuf {
+        let id = env.vault("vault").record_files().remove(0).0;
+        env.path(format!("vault/seals/{id}.json"))
+    }
+    let cases: [(&str, Plant, &str); 6] = [
         (
             "map → /dev/zero",
             |env, map| {
@@ -844,16 +848,25 @@ fn regression_vault_entries_that_are_not_regular_files_are_refused_at_once() {
         ),
         ("map FIFO", |_, map| mkfifo(map), "FIFO"),
         (
-            "manifest → /dev/zero",
+            "record → /dev/zero",
             |env, _| {
-                let m = env.path("vault/manifest.json");
-                std::fs::remove_file(&m).expect("rm manifest");
+                let m = record(env);
+                std::fs::remove_file(&m).expect("rm record");
                 std::os::unix::fs::symlink("/dev/zero", &m).expect("symlink");
             },
             "symbolic link",
         ),
         (
-            "manifest FIFO",
+            "record FIFO",
+            |env, _| {
+                let m = record(env);
+                std::fs::remove_file(&m).expect("rm record");
+                mkfifo(&m);
+            },
+            "FIFO",
+        ),
+        (
+            "v1 manifest FIFO",
             |env, _| mkfifo(&env.path("vault/manifest.json")),
             "FIFO",
         ),

@@ -92,7 +92,8 @@ fn default_vault_is_dot_mapvault_in_the_current_directory() {
         .args(["seal", "../dist"])
         .ok();
     assert!(
-        env.path("work/.mapvault/manifest.json").is_file(),
+        env.path("work/.mapvault/vault.json").is_file()
+            && env.path("work/.mapvault/seals").is_dir(),
         "vault not at ./.mapvault of the cwd:\n{}",
         env.listing()
     );

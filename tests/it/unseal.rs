@@ -1,6 +1,6 @@
-//! `mapvault unseal DIST [--vault DIR] [--format …]`: restores bytes, modes and mtimes, drops
-//! only its own manifest entries (several dists may share a vault), and is a no-op when there is
-//! nothing to do.
+//! `mapvault unseal DIST [--vault DIR] [--format …]`: restores bytes, modes and mtimes, marks
+//! only its own seal unsealed and keeps every record and object (several dists may share a
+//! vault), and is a no-op when there is nothing to do. More in `vault.rs`.
 
 use crate::harness::{Level, TestEnv, sha256_hex};
 
@@ -82,7 +82,7 @@ fn unseal_with_a_missing_vault_exits_2_and_creates_nothing() {
 }
 
 #[test]
-fn unseal_drops_its_manifest_entries() {
+fn unseal_marks_its_record_unsealed_and_keeps_it() {
     let env = TestEnv::new();
     dist_with_own_and_shared_map(&env, "dist");
     env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
@@ -93,11 +93,14 @@ fn unseal_drops_its_manifest_entries() {
         std::slice::from_ref(&dist),
         "one seal record for the dist"
     );
+    let ids: Vec<String> = vault.record_files().into_iter().map(|r| r.0).collect();
     env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
-    assert!(
-        !vault.sealed_dists().contains(&dist),
-        "unseal left the dist's record in the manifest"
+    assert_eq!(
+        vault.sealed_dists(),
+        std::slice::from_ref(&dist),
+        "unseal dropped the dist's record"
     );
+    assert_eq!(vault.unsealed_ids(), ids, "the record is marked unsealed");
 }
 
 #[test]
@@ -115,10 +118,17 @@ fn two_dists_share_a_vault_and_unsealing_one_keeps_the_others_maps() {
     env.mapvault(["unseal", "a", "--vault", "vault"]).ok();
     before_a.assert_same(&env.snapshot("a"), Level::Restored, "unseal a");
     sealed_b.assert_same(&env.snapshot("b"), Level::Untouched, "b while unsealing a");
+    let dist_a = env.path("a").display().to_string();
     assert_eq!(
         vault.sealed_dists(),
-        [dist_b],
-        "b's record must stay, a's must go"
+        [dist_a, dist_b],
+        "both records stay (append-only)"
+    );
+    let ids: Vec<String> = vault.record_files().into_iter().map(|r| r.0).collect();
+    assert_eq!(
+        vault.unsealed_ids(),
+        [ids[0].clone()],
+        "only a's is marked unsealed"
     );
     for (what, bytes) in [
         ("b's own map", own_b.as_str()),

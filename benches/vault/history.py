@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""History-independence of seal (issue 13): seal release 20 into a vault that already holds 19
+releases vs release 1 into an empty vault, on a ~1,000-file dist built from the bundler
+fixtures. Prints the median seal time of each and their ratio (the issue asks for <= 1.15x).
+
+    python3 benches/vault/history.py [--bin target/release/mapvault] [--rounds 5] [--copies 22]
+                                     [--readers 50]
+
+Every release is a new build: each bundle and map gets a release-specific comment/field, so no
+map object is shared between releases (as between real builds). Release 20 is sealed into a
+fresh copy of the 19-release vault in each round, alternating with release 1 into a fresh empty
+vault, so both see the same machine load.
+"""
+import argparse, os, pathlib, shutil, statistics, subprocess, tempfile, time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ["vite", "webpack-source-map", "esbuild", "rollup", "webpack-inline-source-map"]
+
+
+def make_release(dest: pathlib.Path, n: int, copies: int):
+    for c in range(copies):
+        for fx in FIXTURES:
+            shutil.copytree(ROOT / "fixtures" / fx, dest / f"{fx}-{c}", symlinks=True)
+    for p in dest.rglob("*"):
+        if not p.is_file():
+            continue
+        if p.name.endswith(".map"):
+            b = p.read_bytes().replace(b'"version":3', b'"version":3,"x_release":%d' % n, 1)
+            p.write_bytes(b)
+        elif p.name.endswith(".js"):
+            p.write_bytes(b"/* release %d */\n" % n + p.read_bytes())
+
+
+def seal(bin_, dist, vault):
+    t = time.perf_counter()
+    subprocess.run([bin_, "seal", str(dist), "--vault", str(vault), "-q"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=str(ROOT / "target/release/mapvault"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--copies", type=int, default=22)
+    ap.add_argument("--readers", type=int, default=0,
+                    help="then grow the vault to this many releases and time resolve/export")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mapvault-history-") as tmp:
+        tmp = pathlib.Path(tmp)
+        hist = tmp / "vault19"
+        for n in range(2, 21):
+            d = tmp / "rel"
+            make_release(d, n, a.copies)
+            seal(a.bin, d, hist)
+            shutil.rmtree(d)
+        files = None
+        t1, t20 = [], []
+        for r in range(a.rounds):
+            for which in ("1", "20"):
+                d = tmp / f"dist{which}"
+                make_release(d, 1 if which == "1" else 21, a.copies)
+                files = files or sum(1 for p in d.rglob("*") if p.is_file())
+                v = tmp / f"v{which}"
+                if which == "20":
+                    shutil.copytree(hist, v, symlinks=True)
+                (t1 if which == "1" else t20).append(seal(a.bin, d, v))
+                shutil.rmtree(d)
+                shutil.rmtree(v)
+        m1, m20 = statistics.median(t1), statistics.median(t20)
+        recs = len(list((hist / "seals").glob("*.json")))
+        print(f"dist: {files} files; history vault: {recs} records")
+        print(f"seal release 1 into an empty vault:      median {m1*1000:.0f} ms  {[round(x*1000) for x in t1]}")
+        print(f"seal release 20 into a 19-release vault: median {m20*1000:.0f} ms  {[round(x*1000) for x in t20]}")
+        print(f"ratio: {m20/m1:.3f}x")
+        if a.readers:
+            readers(a, tmp, hist)
+
+
+def readers(a, tmp, hist):
+    """resolve of one position and export of one release in a vault of `a.readers` releases."""
+    for n in range(21, a.readers + 1):
+        d = tmp / "rel"
+        make_release(d, n, a.copies)
+        seal(a.bin, d, hist)
+        shutil.rmtree(d)
+    js = sorted((ROOT / "fixtures" / "vite").rglob("*.js"))[0]
+    # Line 2: every release starts each bundle with a one-line comment.
+    pos = f"vite-0/{js.relative_to(ROOT / 'fixtures' / 'vite')}:2:10"
+    tr, te = [], []
+    for r in range(a.rounds):
+        t = time.perf_counter()
+        rc = subprocess.run([a.bin, "resolve", "--vault", str(hist), pos],
+                            stdout=subprocess.DEVNULL).returncode
+        assert rc in (0, 1), f"resolve exited {rc}"  # 1: found, nothing mapped there
+        tr.append(time.perf_counter() - t)
+        out = tmp / f"out{r}"
+        t = time.perf_counter()
+        subprocess.run([a.bin, "export", "--vault", str(hist), "--out", str(out), "-q"],
+                       check=True, stdout=subprocess.DEVNULL)
+        te.append(time.perf_counter() - t)
+        shutil.rmtree(out)
+    recs = len([p for p in (hist / "seals").glob("*.json")])
+    print(f"vault of {recs} releases: resolve {pos}: median {statistics.median(tr)*1000:.0f} ms; "
+          f"export of the latest release: median {statistics.median(te)*1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

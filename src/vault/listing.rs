@@ -1,0 +1,144 @@
+//! `mapvault vault list` and `mapvault vault show ID`: what the archive holds, read from the
+//! seal records (and a v1 manifest not migrated yet) under the shared lock, never written.
+//!
+//! `list --format json`: `{"vault", "seals": [{"id", "dist", "sealed_at", "tool", "files",
+//! "maps", "bytes", "unsealed"}]}`, oldest first; `files` counts the record's files, `maps` its
+//! moved maps, `bytes` the sizes of those maps as sealed. `show ID --format json`: `{"vault",
+//! "seal": <the record as stored>, "unsealed": <its marker or null>}`.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::Vault;
+use super::manifest::{Action, SealRecord, Stored};
+use super::seals::Unsealed;
+
+/// One row of `vault list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealSummary {
+    pub id: String,
+    pub dist: String,
+    pub sealed_at: String,
+    pub tool: String,
+    pub files: u64,
+    pub maps: u64,
+    pub bytes: u64,
+    /// When it was unsealed (`unsealed_at`), if it was.
+    pub unsealed: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    pub vault: String,
+    pub seals: Vec<SealSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowReport {
+    pub vault: String,
+    pub seal: SealRecord,
+    pub unsealed: Option<Unsealed>,
+}
+
+fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummary {
+    let maps: Vec<_> = r
+        .files
+        .iter()
+        .filter(|f| f.action == Action::Moved && matches!(f.stored, Some(Stored::Map(_))))
+        .collect();
+    SealSummary {
+        id: r.id.clone(),
+        dist: r.dist.to_string(),
+        sealed_at: r.sealed_at.clone(),
+        tool: r.tool.clone(),
+        files: r.files.len() as u64,
+        maps: maps.len() as u64,
+        bytes: maps.iter().map(|f| f.size).sum(),
+        unsealed: unsealed.map(|u| u.unsealed_at.clone()),
+    }
+}
+
+/// `vault list`.
+pub fn list(vault: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
+    let v = Vault::open_shared(vault, on_wait)?;
+    let recs = v.load_records()?;
+    Ok(ListReport {
+        vault: vault.display().to_string(),
+        seals: recs
+            .all
+            .seals
+            .iter()
+            .map(|r| summary(r, recs.unsealed.get(&r.id)))
+            .collect(),
+    })
+}
+
+/// `vault show ID`.
+pub fn show(vault: &Path, id: &str, on_wait: &mut dyn FnMut(&str)) -> Result<ShowReport> {
+    let v = Vault::open_shared(vault, on_wait)?;
+    let recs = v.load_records()?;
+    let Some(seal) = recs.get(id).cloned() else {
+        bail!("no seal {id} in vault {}", vault.display());
+    };
+    Ok(ShowReport {
+        vault: vault.display().to_string(),
+        unsealed: recs.unsealed.get(id).cloned(),
+        seal,
+    })
+}
+
+/// `vault list`, for people: one line per seal.
+pub fn write_list(r: &ListReport, out: &mut dyn Write) -> io::Result<()> {
+    if r.seals.is_empty() {
+        return writeln!(out, "vault {}: no seals", r.vault);
+    }
+    for s in &r.seals {
+        writeln!(
+            out,
+            "{}  {}  {}  {} files, {} maps, {} bytes{}",
+            s.id,
+            s.sealed_at,
+            crate::sanitize::for_terminal(&s.dist),
+            s.files,
+            s.maps,
+            s.bytes,
+            s.unsealed
+                .as_ref()
+                .map(|t| format!("  (unsealed {t})"))
+                .unwrap_or_default()
+        )?;
+    }
+    out.flush()
+}
+
+/// `vault show ID`, for people: the seal and each file it changed.
+pub fn write_show(r: &ShowReport, out: &mut dyn Write) -> io::Result<()> {
+    let s = summary(&r.seal, r.unsealed.as_ref());
+    writeln!(out, "seal      {}", s.id)?;
+    writeln!(out, "dist      {}", crate::sanitize::for_terminal(&s.dist))?;
+    writeln!(out, "sealed at {}  ({})", s.sealed_at, s.tool)?;
+    if let Some(t) = &s.unsealed {
+        writeln!(out, "unsealed  {t}")?;
+    }
+    writeln!(
+        out,
+        "{} files, {} maps, {} bytes of maps",
+        s.files, s.maps, s.bytes
+    )?;
+    for f in &r.seal.files {
+        let what = match f.action {
+            Action::Moved => "moved ",
+            Action::Edited => "edited",
+            Action::Replaced => "replaced",
+        };
+        writeln!(
+            out,
+            "  {what}  {}",
+            crate::sanitize::for_terminal(&f.path.lossy())
+        )?;
+    }
+    out.flush()
+}

@@ -1,0 +1,438 @@
+//! The vault as a release archive (layout v2, issue 13): one write-once record per seal,
+//! append-only unseal that picks the right record (never another build's), a moved dist
+//! recognised by content, objects trusted only after they hash to their name, and the
+//! migration of a v1 vault made by the last v1 release (`fixtures/vault-v1`).
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::harness::{Level, TestEnv, fixtures_dir, sha256_hex};
+
+fn map_json(src: &str) -> String {
+    format!(r#"{{"version":3,"sources":["{src}"],"names":[],"mappings":"AAAA"}}"#)
+}
+
+/// A build: `NAME.js` referencing `NAME.js.map`, plus `index.html`.
+fn build(env: &TestEnv, dist: &str, name: &str) -> String {
+    let map = map_json(&format!("{name}.ts"));
+    env.write(
+        format!("{dist}/{name}.js"),
+        format!("{name}();\n//# sourceMappingURL={name}.js.map\n"),
+    );
+    env.write(format!("{dist}/{name}.js.map"), &map);
+    env.write(
+        format!("{dist}/index.html"),
+        format!("<script src={name}.js></script>\n"),
+    );
+    map
+}
+
+#[test]
+fn a_seal_writes_one_record_once_and_never_rewrites_another() {
+    let env = TestEnv::new();
+    build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let v = env.vault("vault");
+    let first = v.record_files();
+    assert_eq!(first.len(), 1, "one record per seal");
+    assert!(!env.path("vault/manifest.json").exists(), "no v1 manifest");
+    let marker: serde_json::Value =
+        serde_json::from_slice(&env.read("vault/vault.json")).expect("vault.json is JSON");
+    assert_eq!(marker["format"], "mapvault-vault");
+    assert_eq!(marker["version"], 2);
+    // A second build in the same dist: a new record; the first is left byte for byte.
+    build(&env, "dist", "b");
+    let rec_path = env.path(format!("vault/seals/{}.json", first[0].0));
+    let ino = std::fs::metadata(&rec_path)
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .ok();
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let second = v.record_files();
+    assert_eq!(second.len(), 2);
+    assert_eq!(second[0], first[0], "the first record was rewritten");
+    assert_eq!(
+        std::fs::metadata(&rec_path)
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .ok(),
+        ino,
+        "the first record was replaced"
+    );
+    assert!(second[0].0 < second[1].0, "ids sort by time: {second:?}");
+}
+
+#[test]
+fn rebuild_seal_unseal_restores_only_the_new_build_and_keeps_the_old_one() {
+    // Issue 13: build A, seal, rm -rf dist, build B, seal, unseal.
+    let env = TestEnv::new();
+    let map_a = build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+    let map_b = build(&env, "dist", "b");
+    let before_b = env.snapshot("dist");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let run = env
+        .mapvault(["unseal", "dist", "--vault", "vault", "--format", "json"])
+        .ok();
+    let j = run.json();
+    before_b.assert_same(&env.snapshot("dist"), Level::Restored, "unseal of build B");
+    assert!(
+        !env.path("dist/a.js.map").exists(),
+        "build A's map restored into B"
+    );
+    assert_eq!(j["maps_restored"], 1, "{j}");
+    assert_eq!(j["files_restored"], 2, "{j}");
+    assert_eq!(j["objects_removed"], 0, "{j}");
+    assert_eq!(j["errors"].as_array().map(Vec::len), Some(0), "{j}");
+    let mut actions: Vec<(String, String)> = j["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["path"].as_str().unwrap_or_default().to_owned(),
+                a["action"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            ("b.js".to_owned(), "references-restored".to_owned()),
+            ("b.js.map".to_owned(), "map-restored".to_owned())
+        ],
+        "{j}"
+    );
+    // The skipped record is named, with the reason.
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let notes = j["notes"].to_string();
+    assert!(
+        notes.contains(&ids[0]) && notes.contains("a.js is missing"),
+        "the note names build A's seal and why: {notes}"
+    );
+    // Append-only: both maps are still in the vault, and A's record still resolves.
+    let v = env.vault("vault");
+    assert!(
+        v.holds(&sha256_hex(map_a.as_bytes())),
+        "build A's map left the vault"
+    );
+    assert!(
+        v.holds(&sha256_hex(map_b.as_bytes())),
+        "build B's map left the vault"
+    );
+    assert_eq!(
+        v.unsealed_ids(),
+        vec![ids[1].clone()],
+        "only B is marked unsealed"
+    );
+    env.mapvault([
+        "resolve", "--vault", "vault", "--format", "json", "a.js:1:1",
+    ])
+    .ok();
+    // A second unseal: nothing to do, exit 0, nothing changes.
+    let after = env.snapshot("dist");
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    after.assert_same(&env.snapshot("dist"), Level::Untouched, "second unseal");
+    // `--seal` of A into build B is refused: B is not what A sealed.
+    let run = env
+        .mapvault(["unseal", "dist", "--vault", "vault", "--seal", &ids[0]])
+        .expect_code(2);
+    run.ensure(
+        run.stderr_str().contains("not the one that seal sealed"),
+        "explains the refusal",
+    );
+    after.assert_same(&env.snapshot("dist"), Level::Untouched, "refused --seal");
+}
+
+#[test]
+fn a_moved_dist_is_recognised_by_its_contents() {
+    let env = TestEnv::new();
+    build(&env, "old/dist", "a");
+    let before = env.snapshot("old/dist");
+    env.mapvault(["seal", "old/dist", "--vault", "vault"]).ok();
+    std::fs::rename(env.path("old"), env.path("new")).expect("move the project");
+    let j = env
+        .mapvault(["unseal", "new/dist", "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    before.assert_same(
+        &env.snapshot("new/dist"),
+        Level::Restored,
+        "unseal of the moved dist",
+    );
+    assert_eq!(j["maps_restored"], 1, "{j}");
+}
+
+#[test]
+fn unseal_seal_id_restores_that_record_and_reseal_makes_a_new_one() {
+    let env = TestEnv::new();
+    build(&env, "dist", "a");
+    let before = env.snapshot("dist");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let id = env.vault("vault").record_files()[0].0.clone();
+    env.mapvault(["unseal", "dist", "--vault", "vault", "--seal", &id])
+        .ok();
+    before.assert_same(&env.snapshot("dist"), Level::Restored, "unseal --seal");
+    assert_eq!(env.vault("vault").unsealed_ids(), vec![id.clone()]);
+    // Sealed again: a new record (the unsealed one is kept as it was), and unseal picks it.
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let recs = env.vault("vault").record_files();
+    assert_eq!(recs.len(), 2);
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    before.assert_same(&env.snapshot("dist"), Level::Restored, "second unseal");
+    assert_eq!(env.vault("vault").unsealed_ids().len(), 2);
+    let run = env
+        .mapvault(["unseal", "dist", "--vault", "vault", "--seal", "seal-nope"])
+        .expect_code(2);
+    run.ensure(
+        run.stderr_str().contains("no such seal"),
+        "names the unknown id",
+    );
+}
+
+/// Damage the vault's copy of a map, then seal a dist holding that map again.
+fn seal_over_damaged_object(damage: fn(&[u8]) -> Vec<u8>, what: &str) {
+    let env = TestEnv::new();
+    let map = build(&env, "one", "a");
+    env.mapvault(["seal", "one", "--vault", "vault"]).ok();
+    let sha = sha256_hex(map.as_bytes());
+    let obj = env.vault("vault").map_path(&sha);
+    let bad = damage(map.as_bytes());
+    std::fs::set_permissions(&obj, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::write(&obj, &bad).expect("damage the object");
+    // Another dist with the same map: seal finds the object by name.
+    build(&env, "two", "a");
+    env.mapvault(["seal", "two", "--vault", "vault"]).ok();
+    assert_eq!(
+        std::fs::read(&obj).expect("object"),
+        map.as_bytes(),
+        "{what}: the good bytes were not stored"
+    );
+    let damaged: Vec<_> = std::fs::read_dir(env.path("vault/damaged"))
+        .unwrap_or_else(|e| panic!("{what}: no vault/damaged: {e}"))
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("read"))
+        .collect();
+    assert_eq!(
+        damaged,
+        vec![bad],
+        "{what}: the damaged object was not kept aside"
+    );
+    // And the dist unseals from it.
+    env.mapvault(["unseal", "two", "--vault", "vault"]).ok();
+    assert_eq!(env.read("two/a.js.map"), map.as_bytes(), "{what}");
+}
+
+#[test]
+fn seal_replaces_a_truncated_object_before_removing_the_dists_copy() {
+    seal_over_damaged_object(|b| b[..b.len() / 2].to_vec(), "truncated");
+}
+
+#[test]
+fn seal_replaces_a_bit_flipped_object_before_removing_the_dists_copy() {
+    seal_over_damaged_object(
+        |b| {
+            let mut v = b.to_vec();
+            v[10] ^= 0x01;
+            v
+        },
+        "bit-flipped",
+    );
+}
+
+fn copy_v1_fixture(env: &TestEnv) {
+    env.copy_dir(&fixtures_dir().join("vault-v1"), "v1");
+    std::fs::set_permissions(env.path("v1/vault"), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod");
+}
+
+#[test]
+fn a_v1_vault_is_read_as_it_is_and_migrated_on_the_first_write() {
+    let env = TestEnv::new();
+    copy_v1_fixture(&env);
+    let v1: serde_json::Value =
+        serde_json::from_slice(&env.read("v1/vault/manifest.json")).expect("v1 manifest");
+    let v1_ids: Vec<String> = v1["seals"]
+        .as_array()
+        .expect("seals")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(v1_ids.len(), 2);
+    // Readers read it as it is, and write nothing.
+    let before = env.snapshot("v1/vault");
+    env.mapvault(["resolve", "--vault", "v1/vault", "assets/app.js:1:10"])
+        .ok();
+    let out = env.path("out");
+    env.mapvault([
+        "export",
+        "--vault",
+        "v1/vault",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--all",
+    ])
+    .ok();
+    assert!(env.path("out/assets/app.js.map").is_file());
+    assert!(env.path("out/assets/lazy.js.map").is_file());
+    before.assert_same(
+        &env.snapshot("v1/vault"),
+        Level::Untouched,
+        "readers of a v1 vault",
+    );
+
+    // The first write (an unseal of the dist, moved since: found by content) migrates it.
+    let j = env
+        .mapvault([
+            "unseal", "v1/dist", "--vault", "v1/vault", "--format", "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["maps_restored"], 2, "{j}");
+    assert_eq!(j["references_restored"], 3, "{j}");
+    let v = env.vault("v1/vault");
+    let ids: Vec<String> = v.record_files().into_iter().map(|r| r.0).collect();
+    assert_eq!(ids, v1_ids, "every v1 record, ids kept");
+    assert!(!env.path("v1/vault/manifest.json").exists());
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&env.read("v1/vault/manifest.v1.json"))
+            .expect("backup"),
+        v1,
+        "the v1 manifest is kept as manifest.v1.json"
+    );
+    // The records carry what v1 had.
+    let m = v.manifest();
+    for (i, rec) in v1["seals"].as_array().expect("seals").iter().enumerate() {
+        assert_eq!(&m["seals"][i], rec, "record {i} changed in migration");
+    }
+    assert!(
+        env.read("v1/dist/assets/app.js")
+            .ends_with(b"//# sourceMappingURL=app.js.map\n")
+    );
+}
+
+#[test]
+fn a_migration_cut_short_is_finished_by_the_next_run() {
+    let env = TestEnv::new();
+    copy_v1_fixture(&env);
+    let v1 = env.read("v1/vault/manifest.json");
+    // Killed after the first record was written.
+    let run = env
+        .mapvault(["unseal", "v1/dist", "--vault", "v1/vault"])
+        .env("MAPVAULT_FAILPOINT", "migrate-record")
+        .run();
+    run.ensure(run.code != Some(0), "the failpoint fired");
+    assert_eq!(env.vault("v1/vault").record_files().len(), 1);
+    assert_eq!(
+        env.read("v1/vault/manifest.json"),
+        v1,
+        "v1 manifest kept until the end"
+    );
+    // Killed just before the rename: every record and the marker written.
+    let run = env
+        .mapvault(["unseal", "v1/dist", "--vault", "v1/vault"])
+        .env("MAPVAULT_FAILPOINT", "migrate-before-rename")
+        .run();
+    run.ensure(run.code != Some(0), "the failpoint fired");
+    assert_eq!(env.vault("v1/vault").record_files().len(), 2);
+    assert!(env.path("v1/vault/vault.json").is_file());
+    // Readers meanwhile see each record once.
+    let j = env
+        .mapvault([
+            "resolve",
+            "--vault",
+            "v1/vault",
+            "--format",
+            "json",
+            "assets/app.js:1:10",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["resolved"].as_u64().unwrap_or(1), 1, "{j}");
+    // The next run finishes the migration and the unseal.
+    env.mapvault(["unseal", "v1/dist", "--vault", "v1/vault"])
+        .ok();
+    assert!(!env.path("v1/vault/manifest.json").exists());
+    assert_eq!(env.read("v1/vault/manifest.v1.json"), v1);
+    assert!(env.path("v1/dist/assets/app.js.map").is_file());
+}
+
+#[test]
+fn export_takes_the_latest_seal_of_the_dist_unless_told_otherwise() {
+    let env = TestEnv::new();
+    build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+    build(&env, "dist", "b");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let export = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "export", "--vault", "vault", "--out", out, "--format", "json",
+        ];
+        args.extend_from_slice(extra);
+        let j = env.mapvault(args).ok().json();
+        let mut maps: Vec<String> = j["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f["path"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        maps.sort();
+        (maps, j["seals"].clone())
+    };
+    let (maps, seals) = export("latest", &[]);
+    assert_eq!(maps, ["b.js.map"], "only the latest build's maps");
+    assert_eq!(seals, serde_json::json!([ids[1]]));
+    let (maps, _) = export("old", &["--seal", &ids[0]]);
+    assert_eq!(maps, ["a.js.map"], "--seal picks the old build");
+    let (maps, seals) = export("all", &["--all"]);
+    assert_eq!(maps, ["a.js.map", "b.js.map"], "--all: every seal");
+    assert_eq!(seals, serde_json::json!(ids));
+}
+
+#[test]
+fn vault_list_and_show_describe_every_seal() {
+    let env = TestEnv::new();
+    let map = build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    build(&env, "dist", "b");
+    std::fs::remove_file(env.path("dist/a.js.map")).expect("rm");
+    std::fs::remove_file(env.path("dist/a.js")).expect("rm");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let j = env
+        .mapvault(["vault", "list", "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    let seals = j["seals"].as_array().expect("seals");
+    assert_eq!(seals.len(), 2, "{j}");
+    assert_eq!(seals[0]["maps"], 1, "{j}");
+    assert_eq!(seals[0]["files"], 2, "{j}");
+    assert_eq!(seals[0]["bytes"], map.len(), "{j}");
+    assert!(
+        seals[0]["unsealed"].is_string(),
+        "the first was unsealed: {j}"
+    );
+    assert!(seals[1]["unsealed"].is_null(), "{j}");
+    assert_eq!(seals[0]["dist"], env.path("dist").display().to_string());
+    let id = seals[1]["id"].as_str().expect("id");
+    let show = env
+        .mapvault(["vault", "show", id, "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(show["seal"]["id"], id);
+    assert_eq!(show["seal"]["files"].as_array().map(Vec::len), Some(2));
+    let human = env.mapvault(["vault", "list", "--vault", "vault"]).ok();
+    human.ensure(human.stdout_str().contains(id), "lists the id");
+    env.mapvault(["vault", "show", "seal-nope", "--vault", "vault"])
+        .expect_code(2);
+}
