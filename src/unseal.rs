@@ -127,13 +127,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     };
     let _lock = txn::lock_dist(&opts.dist, on_wait)?;
     let v = Vault::open(&opts.vault, false, on_wait)?;
-    if let Some(id) = txn::recover(
-        &v,
-        &opts.dist,
-        on_wait,
-        &mut report.notes,
-        &mut report.errors,
-    )? {
+    if let Some(id) = txn::recover(&v, &opts.dist, &mut report.notes, &mut report.errors)? {
         report.resumed.push(id);
     }
     let m = v.load_manifest()?;
@@ -199,6 +193,7 @@ fn plan(
     let jid = txn::new_id("unseal", SystemTime::now());
     let temps = Temps::new(&jid, &opts.dist, Some(v));
     let mut j = Journal::new(Op::Unseal, jid, RawPath::from_path(&opts.dist));
+    j.vault = RawPath::from_path(v.root());
     report.dirs_recreated = make_dirs(&mut j, recs);
     let mut claimed = BTreeSet::new();
     let mut restores_left: HashMap<String, usize> = inside;

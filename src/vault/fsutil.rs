@@ -12,8 +12,11 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use rustix::io::Errno;
 
 use sha2::{Digest, Sha256};
 
@@ -364,6 +367,80 @@ pub fn open_lock(path: &Path, create: bool) -> io::Result<File> {
     Ok(f)
 }
 
+/// The error of [`open_dir_beneath`] for a path that passes through a symbolic link (or would
+/// leave the directory it is resolved in).
+fn through_symlink() -> io::Error {
+    invalid("passes through a symbolic link; not following it".into())
+}
+
+/// Did [`open_dir_beneath`] refuse because of a symbolic link?
+pub fn is_through_symlink(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("through a symbolic link")
+}
+
+/// Open the directory `rel` (relative, no `..`) beneath the directory `root`, following no
+/// symbolic link on the way and never leaving `root`: `openat2(RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS)` where the kernel has it (Linux 5.6), else a walk opening one component
+/// at a time with `O_NOFOLLOW` (containers whose seccomp policy answers `ENOSYS` or `EPERM` to
+/// `openat2`, other systems). A link anywhere gives [`is_through_symlink`]; a missing component
+/// `NotFound`.
+pub fn open_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Asked once: a kernel or seccomp policy without it answers the same every time.
+        static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            use rustix::fs::ResolveFlags;
+            let how =
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+            // Without `O_NOFOLLOW`: with it a final link is opened as itself and `O_DIRECTORY`
+            // answers `ENOTDIR`; `RESOLVE_NO_SYMLINKS` refuses it with `ELOOP` instead.
+            let flags = dir_flags() & !rustix::fs::OFlags::NOFOLLOW;
+            match rustix::fs::openat2(root, rel, flags, rustix::fs::Mode::empty(), how) {
+                Ok(fd) => return Ok(fd),
+                Err(e) if e == Errno::NOSYS || e == Errno::PERM => {
+                    NO_OPENAT2.store(true, Ordering::Relaxed);
+                }
+                Err(e) if e == Errno::LOOP || e == Errno::XDEV => return Err(through_symlink()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    walk_dir_beneath(root, rel)
+}
+
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK
+}
+
+/// The fallback of [`open_dir_beneath`]: one `openat(O_NOFOLLOW | O_DIRECTORY)` per component.
+fn walk_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
+    use std::path::Component;
+    let mut cur = rustix::io::dup(root.as_fd())?;
+    for c in rel.components() {
+        let Component::Normal(name) = c else {
+            return Err(through_symlink());
+        };
+        cur = match rustix::fs::openat(&cur, name, dir_flags(), rustix::fs::Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if e == Errno::LOOP => return Err(through_symlink()),
+            // `O_DIRECTORY` may answer first for a link: ask what it is.
+            Err(e) if e == Errno::NOTDIR => {
+                let st = rustix::fs::statat(&cur, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+                if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+                {
+                    return Err(through_symlink());
+                }
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    Ok(cur)
+}
+
 /// Set a file's modification time (atime follows it), for restoring what seal changed.
 pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
     let t = std::time::UNIX_EPOCH
@@ -474,6 +551,31 @@ mod tests {
             e,
             Some((true, "not JSON: it holds a NUL byte at offset 0".into()))
         );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod beneath_tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_opened_beneath_without_links() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        fs::create_dir_all(t.path().join("d/a/b"))?;
+        fs::create_dir_all(t.path().join("elsewhere"))?;
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("d/link"))?;
+        std::os::unix::fs::symlink("a", t.path().join("d/rel"))?;
+        let root = File::open(t.path().join("d"))?;
+        for f in [open_dir_beneath, walk_dir_beneath] {
+            assert!(f(&root, Path::new("a/b")).is_ok());
+            for bad in ["link", "rel/b", "link/x", "../d/a", "/tmp"] {
+                let e = f(&root, Path::new(bad)).err();
+                assert!(e.as_ref().is_some_and(is_through_symlink), "{bad}: {e:?}");
+            }
+            let e = f(&root, Path::new("a/missing")).err().map(|e| e.kind());
+            assert_eq!(e, Some(io::ErrorKind::NotFound));
+        }
         Ok(())
     }
 }

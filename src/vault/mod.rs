@@ -131,9 +131,18 @@ impl Vault {
                 check_vault_dir(path, &m)?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent)
-                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                // Only the vault directory itself is created: a typo in `--vault` must not
+                // leave a tree of directories behind.
+                if let Some(parent) = path.parent()
+                    && !fs::metadata(parent).is_ok_and(|m| m.is_dir())
+                {
+                    bail!(
+                        "cannot create the vault {}: {} does not exist or is not a directory \
+                         (mapvault creates only the vault directory itself; create its parent \
+                         first, or check --vault)",
+                        path.display(),
+                        parent.display()
+                    );
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -408,7 +417,8 @@ impl Vault {
     }
 
     pub fn load_journal(&self) -> Result<Option<Journal>> {
-        match fs::read(self.journal_path()) {
+        // Never through a symlink, never blocking on a FIFO, never past its size.
+        match fsutil::read_json_file(&self.journal_path()) {
             Ok(b) => Journal::parse(&b).map(Some).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: {e}; an interrupted run cannot be finished from it — restore it from \
@@ -417,9 +427,10 @@ impl Vault {
                 )
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => {
-                Err(e).with_context(|| format!("cannot read {}", self.journal_path().display()))
-            }
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot read {}",
+                fsutil::describe(&self.journal_path(), &e)
+            )),
         }
     }
 
@@ -427,6 +438,15 @@ impl Vault {
     /// Write the journal durably. Returns the bytes of its seal record, for
     /// [`Vault::save_manifest_appending`].
     pub fn save_journal(&self, j: &Journal) -> Result<Option<json::Pieces>> {
+        // A journal names the vault it belongs to; recovery refuses one that names another.
+        if j.vault.to_path() != self.root {
+            bail!(
+                "internal error: journal {} names vault {}, not {}",
+                j.id,
+                j.vault,
+                self.root.display()
+            );
+        }
         let text = json::journal(j)?;
         fsutil::write_atomic(&self.tmp_dir(), &self.journal_path(), text.slices())
             .with_context(|| format!("cannot write {}", self.journal_path().display()))?;
