@@ -868,7 +868,7 @@ fn commit_how(p: &Path, path: &RelPath, how: &How, meta: Option<&Meta>) -> Resul
 /// The last touch of a restored file: its recorded mode and mtime. Also run when the bytes were
 /// already back, since a run killed between the rename and this leaves them unset.
 fn set_mode_mtime(p: &Path, mode: u32, mtime: i64, mtime_nsec: i64) -> Result<()> {
-    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+    fsutil::chmod_nofollow(p, mode)
         .with_context(|| format!("cannot set the mode of {}", p.display()))?;
     fsutil::set_mtime(p, mtime, mtime_nsec)
         .with_context(|| format!("cannot set the mtime of {}", p.display()))
@@ -881,7 +881,7 @@ fn make_dir(dist: &Root, rel: &RelPath, mode: u32) -> Result<()> {
         Some(_) => bail!("{rel} exists and is not a directory"),
         None => fs::create_dir(&p).with_context(|| format!("cannot create {}", p.display()))?,
     }
-    fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
+    fsutil::chmod_nofollow(&p, mode).with_context(|| format!("cannot chmod {}", p.display()))?;
     Ok(())
 }
 

@@ -30,9 +30,10 @@ pub fn euid() -> u32 {
     *EUID.get_or_init(|| rustix::process::geteuid().as_raw())
 }
 
-/// Stream a file through sha256. Returns `(hex, bytes read)`.
+/// Stream a regular file through sha256 (never through a symlink or into a FIFO: see
+/// [`open_regular`]). Returns `(hex, bytes read)`.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
-    let mut f = File::open(path)?;
+    let (mut f, _) = open_regular(path)?;
     crate::hash::hash_reader(&mut f)
 }
 
@@ -42,14 +43,22 @@ pub fn create_private(path: &Path) -> io::Result<File> {
 }
 
 /// Create (or truncate) a file with `mode` exactly (not filtered by the umask); it is never
-/// more open than 0600 before it gets `mode`.
+/// more open than 0600 before it gets `mode`. A symbolic link at `path` is refused, never
+/// written through (`O_NOFOLLOW`).
 pub fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
     let f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)?;
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| nofollow_error(e, "writing through it"))?;
+    if !f.metadata()?.is_file() {
+        return Err(invalid(
+            "is not a regular file; refusing to write it".into(),
+        ));
+    }
     f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
     Ok(f)
 }
@@ -108,29 +117,6 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
     File::open(path)?;
     rustix::fs::sync();
     Ok(())
-}
-
-/// Copy `src` to a new private file `dest` while hashing; returns `(sha256, size)` of what was
-/// copied. The caller compares it with what it expects before trusting `dest`.
-pub fn copy_hashing(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
-    let mut input = File::open(src)?;
-    let mut out = create_private(dest)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-        total += n as u64;
-    }
-    out.flush()?;
-    Ok((hex_digest(h), total))
 }
 
 /// What a file that should be a plain file is instead, for messages.
@@ -441,16 +427,58 @@ fn walk_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
     Ok(cur)
 }
 
-/// Set a file's modification time (atime follows it), for restoring what seal changed.
+/// `e` from an `O_NOFOLLOW` open, with a symbolic link said as such.
+fn nofollow_error(e: io::Error, doing: &str) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        invalid(format!("is a symbolic link; refusing {doing}"))
+    } else {
+        e
+    }
+}
+
+/// Open `path` itself, never a symbolic link's target, nor blocking on a FIFO; `write` when it
+/// can be, else for reading (enough for `fchmod` and `futimens` as the owner).
+fn open_nofollow(path: &Path, doing: &str) -> io::Result<File> {
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(flags)
+        .open(path)
+        .or_else(|_| OpenOptions::new().read(true).custom_flags(flags).open(path))
+        .map_err(|e| nofollow_error(e, doing))
+}
+
+/// Set a file's modification time (atime follows it), for restoring what seal changed. Never
+/// through a symbolic link.
 pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
     let t = std::time::UNIX_EPOCH
         + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
         + std::time::Duration::from_nanos(u64::try_from(nsecs).unwrap_or(0));
-    let f = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .or_else(|_| File::open(path))?;
+    let f = open_nofollow(path, "to set its time through it")?;
     f.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
+}
+
+/// `chmod` a file or directory itself, never a symbolic link's target: through a file
+/// descriptor opened with `O_NOFOLLOW`. A file its owner cannot open (mode 0000, not root)
+/// is checked with `lstat` and changed by name.
+pub fn chmod_nofollow(path: &Path, mode: u32) -> io::Result<()> {
+    let perms = fs::Permissions::from_mode(mode & 0o7777);
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_DIRECTORY)
+        .open(path);
+    match dir.or_else(|_| open_nofollow(path, "to change its mode through it")) {
+        Ok(f) => f.set_permissions(perms),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            if fs::symlink_metadata(path)?.file_type().is_symlink() {
+                return Err(invalid(
+                    "is a symbolic link; refusing to change its mode through it".into(),
+                ));
+            }
+            fs::set_permissions(path, perms)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -467,7 +495,7 @@ mod tests {
         assert_eq!(h, sha256_hex(b"hello"));
         assert_eq!(n, 5);
         let dest = t.path().join("b");
-        assert_eq!(copy_hashing(&src, &dest)?, (h, 5));
+        assert_eq!(copy_regular(&src, &dest)?, (h, 5));
         assert_eq!(fs::metadata(&dest)?.permissions().mode() & 0o777, 0o600);
         write_atomic(t.path(), &t.path().join("c"), [&b"x"[..]])?;
         assert_eq!(fs::read(t.path().join("c"))?, b"x");
@@ -576,6 +604,34 @@ mod beneath_tests {
             let e = f(&root, Path::new("a/missing")).err().map(|e| e.kind());
             assert_eq!(e, Some(io::ErrorKind::NotFound));
         }
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_is_written_chmodded_or_touched_through_a_link() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let target = t.path().join("target");
+        fs::write(&target, b"keep")?;
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640))?;
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&target, &link)?;
+        let refused = |r: io::Result<()>| {
+            r.err()
+                .is_some_and(|e| e.to_string().contains("symbolic link"))
+        };
+        assert!(refused(create_with_mode(&link, 0o600).map(drop)));
+        assert!(refused(chmod_nofollow(&link, 0o777)));
+        assert!(refused(set_mtime(&link, 0, 0)));
+        assert!(hash_file(&link).is_err());
+        let m = fs::metadata(&target)?;
+        assert_eq!((m.permissions().mode() & 0o7777, m.len()), (0o640, 4));
+        assert_ne!(m.mtime(), 0);
+        // The file itself and a directory are changed.
+        chmod_nofollow(&target, 0o600)?;
+        chmod_nofollow(t.path(), 0o700)?;
+        set_mtime(&target, 7, 0)?;
+        let m = fs::metadata(&target)?;
+        assert_eq!((m.permissions().mode() & 0o7777, m.mtime()), (0o600, 7));
         Ok(())
     }
 }

@@ -318,10 +318,13 @@ impl Vault {
     }
 
     /// Copy a file into the vault as object `s`, verifying its hash while copying.
+    /// The source is read as a regular file only, never through a symbolic link
+    /// ([`fsutil::copy_regular`]).
     pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
         let tmp = self.unique_tmp("copy");
-        let (sha, _) = fsutil::copy_hashing(src, &tmp)
-            .with_context(|| format!("cannot copy {} into the vault", src.display()))?;
+        let (sha, _) = fsutil::copy_regular(src, &tmp).map_err(|e| {
+            anyhow::anyhow!("cannot copy {} into the vault", fsutil::describe(src, &e))
+        })?;
         if sha != s.sha() {
             let _ = fs::remove_file(&tmp);
             bail!(
@@ -334,17 +337,21 @@ impl Vault {
         Ok(())
     }
 
-    /// Copy object `s` out to `dest` (a new private file), checking its hash on the way.
+    /// Copy object `s` out to `dest` (a new private file), checking its hash on the way. The
+    /// object is read as a regular file only and `dest` is created anew, so a symbolic link
+    /// at either end is never followed: a temp name left by an interrupted run is removed
+    /// first (the name, not what a link there points at).
     pub fn put_file_to(&self, s: &Stored, dest: &Path) -> Result<()> {
-        let (sha, _) = fsutil::copy_hashing(&self.object_path(s), dest)
-            .with_context(|| format!("cannot copy vault object {} out", s.sha()))?;
-        if sha != s.sha() {
-            let _ = fs::remove_file(dest);
-            bail!(
-                "vault object {} is corrupt (its content hashes to {sha})",
-                s.sha()
-            );
+        match fs::remove_file(dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove {}", dest.display()));
+            }
         }
+        let p = self.object_path(s);
+        fsutil::copy_verified(&p, s.sha(), None, dest)
+            .map_err(|e| anyhow::anyhow!("vault object {}", fsutil::describe(&p, &e)))?;
         Ok(())
     }
 
