@@ -465,3 +465,184 @@ fn no_journal_makes_a_setuid_file_in_the_dist() {
     refused(&env, "unseal", "setuid", "victim");
     assert!(!env.path("dist/evil").exists());
 }
+
+/// Property: whatever journal a vault holds — another dist or vault, escaping paths and temps,
+/// objects named by anything, any mode, steps of every kind — `seal` and `unseal` either refuse
+/// it (exit 2) or act only beneath the dist and `VAULT/tmp`: nothing outside changes, and no file
+/// or directory of the dist ends up setuid, setgid, sticky or world-writable.
+mod journal_property {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    /// One field value: picked from benign and hostile choices, relative to the test's root.
+    #[derive(Debug, Clone)]
+    struct Pick(usize);
+
+    fn pick() -> impl Strategy<Value = Pick> {
+        (0usize..64).prop_map(Pick)
+    }
+
+    impl Pick {
+        fn of<'a>(&self, choices: &[&'a str]) -> &'a str {
+            choices[self.0 % choices.len()]
+        }
+        fn mode(&self) -> u32 {
+            [
+                0o644, 0o600, 0o755, 0o777, 0o666, 0o4755, 0o2755, 0o1777, 0o100644,
+            ][self.0 % 9]
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct Spec {
+        op: Pick,
+        dist: Pick,
+        vault: Pick,
+        steps: Vec<(Pick, Pick, Pick, Pick, Pick)>,
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        (
+            pick(),
+            pick(),
+            pick(),
+            prop::collection::vec((pick(), pick(), pick(), pick(), pick()), 1..5),
+        )
+            .prop_map(|(op, dist, vault, steps)| Spec {
+                op,
+                dist,
+                vault,
+                steps,
+            })
+    }
+
+    const PATHS: &[&str] = &[
+        "app.js",
+        "app.js.map",
+        "sub",
+        "sub/new",
+        "new.js",
+        "../outside/victim",
+        "link/x",
+        "/etc/passwd",
+        "sub/../../outside/victim",
+        "link",
+    ];
+    const TEMPS: &[&str] = &[
+        "VAULT/tmp/t-0",
+        "DIST/.mapvault-t-0.tmp",
+        "DIST/sub/.mapvault-t-1.tmp",
+        "",
+        "OUTSIDE/victim",
+        "VAULT/tmp/../manifest.json",
+        "DIST/app.js",
+        "DIST/link/.mapvault-t.tmp",
+    ];
+
+    fn journal_of(env: &TestEnv, s: &Spec, sha: &str) -> Value {
+        let root = env.root().to_str().expect("utf-8").to_owned();
+        let abs = |p: &str| {
+            p.replace("VAULT", &format!("{root}/vault"))
+                .replace("DIST", &format!("{root}/dist"))
+                .replace("OUTSIDE", &format!("{root}/outside"))
+        };
+        let objects = [
+            sha.to_owned(),
+            "0".repeat(64),
+            "../../outside/victim".into(),
+        ];
+        let meta = meta_of(&env.path("dist/app.js"));
+        let steps: Vec<Value> = s
+            .steps
+            .iter()
+            .map(|(kind, path, temp, obj, mode)| {
+                let path = path.of(PATHS);
+                let temp = abs(temp.of(TEMPS));
+                let obj = &objects[obj.0 % objects.len()];
+                match kind.0 % 6 {
+                    0 => json!({"step": "unlink", "path": path, "object": {"map": obj},
+                        "meta": meta}),
+                    1 => json!({"step": "make_dir", "seal_id": "s", "path": path,
+                        "mode": mode.mode()}),
+                    2 => json!({"step": "restore", "seal_id": "s", "path": path,
+                        "from": {"map": obj}, "sha256": obj, "size": MAP.len(),
+                        "mode": mode.mode(), "mtime": 0, "mtime_nsec": 0,
+                        "rename": mode.0 % 2 == 0, "temp": temp}),
+                    3 => json!({"step": "edit", "path": path, "meta": meta,
+                        "original_sha256": obj, "sealed_sha256": obj, "cuts": [[0, 1]],
+                        "how": {"rewrite": {"temp": temp}}}),
+                    4 => json!({"step": "remove_dir", "path": path}),
+                    _ => json!({"step": "rename_in", "path": path, "to": {"map": obj},
+                        "meta": meta}),
+                }
+            })
+            .collect();
+        let dist = env.path(s.dist.of(&["dist", "dist", "outside"]));
+        let vault = match s.vault.0 % 4 {
+            0 => None,
+            1 => Some(env.path("other-vault")),
+            _ => Some(env.path("vault")),
+        };
+        journal(
+            s.op.of(&["seal", "unseal"]),
+            &dist,
+            vault.as_deref(),
+            json!(steps),
+        )
+    }
+
+    fn check(s: &Spec) {
+        let env = TestEnv::new();
+        let sha = sealed_env(&env);
+        env.write("outside/victim", "precious");
+        env.mkdir("outside/dir");
+        env.set_mode("outside/dir", 0o755);
+        env.symlink(env.path("outside/dir"), "dist/link");
+        plant(&env, &journal_of(&env, s, &sha));
+        let outside = env.snapshot("outside");
+        for cmd in ["unseal", "seal"] {
+            let run = env.mapvault([cmd, "dist", "--vault", "vault"]).run();
+            run.ensure(
+                matches!(run.code, Some(0..=2)),
+                format_args!("{cmd}: an exit code, never a crash"),
+            );
+            outside.assert_same(&env.snapshot("outside"), Level::Untouched, "outside");
+            for (p, n) in &env.snapshot("dist").nodes {
+                if matches!(n.kind, crate::harness::Kind::Symlink(_)) {
+                    continue;
+                }
+                assert!(
+                    n.mode & 0o7000 == 0 && n.mode & 0o002 == 0,
+                    "{cmd}: dist/{p} got mode {:04o}",
+                    n.mode
+                );
+            }
+            if run.code == Some(2) {
+                break;
+            }
+        }
+    }
+
+    fn config() -> Config {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(24);
+        Config {
+            cases,
+            failure_persistence: None,
+            max_shrink_iters: 128,
+            ..Config::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_planted_journal_is_refused_or_stays_beneath_the_dist(s in spec()) {
+            check(&s);
+        }
+    }
+}
