@@ -744,7 +744,8 @@ fn prepare_restore(
     if !r.rename {
         let t = temp.to_path();
         vault.put_file_to(r.from, &t)?;
-        fs::set_permissions(&t, fs::Permissions::from_mode(r.mode))?;
+        fsutil::chmod_nofollow(&t, r.mode)
+            .with_context(|| format!("cannot chmod {}", t.display()))?;
     }
     Ok(Prepared::Ready)
 }
@@ -833,8 +834,7 @@ fn rename_in(vault: &Vault, dist: &Root, path: &RelPath, to: &Stored, meta: &Met
         None if vault.has(obj, Some(meta.size)) => {}
         None => bail!("{path} is gone and the vault does not have it"),
     }
-    fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))
-        .context("cannot make the vaulted map private")?;
+    fsutil::chmod_nofollow(&dest, 0o600).context("cannot make the vaulted map private")?;
     Ok(())
 }
 
