@@ -149,6 +149,15 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     }
     report.seals = recs.iter().map(|r| r.id.clone()).collect();
     let j = plan(opts, &v, &m, &recs, &mut report)?;
+    // The records are untrusted too: what they would have unseal do passes the checks a
+    // journal read from the vault passes (paths, object names, modes a dist file can have).
+    j.check(&opts.dist, v.root()).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the records of this dist would have unseal act outside what a seal can have \
+             done ({e}); refusing to unseal anything, nothing was changed",
+            v.manifest_path().display()
+        )
+    })?;
     refuse_missing_objects(&v, &j)?;
 
     crate::progress::phase("restoring", 0);

@@ -646,3 +646,27 @@ mod journal_property {
         }
     }
 }
+
+/// A hand-edited record (a poisoned cache) that would have unseal restore a setuid or
+/// world-writable file: refused as a whole, nothing restored.
+#[test]
+fn records_with_modes_no_dist_file_has_are_refused() {
+    for mode in [0o4755, 0o666] {
+        let env = TestEnv::new();
+        sealed_env(&env);
+        let mut m = env.vault("vault").manifest();
+        for f in m["seals"][0]["files"].as_array_mut().expect("files") {
+            f["mode"] = mode.into();
+        }
+        env.write("vault/manifest.json", serde_json::to_vec(&m).expect("json"));
+        let dist = env.snapshot("dist");
+        let run = env
+            .mapvault(["unseal", "dist", "--vault", "vault"])
+            .expect_code(2);
+        run.ensure(
+            run.stderr_str().contains("manifest.json") && run.stderr_str().contains("mode"),
+            "the refusal names the manifest and the mode",
+        );
+        dist.assert_same(&env.snapshot("dist"), Level::Untouched, "the dist");
+    }
+}
