@@ -30,7 +30,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -142,7 +142,7 @@ pub fn execute_with<R>(
     let mut phases = parallel::Phases::start();
 
     // Directories first, parents before children (they are planned in that order).
-    let root = Root::new(&dist);
+    let root = Root::new(&dist)?;
     for (i, s) in j.steps.iter().enumerate() {
         if let Step::MakeDir { path, mode, .. } = s {
             results[i] = make_dir(&root, path, *mode).map_err(|e| format!("{e:#}"));
@@ -150,7 +150,7 @@ pub fn execute_with<R>(
     }
 
     // Prepare: only adds bytes.
-    let root = Root::new(&dist);
+    let root = Root::new(&dist)?;
     let prepared: Vec<Result<Prepared, String>> = j
         .steps
         .par_iter()
@@ -181,7 +181,7 @@ pub fn execute_with<R>(
         }
     }
 
-    let root = Root::new(&dist);
+    let root = Root::new(&dist)?;
     let committed: Vec<Option<Result<(), String>>> = j
         .steps
         .par_iter()
@@ -264,52 +264,96 @@ pub fn cleanup_temps(j: &Journal) {
     }
 }
 
-/// The dist a journal changes, with the directories already proven not to be symbolic links.
-/// One per phase: each directory is checked once per phase instead of once per step (a
-/// 25,000-file seal has a few hundred directories).
+/// The dist a journal changes, with the directories already proven to lie beneath it without a
+/// symbolic link on the way. One per phase: each directory is resolved once per phase instead of
+/// once per step (a 25,000-file seal has a few hundred directories).
 struct Root {
     dir: PathBuf,
+    /// The dist itself, opened without following a link: directories are resolved from it.
+    fd: std::os::fd::OwnedFd,
     checked: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl Root {
-    fn new(dir: &Path) -> Self {
-        Root {
+    fn new(dir: &Path) -> Result<Self> {
+        let fd = File::options()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(dir)
+            .with_context(|| format!("cannot open the dist {}", dir.display()))?;
+        Ok(Root {
             dir: dir.to_path_buf(),
+            fd: fd.into(),
             checked: std::sync::Mutex::new(std::collections::HashSet::new()),
-        }
+        })
     }
 
-    /// `rel` under the dist, refusing a path that leaves it or passes through a symbolic link.
+    /// `rel` under the dist, refusing a path that leaves it or passes through a symbolic link:
+    /// its directory is resolved beneath the dist with `openat2(RESOLVE_BENEATH |
+    /// RESOLVE_NO_SYMLINKS)` (or an `O_NOFOLLOW` walk, see [`fsutil::open_dir_beneath`]). A
+    /// directory that does not exist (yet) is fine: its nearest existing ancestor is checked.
     fn at(&self, rel: &RelPath) -> Result<PathBuf> {
+        use std::os::unix::ffi::OsStrExt;
         let p = rel
             .under(&self.dir)
             .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))?;
         // Never through a symbolic link: a directory of the dist replaced by a link (after a
         // seal, say) would otherwise lead a restore or a move outside the dist.
         let known = |d: &Path| self.checked.lock().is_ok_and(|c| c.contains(d));
-        let mut fresh = Vec::new();
-        let mut dir = p.parent();
+        let mut dir = rel.parent();
         while let Some(d) = dir {
-            if d == self.dir || known(d) {
+            let abs = self.dir.join(std::ffi::OsStr::from_bytes(d.as_bytes()));
+            if known(&abs) {
                 break;
             }
-            if lstat(d)?.is_some_and(|m| m.file_type().is_symlink()) {
-                bail!(
-                    "{} is now a symbolic link; not following it (for {rel})",
-                    d.display()
-                );
+            match fsutil::open_dir_beneath(
+                &self.fd,
+                Path::new(std::ffi::OsStr::from_bytes(d.as_bytes())),
+            ) {
+                Ok(_) => {
+                    if let Ok(mut c) = self.checked.lock() {
+                        c.insert(abs);
+                    }
+                    break;
+                }
+                Err(e) if fsutil::is_through_symlink(&e) => bail!(
+                    "{} passes through a symbolic link; not following it (for {rel})",
+                    abs.display()
+                ),
+                // Not there (yet), or not a directory (the step fails on its own): the
+                // ancestors still must not be links.
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    dir = d.parent();
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot open {}", abs.display()));
+                }
             }
-            fresh.push(d.to_path_buf());
-            dir = d.parent();
-        }
-        if !fresh.is_empty()
-            && let Ok(mut c) = self.checked.lock()
-        {
-            c.extend(fresh);
         }
         Ok(p)
     }
+}
+
+/// Every path `j` acts on lies beneath its dist without a symbolic link on the way: the step
+/// paths' directories and the temps in the dist. Run before a journal read from the vault is
+/// executed, so a hostile one is refused as a whole and nothing is touched; `execute` checks
+/// each path again as it acts (the dist may change meanwhile).
+pub fn check_paths(j: &Journal) -> Result<()> {
+    let dist = j.dist.to_path();
+    let root = Root::new(&dist)?;
+    for s in &j.steps {
+        root.at(s.path())?;
+        if let Some(t) = s.temp()
+            && let Ok(rest) = t.to_path().strip_prefix(&dist)
+        {
+            use std::os::unix::ffi::OsStrExt;
+            root.at(&RelPath::new(rest.as_os_str().as_bytes().to_vec()))?;
+        }
+    }
+    Ok(())
 }
 
 fn lstat(p: &Path) -> Result<Option<fs::Metadata>> {
@@ -377,13 +421,13 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
         }),
         Step::Recompress {
             path,
-            meta,
             codec,
             original_sha256,
             inner_sha256,
             splices,
             new_sha256,
             temp,
+            ..
         } => {
             let planned = Recompressed {
                 codec: *codec,
@@ -392,7 +436,7 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
                 splices,
                 new_sha256,
             };
-            prepare_recompress(dist, path, meta, &planned, temp)
+            prepare_recompress(dist, path, &planned, temp)
         }
         Step::CopyIn { path, to, meta } => {
             if vault.object_sound(to, Some(meta.size))? {
@@ -651,12 +695,18 @@ struct Recompressed<'a> {
 fn prepare_recompress(
     dist: &Root,
     path: &RelPath,
-    meta: &Meta,
     r: &Recompressed,
     temp: &RawPath,
 ) -> Result<Prepared> {
     let p = dist.at(path)?;
-    let bytes = fs::read(&p).with_context(|| format!("cannot read {path}"))?;
+    let (bytes, mode) = File::open(&p)
+        .and_then(|mut f| {
+            let mode = f.metadata()?.mode() & 0o7777;
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes)?;
+            Ok((bytes, mode))
+        })
+        .with_context(|| format!("cannot read {path}"))?;
     let sha = hash::sha256_hex(&bytes);
     if sha == r.new_sha256 {
         return Ok(Prepared::Done);
@@ -680,7 +730,8 @@ fn prepare_recompress(
         .with_context(|| format!("cannot create {}", t.display()))?;
     f.write_all(&z)
         .with_context(|| format!("cannot write {}", t.display()))?;
-    f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
+    // The mode the file has, not the one the journal states (see `rewrite_into`).
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
     Ok(Prepared::Ready)
 }
 
@@ -722,7 +773,8 @@ fn prepare_restore(
     if !r.rename {
         let t = temp.to_path();
         vault.put_file_to(r.from, &t)?;
-        fs::set_permissions(&t, fs::Permissions::from_mode(r.mode))?;
+        fsutil::chmod_nofollow(&t, r.mode)
+            .with_context(|| format!("cannot chmod {}", t.display()))?;
     }
     Ok(Prepared::Ready)
 }
@@ -811,8 +863,7 @@ fn rename_in(vault: &Vault, dist: &Root, path: &RelPath, to: &Stored, meta: &Met
         None if vault.has(obj, Some(meta.size)) => {}
         None => bail!("{path} is gone and the vault does not have it"),
     }
-    fs::set_permissions(&dest, fs::Permissions::from_mode(0o600))
-        .context("cannot make the vaulted map private")?;
+    fsutil::chmod_nofollow(&dest, 0o600).context("cannot make the vaulted map private")?;
     Ok(())
 }
 
@@ -846,7 +897,7 @@ fn commit_how(p: &Path, path: &RelPath, how: &How, meta: Option<&Meta>) -> Resul
 /// The last touch of a restored file: its recorded mode and mtime. Also run when the bytes were
 /// already back, since a run killed between the rename and this leaves them unset.
 fn set_mode_mtime(p: &Path, mode: u32, mtime: i64, mtime_nsec: i64) -> Result<()> {
-    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+    fsutil::chmod_nofollow(p, mode)
         .with_context(|| format!("cannot set the mode of {}", p.display()))?;
     fsutil::set_mtime(p, mtime, mtime_nsec)
         .with_context(|| format!("cannot set the mtime of {}", p.display()))
@@ -859,7 +910,7 @@ fn make_dir(dist: &Root, rel: &RelPath, mode: u32) -> Result<()> {
         Some(_) => bail!("{rel} exists and is not a directory"),
         None => fs::create_dir(&p).with_context(|| format!("cannot create {}", p.display()))?,
     }
-    fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
+    fsutil::chmod_nofollow(&p, mode).with_context(|| format!("cannot chmod {}", p.display()))?;
     Ok(())
 }
 
@@ -965,6 +1016,12 @@ fn rewrite_into(
     out_sha: &str,
 ) -> Result<Prepared> {
     let mut src = File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    // Seal's copy keeps the mode of the file it replaces, as it is now: the mode a journal
+    // states is never applied to a file of the dist (the journal may not be ours).
+    let mode = match meta {
+        Some(_) => src.metadata()?.mode() & 0o7777,
+        None => mode,
+    };
     let out = fsutil::create_with_mode(temp, 0o600)
         .with_context(|| format!("cannot create {}", temp.display()))?;
     let mut w = BufWriter::with_capacity(256 * 1024, out);

@@ -234,6 +234,9 @@ impl RawPath {
     pub fn to_path(&self) -> PathBuf {
         PathBuf::from(OsStr::from_bytes(self.0.as_bytes()))
     }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl std::fmt::Display for RawPath {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::apply::{self, Applied};
 use crate::findings::{ErrorRecord, NoteRecord};
@@ -30,9 +30,15 @@ pub const TAIL_MAX: u64 = 64 * 1024;
 pub const OLD_TAIL_MAX: u64 = 1 << 20;
 
 /// Lock a dist directory against concurrent seal/unseal (an advisory lock on the directory
-/// itself, so nothing new appears in the dist).
+/// itself, so nothing new appears in the dist). Opened as a directory and never through a
+/// symbolic link (nor a FIFO that would block the open).
 pub fn lock_dist(dist: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<File> {
-    let f = File::open(dist).with_context(|| format!("cannot open {}", dist.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(dist)
+        .with_context(|| format!("cannot open {}", dist.display()))?;
     crate::vault::lock_file(&f, &format!("dist {}", dist.display()), on_wait)?;
     Ok(f)
 }
@@ -87,33 +93,47 @@ impl Temps {
     }
 }
 
-/// Finish any operation a previous run left in the vault's journal. Returns its id. `held` is
-/// the dist whose lock the caller already holds (flock locks are per open file, so taking it
-/// again here would wait for ourselves).
+/// Finish any operation a previous run left in the vault's journal. Returns its id. `dist` is
+/// the dist of this run, whose lock the caller holds.
+///
+/// The journal is untrusted input (the vault may come back from a poisoned CI cache): before
+/// a step runs, it must name this dist and this vault and pass [`Journal::check`] (paths and
+/// temps confined to the dist and `VAULT/tmp`, vault objects named by sha256, no mode a dist
+/// file cannot have), and every path it names must resolve beneath the dist without a symbolic
+/// link ([`apply::check_paths`]). Otherwise the run stops with the reason (exit 2) and nothing
+/// is touched; the journal stays for the user to inspect. A journal of another dist sharing the
+/// vault is not finished from here either: it is that dist's run to finish.
 pub fn recover(
     v: &Vault,
-    held: &Path,
-    on_wait: &mut dyn FnMut(&str),
+    dist: &Path,
     notes: &mut Vec<NoteRecord>,
     errors: &mut Vec<ErrorRecord>,
 ) -> Result<Option<String>> {
     let Some(j) = v.load_journal()? else {
         return Ok(None);
     };
-    let dist = j.dist.to_path();
-    if !dist.is_dir() {
-        bail!(
-            "the vault holds an unfinished {:?} of {} which no longer exists; move {} aside to continue",
-            j.op,
-            dist.display(),
-            v.root().join("journal.json").display()
-        );
-    }
-    let _lock = if dist == held {
-        None
-    } else {
-        Some(lock_dist(&dist, on_wait)?)
+    let path = v.root().join("journal.json");
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "{}: {why}; refusing to run it, nothing was changed",
+            path.display()
+        )
     };
+    if j.dist.to_path() != dist && j.vault.to_path() == v.root() {
+        // A run of another dist sharing this vault was interrupted: its own command finishes
+        // it (under that dist's lock); a run here must not act on another directory.
+        return Err(refuse(format!(
+            "it is an unfinished {op} of {other}, not this dist ({this}); finish it first with \
+             `mapvault {op} {other} --vault {vault}` (or move the journal aside if that run is \
+             not yours)",
+            op = j.op.name(),
+            other = j.dist,
+            this = dist.display(),
+            vault = v.root().display()
+        )));
+    }
+    j.check(dist, v.root()).map_err(refuse)?;
+    apply::check_paths(&j).map_err(|e| refuse(format!("{e:#}")))?;
     let applied = apply::execute(v, &j)?;
     finish(v, &j, &applied, notes, errors, None)?;
     Ok(Some(j.id))

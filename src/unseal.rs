@@ -285,13 +285,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     };
     let _lock = txn::lock_dist(&opts.dist, on_wait)?;
     let v = Vault::open(&opts.vault, false, on_wait)?;
-    if let Some(id) = txn::recover(
-        &v,
-        &opts.dist,
-        on_wait,
-        &mut report.notes,
-        &mut report.errors,
-    )? {
+    if let Some(id) = txn::recover(&v, &opts.dist, &mut report.notes, &mut report.errors)? {
         report.resumed.push(id);
     }
     let recs = v.load_records()?;
@@ -324,7 +318,17 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     let mut ids: Vec<String> = chosen.iter().map(|r| r.id.clone()).collect();
     ids.sort();
     report.seals = ids;
-    let j = plan(opts, &v, &chosen, &mut report)?;
+    let mut j = plan(opts, &v, &chosen, &mut report)?;
+    drop_world_write(&mut j, &mut report);
+    // The records are untrusted too: what they would have unseal do passes the checks a
+    // journal read from the vault passes (paths, object names, modes a dist file can have).
+    j.check(&opts.dist, v.root()).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the records of this dist would have unseal act outside what a seal can have \
+             done ({e}); refusing to unseal anything, nothing was changed",
+            v.root().join("seals").display()
+        )
+    })?;
     refuse_missing_objects(&v, &j)?;
 
     crate::progress::phase("restoring", 0);
@@ -343,6 +347,33 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
     report.unsealed.sort();
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(report)
+}
+
+/// A world-writable mode in a record (a dist built under `umask 000`) is restored without
+/// the world-write bit, with a note: no file gets a world-writable mode from the vault (a
+/// tampered record could otherwise open a file or directory to every local user), but the
+/// bytes still come back. Setuid, setgid and sticky bits stay refused by `Journal::check`.
+fn drop_world_write(j: &mut Journal, report: &mut UnsealReport) {
+    for s in &mut j.steps {
+        let (Step::Restore { path, mode, .. }
+        | Step::Unedit { path, mode, .. }
+        | Step::MakeDir { path, mode, .. }) = s
+        else {
+            continue;
+        };
+        if *mode & 0o002 != 0 {
+            let was = *mode;
+            *mode &= !0o002;
+            report.notes.push(NoteRecord::new(
+                path.lossy(),
+                format!(
+                    "restored with mode {:04o}, not the world-writable {was:04o} its seal record \
+                     holds: no file gets a world-writable mode from the vault",
+                    *mode
+                ),
+            ));
+        }
+    }
 }
 
 /// Count and list what the steps that went through did.
@@ -397,6 +428,7 @@ fn plan(
     let jid = txn::new_id("unseal", SystemTime::now());
     let temps = Temps::new(&jid, &opts.dist, Some(v));
     let mut j = Journal::new(Op::Unseal, jid, RawPath::from_path(&opts.dist));
+    j.vault = RawPath::from_path(v.root());
     make_dirs(&mut j, recs);
     let mut claimed = BTreeSet::new();
     for (n, rec) in recs.iter().enumerate() {

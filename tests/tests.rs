@@ -82,6 +82,10 @@ mod crash;
 /// Write errors, hostile contents, corrupt manifests, vault privacy.
 #[path = "it/hostile.rs"]
 mod hostile;
+/// A hostile vault: planted journals (other dists, escaping paths and temps, setuid modes),
+/// vault files replaced by links or FIFOs, `--vault` typos.
+#[path = "it/hostile_vault.rs"]
+mod hostile_vault;
 /// The memory budget for expanded bytes; a closed stdout is a quiet end.
 #[path = "it/limits.rs"]
 mod limits;

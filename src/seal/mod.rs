@@ -131,13 +131,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         (Some(l), Some(v))
     };
     if let Some(v) = &vault
-        && let Some(id) = txn::recover(
-            v,
-            &opts.dist,
-            on_wait,
-            &mut report.notes,
-            &mut report.errors,
-        )?
+        && let Some(id) = txn::recover(v, &opts.dist, &mut report.notes, &mut report.errors)?
     {
         report.resumed.push(id);
     }
@@ -167,7 +161,10 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     );
     phases.mark("plan");
     report.notes.extend(stale);
-    let journal = report.add_plan(p);
+    let mut journal = report.add_plan(p);
+    if let Some(v) = &vault {
+        journal.vault = crate::relpath::RawPath::from_path(v.root());
+    }
 
     match &vault {
         Some(v) => commit(opts, v, &journal, &mut report, &mut phases)?,

@@ -12,8 +12,11 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use rustix::io::Errno;
 
 use sha2::{Digest, Sha256};
 
@@ -27,9 +30,10 @@ pub fn euid() -> u32 {
     *EUID.get_or_init(|| rustix::process::geteuid().as_raw())
 }
 
-/// Stream a file through sha256. Returns `(hex, bytes read)`.
+/// Stream a regular file through sha256 (never through a symlink or into a FIFO: see
+/// [`open_regular`]). Returns `(hex, bytes read)`.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
-    let mut f = File::open(path)?;
+    let (mut f, _) = open_regular(path)?;
     crate::hash::hash_reader(&mut f)
 }
 
@@ -39,14 +43,22 @@ pub fn create_private(path: &Path) -> io::Result<File> {
 }
 
 /// Create (or truncate) a file with `mode` exactly (not filtered by the umask); it is never
-/// more open than 0600 before it gets `mode`.
+/// more open than 0600 before it gets `mode`. A symbolic link at `path` is refused, never
+/// written through (`O_NOFOLLOW`).
 pub fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
     let f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)?;
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| nofollow_error(e, "writing through it"))?;
+    if !f.metadata()?.is_file() {
+        return Err(invalid(
+            "is not a regular file; refusing to write it".into(),
+        ));
+    }
     f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
     Ok(f)
 }
@@ -105,29 +117,6 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
     File::open(path)?;
     rustix::fs::sync();
     Ok(())
-}
-
-/// Copy `src` to a new private file `dest` while hashing; returns `(sha256, size)` of what was
-/// copied. The caller compares it with what it expects before trusting `dest`.
-pub fn copy_hashing(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
-    let mut input = File::open(src)?;
-    let mut out = create_private(dest)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-        total += n as u64;
-    }
-    out.flush()?;
-    Ok((hex_digest(h), total))
 }
 
 /// What a file that should be a plain file is instead, for messages.
@@ -364,16 +353,132 @@ pub fn open_lock(path: &Path, create: bool) -> io::Result<File> {
     Ok(f)
 }
 
-/// Set a file's modification time (atime follows it), for restoring what seal changed.
+/// The error of [`open_dir_beneath`] for a path that passes through a symbolic link (or would
+/// leave the directory it is resolved in).
+fn through_symlink() -> io::Error {
+    invalid("passes through a symbolic link; not following it".into())
+}
+
+/// Did [`open_dir_beneath`] refuse because of a symbolic link?
+pub fn is_through_symlink(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("through a symbolic link")
+}
+
+/// Open the directory `rel` (relative, no `..`) beneath the directory `root`, following no
+/// symbolic link on the way and never leaving `root`: `openat2(RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS)` where the kernel has it (Linux 5.6), else a walk opening one component
+/// at a time with `O_NOFOLLOW` (containers whose seccomp policy answers `ENOSYS` or `EPERM` to
+/// `openat2`, other systems). A link anywhere gives [`is_through_symlink`]; a missing component
+/// `NotFound`.
+pub fn open_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Asked once: a kernel or seccomp policy without it answers the same every time.
+        static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            use rustix::fs::ResolveFlags;
+            let how =
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+            // Without `O_NOFOLLOW`: with it a final link is opened as itself and `O_DIRECTORY`
+            // answers `ENOTDIR`; `RESOLVE_NO_SYMLINKS` refuses it with `ELOOP` instead.
+            let flags = dir_flags() & !rustix::fs::OFlags::NOFOLLOW;
+            match rustix::fs::openat2(root, rel, flags, rustix::fs::Mode::empty(), how) {
+                Ok(fd) => return Ok(fd),
+                Err(e) if e == Errno::NOSYS || e == Errno::PERM => {
+                    NO_OPENAT2.store(true, Ordering::Relaxed);
+                }
+                Err(e) if e == Errno::LOOP || e == Errno::XDEV => return Err(through_symlink()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    walk_dir_beneath(root, rel)
+}
+
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK
+}
+
+/// The fallback of [`open_dir_beneath`]: one `openat(O_NOFOLLOW | O_DIRECTORY)` per component.
+fn walk_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
+    use std::path::Component;
+    let mut cur = rustix::io::dup(root.as_fd())?;
+    for c in rel.components() {
+        let Component::Normal(name) = c else {
+            return Err(through_symlink());
+        };
+        cur = match rustix::fs::openat(&cur, name, dir_flags(), rustix::fs::Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if e == Errno::LOOP => return Err(through_symlink()),
+            // `O_DIRECTORY` may answer first for a link: ask what it is.
+            Err(e) if e == Errno::NOTDIR => {
+                let st = rustix::fs::statat(&cur, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+                if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+                {
+                    return Err(through_symlink());
+                }
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    Ok(cur)
+}
+
+/// `e` from an `O_NOFOLLOW` open, with a symbolic link said as such.
+fn nofollow_error(e: io::Error, doing: &str) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        invalid(format!("is a symbolic link; refusing {doing}"))
+    } else {
+        e
+    }
+}
+
+/// Open `path` itself, never a symbolic link's target, nor blocking on a FIFO; `write` when it
+/// can be, else for reading (enough for `fchmod` and `futimens` as the owner).
+fn open_nofollow(path: &Path, doing: &str) -> io::Result<File> {
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(flags)
+        .open(path)
+        .or_else(|_| OpenOptions::new().read(true).custom_flags(flags).open(path))
+        .map_err(|e| nofollow_error(e, doing))
+}
+
+/// Set a file's modification time (atime follows it), for restoring what seal changed. Never
+/// through a symbolic link.
 pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
     let t = std::time::UNIX_EPOCH
         + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
         + std::time::Duration::from_nanos(u64::try_from(nsecs).unwrap_or(0));
-    let f = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .or_else(|_| File::open(path))?;
+    let f = open_nofollow(path, "to set its time through it")?;
     f.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
+}
+
+/// `chmod` a file or directory itself, never a symbolic link's target: through a file
+/// descriptor opened with `O_NOFOLLOW`. A file its owner cannot open (mode 0000, not root)
+/// is checked with `lstat` and changed by name.
+pub fn chmod_nofollow(path: &Path, mode: u32) -> io::Result<()> {
+    let perms = fs::Permissions::from_mode(mode & 0o7777);
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_DIRECTORY)
+        .open(path);
+    match dir.or_else(|_| open_nofollow(path, "to change its mode through it")) {
+        Ok(f) => f.set_permissions(perms),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            if fs::symlink_metadata(path)?.file_type().is_symlink() {
+                return Err(invalid(
+                    "is a symbolic link; refusing to change its mode through it".into(),
+                ));
+            }
+            fs::set_permissions(path, perms)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -390,7 +495,7 @@ mod tests {
         assert_eq!(h, sha256_hex(b"hello"));
         assert_eq!(n, 5);
         let dest = t.path().join("b");
-        assert_eq!(copy_hashing(&src, &dest)?, (h, 5));
+        assert_eq!(copy_regular(&src, &dest)?, (h, 5));
         assert_eq!(fs::metadata(&dest)?.permissions().mode() & 0o777, 0o600);
         write_atomic(t.path(), &t.path().join("c"), [&b"x"[..]])?;
         assert_eq!(fs::read(t.path().join("c"))?, b"x");
@@ -474,6 +579,59 @@ mod tests {
             e,
             Some((true, "not JSON: it holds a NUL byte at offset 0".into()))
         );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod beneath_tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_opened_beneath_without_links() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        fs::create_dir_all(t.path().join("d/a/b"))?;
+        fs::create_dir_all(t.path().join("elsewhere"))?;
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("d/link"))?;
+        std::os::unix::fs::symlink("a", t.path().join("d/rel"))?;
+        let root = File::open(t.path().join("d"))?;
+        for f in [open_dir_beneath, walk_dir_beneath] {
+            assert!(f(&root, Path::new("a/b")).is_ok());
+            for bad in ["link", "rel/b", "link/x", "../d/a", "/tmp"] {
+                let e = f(&root, Path::new(bad)).err();
+                assert!(e.as_ref().is_some_and(is_through_symlink), "{bad}: {e:?}");
+            }
+            let e = f(&root, Path::new("a/missing")).err().map(|e| e.kind());
+            assert_eq!(e, Some(io::ErrorKind::NotFound));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_is_written_chmodded_or_touched_through_a_link() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let target = t.path().join("target");
+        fs::write(&target, b"keep")?;
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640))?;
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&target, &link)?;
+        let refused = |r: io::Result<()>| {
+            r.err()
+                .is_some_and(|e| e.to_string().contains("symbolic link"))
+        };
+        assert!(refused(create_with_mode(&link, 0o600).map(drop)));
+        assert!(refused(chmod_nofollow(&link, 0o777)));
+        assert!(refused(set_mtime(&link, 0, 0)));
+        assert!(hash_file(&link).is_err());
+        let m = fs::metadata(&target)?;
+        assert_eq!((m.permissions().mode() & 0o7777, m.len()), (0o640, 4));
+        assert_ne!(m.mtime(), 0);
+        // The file itself and a directory are changed.
+        chmod_nofollow(&target, 0o600)?;
+        chmod_nofollow(t.path(), 0o700)?;
+        set_mtime(&target, 7, 0)?;
+        let m = fs::metadata(&target)?;
+        assert_eq!((m.permissions().mode() & 0o7777, m.mtime()), (0o600, 7));
         Ok(())
     }
 }

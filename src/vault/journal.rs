@@ -5,10 +5,14 @@
 //! again after a crash (SIGKILL, power loss) finishes the job: that is all recovery is. The
 //! ordering argument lives in [`crate::apply`].
 
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
-use super::manifest::{EditRecord, SealRecord, Stored};
+use super::manifest::{Bytes, EditRecord, Manifest, SealRecord, Stored};
 use crate::compress::Codec;
+use crate::hash::is_sha256_hex;
 use crate::meta::Meta;
 use crate::relpath::{RawPath, RelPath};
 use crate::splice::Splice;
@@ -31,6 +35,10 @@ pub struct Journal {
     pub id: String,
     /// Canonical absolute path of the dist being changed.
     pub dist: RawPath,
+    /// The vault the journal belongs to (its path as given to the command that wrote it);
+    /// empty in a journal written before it was recorded, which [`Journal::check`] refuses.
+    #[serde(default)]
+    pub vault: RawPath,
     pub steps: Vec<Step>,
     /// Seal: the record appended to the manifest once the steps are done (files whose steps
     /// failed are left out).
@@ -279,6 +287,7 @@ impl Journal {
             op,
             id,
             dist,
+            vault: RawPath::default(),
             steps: Vec::new(),
             record: None,
         }
@@ -305,11 +314,247 @@ impl Journal {
         }
         Ok(j)
     }
+
+    /// Is this a journal mapvault may run against `dist` with the vault at `vault`? A journal
+    /// is read from the vault, which is untrusted input (a CI cache can be poisoned), so before
+    /// a step runs every field that decides *where* something happens or *what mode* a file
+    /// gets is checked here, without touching the file system:
+    ///
+    /// - it names this dist and this vault;
+    /// - every step path is relative and stays in the dist (no `..`, no absolute path);
+    /// - every temp file is `VAULT/tmp/<name>` or a `.mapvault-….tmp` name in the dist (temps
+    ///   are created, renamed over files and removed: anywhere else they would delete or
+    ///   replace files outside);
+    /// - every vault object is named by a sha256 (its name becomes a path under `maps/` or
+    ///   `blobs/`);
+    /// - every mode it gives a file or directory is one a dist file can have: permission bits
+    ///   only (no setuid, setgid or sticky bit), never world-writable;
+    /// - its seal record, if any, is a valid record of this dist.
+    ///
+    /// Symbolic links on the way are the file system's part: see `apply::check_paths`.
+    pub fn check(&self, dist: &Path, vault: &Path) -> Result<(), String> {
+        if self.dist.to_path() != dist {
+            return Err(format!(
+                "it is an unfinished {} of {}, not this dist ({})",
+                self.op.name(),
+                self.dist,
+                dist.display()
+            ));
+        }
+        if self.vault.as_bytes().is_empty() {
+            return Err(
+                "it names no vault (written by an earlier mapvault, or not by mapvault)".into(),
+            );
+        }
+        if self.vault.to_path() != vault {
+            return Err(format!(
+                "it belongs to the vault {}, not this vault ({})",
+                self.vault,
+                vault.display()
+            ));
+        }
+        let tmp = vault.join("tmp");
+        for s in &self.steps {
+            check_step(s, dist, &tmp)
+                .map_err(|e| format!("its {} step for {}: {e}", s.name(), s.path()))?;
+        }
+        if let Some(rec) = &self.record {
+            if self.op != Op::Seal || rec.dist != self.dist {
+                return Err(format!(
+                    "its seal record {} is not a record of this dist",
+                    rec.id
+                ));
+            }
+            let m = Manifest {
+                seals: vec![rec.clone()],
+                ..Manifest::default()
+            };
+            m.validate()
+                .map_err(|e| format!("its seal record is not valid: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Seal => "seal",
+            Op::Unseal => "unseal",
+        }
+    }
+}
+
+impl Step {
+    /// The step's name as the journal spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::StoreInline { .. } => "store_inline",
+            Step::StoreWithDebugId { .. } => "store_with_debug_id",
+            Step::StoreBlob { .. } => "store_blob",
+            Step::CopyIn { .. } => "copy_in",
+            Step::RenameIn { .. } => "rename_in",
+            Step::StoreDecoded { .. } => "store_decoded",
+            Step::Recompress { .. } => "recompress",
+            Step::Unlink { .. } => "unlink",
+            Step::Edit { .. } => "edit",
+            Step::RemoveDir { .. } => "remove_dir",
+            Step::MakeDir { .. } => "make_dir",
+            Step::Restore { .. } => "restore",
+            Step::Unedit { .. } => "unedit",
+        }
+    }
+
+    /// The temp file the step writes, if any (empty when it needs none).
+    pub fn temp(&self) -> Option<&RawPath> {
+        match self {
+            Step::Edit {
+                how: How::Rewrite { temp },
+                ..
+            }
+            | Step::Unedit {
+                how: How::Rewrite { temp },
+                ..
+            }
+            | Step::Restore { temp, .. }
+            | Step::Recompress { temp, .. } => Some(temp),
+            _ => None,
+        }
+    }
+}
+
+/// The checks of [`Journal::check`] for one step.
+fn check_step(s: &Step, dist: &Path, tmp: &Path) -> Result<(), String> {
+    if s.path().under(dist).is_none() {
+        return Err("the path leaves the dist".into());
+    }
+    if let Some(t) = s.temp() {
+        check_temp(t, dist, tmp)?;
+    }
+    let sha = |what: &str, sha: &str| {
+        if is_sha256_hex(sha) {
+            Ok(())
+        } else {
+            Err(format!("{what} {sha:?} is not a sha256"))
+        }
+    };
+    let object = |o: &Stored| sha("the vault object", o.sha());
+    match s {
+        Step::StoreInline { sha256, .. }
+        | Step::StoreWithDebugId { sha256, .. }
+        | Step::StoreBlob { sha256, .. }
+        | Step::StoreDecoded { sha256, .. } => sha("the vault object", sha256),
+        Step::CopyIn { to, .. } | Step::RenameIn { to, .. } => object(to),
+        Step::Unlink { object: o, .. } => object(o),
+        Step::MakeDir { mode, .. } => check_mode(*mode),
+        Step::Restore { from, mode, .. } => {
+            object(from)?;
+            check_mode(*mode)
+        }
+        Step::Unedit { edits, mode, .. } => {
+            for e in edits {
+                match &e.removed {
+                    Bytes::Blob(b) => sha("the vault object", b)?,
+                    Bytes::InlineMap { map, .. } => sha("the vault object", map)?,
+                    Bytes::Text(_) | Bytes::Base64(_) => {}
+                }
+            }
+            check_mode(*mode)
+        }
+        // The mode in their `meta` is only compared, never applied: a rewritten copy takes the
+        // mode of the file it replaces.
+        Step::Recompress { .. } | Step::Edit { .. } | Step::RemoveDir { .. } => Ok(()),
+    }
+}
+
+/// A mode a restored file or directory may get: what a dist file can have.
+pub fn check_mode(mode: u32) -> Result<(), String> {
+    if mode & !0o777 != 0 {
+        return Err(format!(
+            "mode {mode:04o} has setuid, setgid, sticky or file-type bits; no dist file gets them \
+             from the vault"
+        ));
+    }
+    if mode & 0o002 != 0 {
+        return Err(format!(
+            "mode {mode:04o} is world-writable; no file gets that from the vault"
+        ));
+    }
+    Ok(())
+}
+
+/// A temp file must be `VAULT/tmp/<one name>` or a `.mapvault-….tmp` file in the dist.
+fn check_temp(t: &RawPath, dist: &Path, tmp: &Path) -> Result<(), String> {
+    let bytes = t.as_bytes();
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let beneath = |root: &Path| {
+        let root = root.as_os_str().as_bytes();
+        bytes
+            .strip_prefix(root)
+            .and_then(|rest| rest.strip_prefix(b"/"))
+            .map(|rest| RelPath::new(rest.to_vec()))
+            .filter(|rel| rel.under(Path::new("/")).is_some())
+    };
+    if let Some(rel) = beneath(tmp)
+        && rel.parent().is_none()
+    {
+        return Ok(());
+    }
+    if let Some(rel) = beneath(dist) {
+        let name = rel.file_name();
+        if name.starts_with(b".mapvault-") && name.ends_with(b".tmp") {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "its temp file {t} is neither in the vault's tmp/ nor a .mapvault-….tmp file in the dist"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temps_stay_in_the_vault_tmp_or_are_mapvault_temps_in_the_dist() {
+        let (dist, tmp) = (Path::new("/w/dist"), Path::new("/w/v/tmp"));
+        let t = |p: &str| check_temp(&RawPath::from_path(Path::new(p)), dist, tmp);
+        for ok in [
+            "",
+            "/w/v/tmp/seal-x-3",
+            "/w/dist/.mapvault-seal-x-3.tmp",
+            "/w/dist/a/b/.mapvault-seal-x-3.tmp",
+        ] {
+            assert_eq!(t(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "/w/v/tmp/../manifest.json",
+            "/w/v/tmp/a/b",
+            "/w/v/tmp/",
+            "/w/v/tmpx/a",
+            "/w/v/journal.json",
+            "/w/dist/app.js",
+            "/w/dist/../x/.mapvault-a.tmp",
+            "/w/distx/.mapvault-a.tmp",
+            "/w/dist//.mapvault-a.tmp",
+            "relative/.mapvault-a.tmp",
+            "/etc/passwd",
+        ] {
+            assert!(t(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn modes_are_what_a_dist_file_can_have() {
+        for ok in [0o644, 0o755, 0o600, 0o775, 0o000, 0o444] {
+            assert_eq!(check_mode(ok), Ok(()), "{ok:o}");
+        }
+        for bad in [0o4755, 0o2755, 0o1755, 0o777, 0o666, 0o100644, 0o002] {
+            assert!(check_mode(bad).is_err(), "{bad:o}");
+        }
+    }
 
     /// Splices are written as the `cuts` / `inserts` pair journals have always had, so a journal
     /// left by an earlier version is finished by this one.

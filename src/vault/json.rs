@@ -148,6 +148,7 @@ pub fn journal(j: &Journal) -> serde_json::Result<JournalJson> {
     o.field("op", &j.op)?;
     o.field("id", &j.id)?;
     o.field("dist", &j.dist)?;
+    o.field("vault", &j.vault)?;
     o.raw("steps", steps);
     if record.is_some() {
         o.key("record");

@@ -141,9 +141,18 @@ impl Vault {
                 check_vault_dir(path, &m)?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent)
-                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                // Only the vault directory itself is created: a typo in `--vault` must not
+                // leave a tree of directories behind.
+                if let Some(parent) = path.parent()
+                    && !fs::metadata(parent).is_ok_and(|m| m.is_dir())
+                {
+                    bail!(
+                        "cannot create the vault {}: {} does not exist or is not a directory \
+                         (mapvault creates only the vault directory itself; create its parent \
+                         first, or check --vault)",
+                        path.display(),
+                        parent.display()
+                    );
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -365,10 +374,13 @@ impl Vault {
     }
 
     /// Copy a file into the vault as object `s`, verifying its hash while copying.
+    /// The source is read as a regular file only, never through a symbolic link
+    /// ([`fsutil::copy_regular`]).
     pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
         let tmp = self.unique_tmp("copy");
-        let (sha, _) = fsutil::copy_hashing(src, &tmp)
-            .with_context(|| format!("cannot copy {} into the vault", src.display()))?;
+        let (sha, _) = fsutil::copy_regular(src, &tmp).map_err(|e| {
+            anyhow::anyhow!("cannot copy {} into the vault", fsutil::describe(src, &e))
+        })?;
         if sha != s.sha() {
             let _ = fs::remove_file(&tmp);
             bail!(
@@ -381,17 +393,21 @@ impl Vault {
         Ok(())
     }
 
-    /// Copy object `s` out to `dest` (a new private file), checking its hash on the way.
+    /// Copy object `s` out to `dest` (a new private file), checking its hash on the way. The
+    /// object is read as a regular file only and `dest` is created anew, so a symbolic link
+    /// at either end is never followed: a temp name left by an interrupted run is removed
+    /// first (the name, not what a link there points at).
     pub fn put_file_to(&self, s: &Stored, dest: &Path) -> Result<()> {
-        let (sha, _) = fsutil::copy_hashing(&self.object_path(s), dest)
-            .with_context(|| format!("cannot copy vault object {} out", s.sha()))?;
-        if sha != s.sha() {
-            let _ = fs::remove_file(dest);
-            bail!(
-                "vault object {} is corrupt (its content hashes to {sha})",
-                s.sha()
-            );
+        match fs::remove_file(dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove {}", dest.display()));
+            }
         }
+        let p = self.object_path(s);
+        fsutil::copy_verified(&p, s.sha(), None, dest)
+            .map_err(|e| anyhow::anyhow!("vault object {}", fsutil::describe(&p, &e)))?;
         Ok(())
     }
 
@@ -425,7 +441,8 @@ impl Vault {
     }
 
     pub fn load_journal(&self) -> Result<Option<Journal>> {
-        match fs::read(self.journal_path()) {
+        // Never through a symlink, never blocking on a FIFO, never past its size.
+        match fsutil::read_json_file(&self.journal_path()) {
             Ok(b) => Journal::parse(&b).map(Some).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: {e}; an interrupted run cannot be finished from it — restore it from \
@@ -434,15 +451,25 @@ impl Vault {
                 )
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => {
-                Err(e).with_context(|| format!("cannot read {}", self.journal_path().display()))
-            }
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot read {}",
+                fsutil::describe(&self.journal_path(), &e)
+            )),
         }
     }
 
     /// Write the journal durably (the commit point of a plan). Returns the bytes of its seal
     /// record, for [`Vault::put_record`].
     pub fn save_journal(&self, j: &Journal) -> Result<Option<json::Pieces>> {
+        // A journal names the vault it belongs to; recovery refuses one that names another.
+        if j.vault.to_path() != self.root {
+            bail!(
+                "internal error: journal {} names vault {}, not {}",
+                j.id,
+                j.vault,
+                self.root.display()
+            );
+        }
         let text = json::journal(j)?;
         fsutil::write_atomic(&self.tmp_dir(), &self.journal_path(), text.slices())
             .with_context(|| format!("cannot write {}", self.journal_path().display()))?;

@@ -424,7 +424,13 @@ impl Vault {
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     // A backup of the same bytes: an earlier run linked it and was cut short.
-                    if fs::read(&to).ok() == fs::read(&from).ok() {
+                    // Read without following links, as regular files only (a FIFO or a link to
+                    // /dev/zero planted as a backup must not hang or exhaust the run).
+                    let same = matches!(
+                        (fsutil::read_json_file(&to), fsutil::read_json_file(&from)),
+                        (Ok(a), Ok(b)) if a == b
+                    );
+                    if same {
                         fs::remove_file(&from)
                             .with_context(|| format!("cannot remove {}", from.display()))?;
                         fsutil::sync_dir(self.root()).context("cannot sync the vault directory")?;
