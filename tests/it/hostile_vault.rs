@@ -657,7 +657,7 @@ fn edit_record_modes(env: &TestEnv, mode: u32) {
         f["mode"] = mode.into();
     }
     env.write(
-        &format!("vault/seals/{id}.json"),
+        format!("vault/seals/{id}.json"),
         serde_json::to_vec(&r).expect("json"),
     );
 }
