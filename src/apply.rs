@@ -93,6 +93,25 @@ pub fn failpoint(name: &str) {
     let _ = name;
 }
 
+/// Test-only step failures, compiled in with `--features failpoints`: with
+/// `MAPVAULT_FAIL_COMMIT=REL` set, every commit step of dist path `REL` fails (the step does
+/// nothing) as a move into a read-only directory would for a non-root user — which tests running
+/// as root cannot arrange with `chmod` — so the report of a partly failed run can be checked.
+fn injected_failure(path: &RelPath) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    if std::env::var_os("MAPVAULT_FAIL_COMMIT")
+        .is_some_and(|want| want.as_encoded_bytes() == path.as_bytes())
+    {
+        bail!(
+            "cannot commit {}: Permission denied (injected by MAPVAULT_FAIL_COMMIT)",
+            path.lossy()
+        );
+    }
+    #[cfg(not(feature = "failpoints"))]
+    let _ = path;
+    Ok(())
+}
+
 /// What happened to each step.
 
 #[derive(Debug)]
@@ -195,7 +214,9 @@ pub fn execute_with<R>(
                     "skipped: an earlier step for this file failed".to_string()
                 ));
             }
-            let r = commit(vault, &root, s, *p).map_err(|e| format!("{e:#}"));
+            let r = injected_failure(s.path())
+                .and_then(|()| commit(vault, &root, s, *p))
+                .map_err(|e| format!("{e:#}"));
             failpoint("commit");
             Some(r)
         })
