@@ -93,22 +93,19 @@ pub fn failpoint(name: &str) {
     let _ = name;
 }
 
-/// Test-only step failures, compiled in with `--features failpoints`: with
-/// `MAPVAULT_FAIL_COMMIT=REL` set, every commit step of dist path `REL` fails (the step does
-/// nothing) as a move into a read-only directory would for a non-root user — which tests running
-/// as root cannot arrange with `chmod` — so the report of a partly failed run can be checked.
-fn injected_failure(path: &RelPath) -> Result<()> {
+/// Test-only failures, compiled in with `--features failpoints`: with the environment variable
+/// `var` set to a dist path `REL`, this fails for `REL` (and the caller does nothing), as a
+/// write into a read-only directory would for a non-root user — which tests running as root
+/// cannot arrange with `chmod` — so what a partly failed run leaves and reports can be checked.
+/// `MAPVAULT_FAIL_COMMIT`: every commit step of `REL`; `MAPVAULT_FAIL_COPY`: `seal --out`'s
+/// copy of `REL`.
+pub(crate) fn injected_failure(var: &str, path: &RelPath) -> Result<()> {
     #[cfg(feature = "failpoints")]
-    if std::env::var_os("MAPVAULT_FAIL_COMMIT")
-        .is_some_and(|want| want.as_encoded_bytes() == path.as_bytes())
-    {
-        bail!(
-            "cannot commit {}: Permission denied (injected by MAPVAULT_FAIL_COMMIT)",
-            path.lossy()
-        );
+    if std::env::var_os(var).is_some_and(|want| want.as_encoded_bytes() == path.as_bytes()) {
+        bail!("{}: Permission denied (injected by {var})", path.lossy());
     }
     #[cfg(not(feature = "failpoints"))]
-    let _ = path;
+    let _ = (var, path);
     Ok(())
 }
 
@@ -214,7 +211,7 @@ pub fn execute_with<R>(
                     "skipped: an earlier step for this file failed".to_string()
                 ));
             }
-            let r = injected_failure(s.path())
+            let r = injected_failure("MAPVAULT_FAIL_COMMIT", s.path())
                 .and_then(|()| commit(vault, &root, s, *p))
                 .map_err(|e| format!("{e:#}"));
             failpoint("commit");
