@@ -163,6 +163,21 @@ pub enum FormatArg {
     Json,
 }
 
+impl Cli {
+    /// Was `--format json` asked for? Then an error that ends the run before its report still
+    /// prints one JSON object ([`crate::report::Output::fatal`]).
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Seal(a) => a.format == FormatArg::Json,
+            Command::Verify(a) => a.format == VerifyFormatArg::Json,
+            Command::Unseal(a) => a.format == FormatArg::Json,
+            Command::Resolve(a) => a.format == FormatArg::Json,
+            Command::Export(a) => a.format == FormatArg::Json,
+            Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
+}
+
 /// Formats `verify` can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VerifyFormatArg {

@@ -4,10 +4,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::allow::AllowList;
 use crate::cli::{Cli, Command, FormatArg, Generated, RemoteArgs, VerifyFormatArg};
+use crate::exit::PathError;
 use crate::export::ExportOptions;
 use crate::remote::RemoteOptions;
 use crate::report::Format;
@@ -102,28 +103,43 @@ pub fn resolve_maybe_missing(p: &Path) -> Result<PathBuf> {
 }
 
 fn dist_dir(p: &Path) -> Result<PathBuf> {
-    let m = std::fs::metadata(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let m = std::fs::metadata(p)
+        .map_err(|e| PathError::new(p, format!("{}: cannot read: {e}", p.display())))?;
     if !m.is_dir() {
-        bail!("{} is not a directory", p.display());
+        return Err(PathError::new(
+            p,
+            format!("{} is not a directory", p.display()),
+        ));
     }
     p.canonicalize()
         .with_context(|| format!("{}: cannot resolve", p.display()))
 }
 
-fn check_apart(dist: &Path, vault: &Path) -> Result<()> {
+/// `what` is `vault` or `--out`, as the message names it.
+fn check_apart(dist: &Path, vault: &Path, what: &str) -> Result<()> {
+    let (name, fix) = match what {
+        "vault" => ("the vault", "Put the vault outside (--vault DIR)"),
+        _ => ("--out", "Put the sealed copy outside (--out DIR)"),
+    };
     if vault.starts_with(dist) {
-        bail!(
-            "the vault {} is inside the dist {}; it would ship with it. Put the vault outside (--vault DIR)",
-            vault.display(),
-            dist.display()
-        );
+        return Err(PathError::new(
+            vault,
+            format!(
+                "{name} {} is inside the dist {}; it would ship with it. {fix}",
+                vault.display(),
+                dist.display()
+            ),
+        ));
     }
     if dist.starts_with(vault) {
-        bail!(
-            "the dist {} is inside the vault {}; use a separate vault directory",
-            dist.display(),
-            vault.display()
-        );
+        return Err(PathError::new(
+            dist,
+            format!(
+                "the dist {} is inside {name} {}; {fix}",
+                dist.display(),
+                vault.display()
+            ),
+        ));
     }
     Ok(())
 }
@@ -150,14 +166,14 @@ impl Config {
                     Some(out) => {
                         let src = dist_dir(&a.dist)?;
                         let out = resolve_maybe_missing(out)?;
-                        check_apart(&src, &out).context("--out must be outside DIST")?;
+                        check_apart(&src, &out, "--out")?;
                         (out, Some(src))
                     }
                     None => (dist_dir(&a.dist)?, None),
                 };
-                check_apart(&dist, &vault)?;
+                check_apart(&dist, &vault, "vault")?;
                 if let Some(src) = &copy_from {
-                    check_apart(src, &vault)?;
+                    check_apart(src, &vault, "vault")?;
                 }
                 Config {
                     quiet,
@@ -209,7 +225,7 @@ impl Config {
             Command::Unseal(a) => {
                 let dist = dist_dir(&a.dist)?;
                 let vault = resolve_maybe_missing(&a.vault)?;
-                check_apart(&dist, &vault)?;
+                check_apart(&dist, &vault, "vault")?;
                 Config {
                     quiet,
                     jobs: a.jobs,
