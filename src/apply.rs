@@ -670,6 +670,8 @@ fn prepare_recompress(
     f.write_all(&z)
         .with_context(|| format!("cannot write {}", t.display()))?;
     f.set_permissions(fs::Permissions::from_mode(meta.mode & 0o7777))?;
+    let original = File::open(&p).with_context(|| format!("cannot open {path}"))?;
+    keep_xattrs(&original, &f, &p)?;
     Ok(Prepared::Ready)
 }
 
@@ -1030,7 +1032,46 @@ fn rewrite_into(
         std::os::unix::fs::fchown(&out, Some(m.uid), Some(m.gid))?;
     }
     out.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    keep_xattrs(&src, &out, input)?;
     Ok(Prepared::Ready)
+}
+
+/// Give the rewritten copy `to` of file `path` (open as `from`) every extended attribute of the
+/// original — `user.*`, and ACLs (`system.posix_acl_access`), after the mode since an ACL sets
+/// it too — so a rewrite (seal's, and unseal's undoing of it, which copies them back the same
+/// way) loses none. A file system without extended attributes lists none; one that lists an
+/// attribute it will not set on the copy fails the step, naming it: the file is left as it is.
+fn keep_xattrs(from: &File, to: &File, path: &Path) -> Result<()> {
+    use xattr::FileExt;
+    let names = match from.list_xattr() {
+        Ok(names) => names,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot list the extended attributes of {}",
+                path.display()
+            )));
+        }
+    };
+    for name in names {
+        let shown = name.to_string_lossy().into_owned();
+        let Some(value) = from.get_xattr(&name).with_context(|| {
+            format!(
+                "cannot read extended attribute {shown} of {}",
+                path.display()
+            )
+        })?
+        else {
+            continue;
+        };
+        to.set_xattr(&name, &value).with_context(|| {
+            format!(
+                "cannot keep extended attribute {shown} of {}",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The bytes an edit removed, rebuilt from the manifest and vault and checked against their

@@ -678,3 +678,50 @@ fn every_stale_integrity_value_is_noted() {
         "{lines:?}"
     );
 }
+
+/// Extended attributes (here `user.*`; ACLs are `system.posix_acl_access`, kept the same way)
+/// survive seal's rewrite of a file and unseal's undoing of it — a comment in the middle of a
+/// bundle (longer than seal rewrites in place: a new copy renamed over it) and one at its end (cut in place). Before, the rewritten
+/// copy had none. Skipped where the file system refuses `user.*` attributes.
+#[test]
+fn seal_and_unseal_keep_extended_attributes_of_rewritten_files() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    // More than the 64 KiB a seal rewrites in place after the comment: a new copy.
+    let rest = "n();\n".repeat(20_000);
+    env.write(
+        "dist/mid.js",
+        format!("m();\n//# sourceMappingURL=a.js.map\n{rest}"),
+    );
+    env.write("dist/end.js", "e();\n//# sourceMappingURL=a.js.map\n");
+    let (name, value) = ("user.mapvault-test", &b"kept"[..]);
+    for f in ["mid.js", "end.js"] {
+        if let Err(e) = xattr::set(env.path(format!("dist/{f}")), name, value) {
+            crate::harness::say(&format!(
+                "skipped: this file system refuses user xattrs: {e}"
+            ));
+            return;
+        }
+    }
+    let orig = env.snapshot("dist");
+    let check = |when: &str| {
+        for f in ["mid.js", "end.js"] {
+            let got = xattr::get(env.path(format!("dist/{f}")), name).expect("xattr readable");
+            assert_eq!(got.as_deref(), Some(value), "{when}: {f} keeps {name}");
+        }
+    };
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    assert_eq!(
+        env.read("dist/mid.js"),
+        format!("m();\n\n{rest}").as_bytes(),
+        "mid.js was rewritten"
+    );
+    check("after seal");
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    orig.assert_same(
+        &env.snapshot("dist"),
+        Level::Mode,
+        "unseal restores the bytes",
+    );
+    check("after unseal");
+}
