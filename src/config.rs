@@ -104,9 +104,9 @@ pub fn resolve_maybe_missing(p: &Path) -> Result<PathBuf> {
 
 fn dist_dir(p: &Path) -> Result<PathBuf> {
     let m = std::fs::metadata(p)
-        .map_err(|e| PathError::new(p, format!("{}: cannot read: {e}", p.display())))?;
+        .map_err(|e| PathError::at(p, format!("{}: cannot read: {e}", p.display())))?;
     if !m.is_dir() {
-        return Err(PathError::new(
+        return Err(PathError::at(
             p,
             format!("{} is not a directory", p.display()),
         ));
@@ -122,7 +122,7 @@ fn check_apart(dist: &Path, vault: &Path, what: &str) -> Result<()> {
         _ => ("--out", "Put the sealed copy outside (--out DIR)"),
     };
     if vault.starts_with(dist) {
-        return Err(PathError::new(
+        return Err(PathError::at(
             vault,
             format!(
                 "{name} {} is inside the dist {}; it would ship with it. {fix}",
@@ -132,7 +132,7 @@ fn check_apart(dist: &Path, vault: &Path, what: &str) -> Result<()> {
         ));
     }
     if dist.starts_with(vault) {
-        return Err(PathError::new(
+        return Err(PathError::at(
             dist,
             format!(
                 "the dist {} is inside {name} {}; {fix}",
@@ -321,9 +321,16 @@ mod tests {
 
     #[test]
     fn vault_and_dist_must_be_apart() {
-        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist/.mapvault")).is_err());
-        assert!(check_apart(Path::new("/w/v/dist"), Path::new("/w/v")).is_err());
-        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/.mapvault")).is_ok());
-        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist2")).is_ok());
+        assert!(
+            check_apart(
+                Path::new("/w/dist"),
+                Path::new("/w/dist/.mapvault"),
+                "vault"
+            )
+            .is_err()
+        );
+        assert!(check_apart(Path::new("/w/v/dist"), Path::new("/w/v"), "vault").is_err());
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/.mapvault"), "vault").is_ok());
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist2"), "vault").is_ok());
     }
 }

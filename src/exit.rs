@@ -47,7 +47,8 @@ pub struct PathError {
 }
 
 impl PathError {
-    pub fn new(path: &std::path::Path, message: String) -> anyhow::Error {
+    /// The error (as an [`anyhow::Error`]) that `message` is about `path`.
+    pub fn at(path: &std::path::Path, message: String) -> anyhow::Error {
         anyhow::Error::new(PathError {
             path: path.display().to_string(),
             message,

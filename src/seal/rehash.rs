@@ -370,8 +370,8 @@ mod tests {
             &md5[..31]
         );
         let t = digest_tokens(buf.as_bytes());
-        assert_eq!(t.get(md5.as_bytes()), Some(&buf.find(md5).unwrap()));
-        assert_eq!(t.get(sri.as_bytes()), Some(&buf.find(sri).unwrap()));
+        assert_eq!(t.get(md5.as_bytes()), buf.find(md5).as_ref());
+        assert_eq!(t.get(sri.as_bytes()), buf.find(sri).as_ref());
         // Part of a longer run, or too short: not a digest.
         assert_eq!(t.len(), 2, "{t:?}");
     }
@@ -380,8 +380,13 @@ mod tests {
     fn stale_digests_gives_each_digest_its_first_line_in_order() {
         let a = integrity::spellings(b"a");
         let b = integrity::spellings(b"b");
-        let get =
-            |s: &[(&str, String)], alg: &str| s.iter().find(|(k, _)| *k == alg).unwrap().1.clone();
+        let get = |s: &[(&str, String)], alg: &str| {
+            s.iter()
+                .find(|(k, _)| *k == alg)
+                .expect("spelled")
+                .1
+                .clone()
+        };
         let buf = format!(
             "x\n{}\ny\n{} {}\n{}\n",
             get(&b, "SHA-1"),
