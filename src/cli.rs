@@ -205,7 +205,13 @@ pub struct SealArgs {
     pub format: FormatArg,
 
     /// Worker threads (default: one per core).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub jobs: usize,
 
     /// Seal a copy of DIST written to this new directory; DIST itself is left untouched.
@@ -251,7 +257,13 @@ pub struct VerifyArgs {
 
     /// Worker threads for files (default: one per core); concurrent requests for URLs
     /// (default: 6, what a browser opens to one host).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub jobs: usize,
 
     #[command(flatten)]
@@ -344,7 +356,13 @@ pub struct UnsealArgs {
     pub format: FormatArg,
 
     /// Worker threads (default: one per core).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub jobs: usize,
 }
 
