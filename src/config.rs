@@ -106,9 +106,18 @@ fn dist_dir(p: &Path) -> Result<PathBuf> {
     let m = std::fs::metadata(p)
         .map_err(|e| PathError::at(p, format!("{}: cannot read: {e}", p.display())))?;
     if !m.is_dir() {
+        // A package or archive is a thing to check, not to change.
+        let hint = if m.is_file() {
+            format!(
+                " (an archive or a single file is verified, not sealed: mapvault verify {})",
+                p.display()
+            )
+        } else {
+            String::new()
+        };
         return Err(PathError::at(
             p,
-            format!("{} is not a directory", p.display()),
+            format!("{} is not a directory{hint}", p.display()),
         ));
     }
     p.canonicalize()

@@ -526,6 +526,14 @@ fn fatal_errors_print_one_json_object_with_format_json() {
             );
         }
     }
+    // An archive given to seal: the message says what to run instead.
+    env.write("pkg.tgz", "not really");
+    let run = env.mapvault(["seal", "pkg.tgz"]).expect_code(2);
+    run.ensure(
+        run.stderr_str()
+            .contains("is verified, not sealed: mapvault verify pkg.tgz"),
+        "seal pkg.tgz points at verify",
+    );
     // Human output: nothing on stdout, as before.
     let run = env.mapvault(["seal", "dsit"]).expect_code(2);
     run.ensure(run.stdout.is_empty(), "stdout empty without --format json");
