@@ -14,6 +14,9 @@ packages=(
   # own, as the user running them, on a free port with a temp prefix); openssl makes the
   # self-signed certificate of the HTTPS test.
   nginx openssl
+  # tests/it/seal.rs: setpriv (essential on Debian, listed for slimmer images) runs
+  # `seal --out` as an unprivileged user when the tests run as root.
+  util-linux
 )
 
 missing=()

@@ -25,13 +25,11 @@ where
         }
     };
     let mut out = Output::stdio();
+    let json = cli.wants_json();
     match Config::from_cli(cli).and_then(|cfg| execute(cfg, &mut out)) {
         Ok(o) => o.code(),
         Err(e) => {
-            out.message(&format!(
-                "error: {}",
-                crate::sanitize::for_terminal(&format!("{e:#}"))
-            ));
+            out.fatal(&e, json);
             Outcome::Failed.code()
         }
     }

@@ -94,6 +94,22 @@ pub fn failpoint(name: &str) {
     let _ = name;
 }
 
+/// Test-only failures, compiled in with `--features failpoints`: with the environment variable
+/// `var` set to a dist path `REL`, this fails for `REL` (and the caller does nothing), as a
+/// write into a read-only directory would for a non-root user — which tests running as root
+/// cannot arrange with `chmod` — so what a partly failed run leaves and reports can be checked.
+/// `MAPVAULT_FAIL_COMMIT`: every commit step of `REL`; `MAPVAULT_FAIL_COPY`: `seal --out`'s
+/// copy of `REL`.
+pub(crate) fn injected_failure(var: &str, path: &RelPath) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    if std::env::var_os(var).is_some_and(|want| want.as_encoded_bytes() == path.as_bytes()) {
+        bail!("{}: Permission denied (injected by {var})", path.lossy());
+    }
+    #[cfg(not(feature = "failpoints"))]
+    let _ = (var, path);
+    Ok(())
+}
+
 /// What happened to each step.
 
 #[derive(Debug)]
@@ -196,7 +212,9 @@ pub fn execute_with<R>(
                     "skipped: an earlier step for this file failed".to_string()
                 ));
             }
-            let r = commit(vault, &root, s, *p).map_err(|e| format!("{e:#}"));
+            let r = injected_failure("MAPVAULT_FAIL_COMMIT", s.path())
+                .and_then(|()| commit(vault, &root, s, *p))
+                .map_err(|e| format!("{e:#}"));
             failpoint("commit");
             Some(r)
         })
@@ -699,12 +717,12 @@ fn prepare_recompress(
     temp: &RawPath,
 ) -> Result<Prepared> {
     let p = dist.at(path)?;
-    let (bytes, mode) = File::open(&p)
+    let (original, bytes, mode) = File::open(&p)
         .and_then(|mut f| {
             let mode = f.metadata()?.mode() & 0o7777;
             let mut bytes = Vec::new();
             f.read_to_end(&mut bytes)?;
-            Ok((bytes, mode))
+            Ok((f, bytes, mode))
         })
         .with_context(|| format!("cannot read {path}"))?;
     let sha = hash::sha256_hex(&bytes);
@@ -730,8 +748,10 @@ fn prepare_recompress(
         .with_context(|| format!("cannot create {}", t.display()))?;
     f.write_all(&z)
         .with_context(|| format!("cannot write {}", t.display()))?;
-    // The mode the file has, not the one the journal states (see `rewrite_into`).
+    // The mode the file has, not the one the journal states (see `rewrite_into`), and its
+    // extended attributes (ACLs included).
     f.set_permissions(fs::Permissions::from_mode(mode))?;
+    keep_xattrs(&original, &f, &p)?;
     Ok(Prepared::Ready)
 }
 
@@ -1098,7 +1118,46 @@ fn rewrite_into(
         std::os::unix::fs::fchown(&out, Some(m.uid), Some(m.gid))?;
     }
     out.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    keep_xattrs(&src, &out, input)?;
     Ok(Prepared::Ready)
+}
+
+/// Give the rewritten copy `to` of file `path` (open as `from`) every extended attribute of the
+/// original — `user.*`, and ACLs (`system.posix_acl_access`), after the mode since an ACL sets
+/// it too — so a rewrite (seal's, and unseal's undoing of it, which copies them back the same
+/// way) loses none. A file system without extended attributes lists none; one that lists an
+/// attribute it will not set on the copy fails the step, naming it: the file is left as it is.
+fn keep_xattrs(from: &File, to: &File, path: &Path) -> Result<()> {
+    use xattr::FileExt;
+    let names = match from.list_xattr() {
+        Ok(names) => names,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot list the extended attributes of {}",
+                path.display()
+            )));
+        }
+    };
+    for name in names {
+        let shown = name.to_string_lossy().into_owned();
+        let Some(value) = from.get_xattr(&name).with_context(|| {
+            format!(
+                "cannot read extended attribute {shown} of {}",
+                path.display()
+            )
+        })?
+        else {
+            continue;
+        };
+        to.set_xattr(&name, &value).with_context(|| {
+            format!(
+                "cannot keep extended attribute {shown} of {}",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The bytes an edit removed, rebuilt from the manifest and vault and checked against their

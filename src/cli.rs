@@ -173,6 +173,25 @@ pub enum FormatArg {
     Json,
 }
 
+impl Cli {
+    /// Was `--format json` asked for? Then an error that ends the run before its report still
+    /// prints one JSON object ([`crate::report::Output::fatal`]).
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Seal(a) => a.format == FormatArg::Json,
+            Command::Verify(a) => a.format == VerifyFormatArg::Json,
+            Command::Unseal(a) => a.format == FormatArg::Json,
+            Command::Resolve(a) => a.format == FormatArg::Json,
+            Command::Export(a) => a.format == FormatArg::Json,
+            Command::Vault(a) => match &a.command {
+                VaultCommand::List(l) => l.format == FormatArg::Json,
+                VaultCommand::Show(sh) => sh.format == FormatArg::Json,
+            },
+            Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
+}
+
 /// Formats `verify` can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VerifyFormatArg {
@@ -200,7 +219,13 @@ pub struct SealArgs {
     pub format: FormatArg,
 
     /// Worker threads (default: one per core).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub jobs: usize,
 
     /// Seal a copy of DIST written to this new directory; DIST itself is left untouched.
@@ -246,7 +271,13 @@ pub struct VerifyArgs {
 
     /// Worker threads for files (default: one per core); concurrent requests for URLs
     /// (default: 6, what a browser opens to one host).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub jobs: usize,
 
     #[command(flatten)]
@@ -344,7 +375,13 @@ pub struct UnsealArgs {
     pub format: FormatArg,
 
     /// Worker threads (default: one per core).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub jobs: usize,
 }
 

@@ -4,10 +4,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::allow::AllowList;
 use crate::cli::{Cli, Command, FormatArg, Generated, RemoteArgs, VerifyFormatArg};
+use crate::exit::PathError;
 use crate::export::ExportOptions;
 use crate::remote::RemoteOptions;
 use crate::report::Format;
@@ -107,28 +108,52 @@ pub fn resolve_maybe_missing(p: &Path) -> Result<PathBuf> {
 }
 
 fn dist_dir(p: &Path) -> Result<PathBuf> {
-    let m = std::fs::metadata(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let m = std::fs::metadata(p)
+        .map_err(|e| PathError::at(p, format!("{}: cannot read: {e}", p.display())))?;
     if !m.is_dir() {
-        bail!("{} is not a directory", p.display());
+        // A package or archive is a thing to check, not to change.
+        let hint = if m.is_file() {
+            format!(
+                " (an archive or a single file is verified, not sealed: mapvault verify {})",
+                p.display()
+            )
+        } else {
+            String::new()
+        };
+        return Err(PathError::at(
+            p,
+            format!("{} is not a directory{hint}", p.display()),
+        ));
     }
     p.canonicalize()
         .with_context(|| format!("{}: cannot resolve", p.display()))
 }
 
-fn check_apart(dist: &Path, vault: &Path) -> Result<()> {
+/// `what` is `vault` or `--out`, as the message names it.
+fn check_apart(dist: &Path, vault: &Path, what: &str) -> Result<()> {
+    let (name, fix) = match what {
+        "vault" => ("the vault", "Put the vault outside (--vault DIR)"),
+        _ => ("--out", "Put the sealed copy outside (--out DIR)"),
+    };
     if vault.starts_with(dist) {
-        bail!(
-            "the vault {} is inside the dist {}; it would ship with it. Put the vault outside (--vault DIR)",
-            vault.display(),
-            dist.display()
-        );
+        return Err(PathError::at(
+            vault,
+            format!(
+                "{name} {} is inside the dist {}; it would ship with it. {fix}",
+                vault.display(),
+                dist.display()
+            ),
+        ));
     }
     if dist.starts_with(vault) {
-        bail!(
-            "the dist {} is inside the vault {}; use a separate vault directory",
-            dist.display(),
-            vault.display()
-        );
+        return Err(PathError::at(
+            dist,
+            format!(
+                "the dist {} is inside {name} {}; {fix}",
+                dist.display(),
+                vault.display()
+            ),
+        ));
     }
     Ok(())
 }
@@ -155,14 +180,14 @@ impl Config {
                     Some(out) => {
                         let src = dist_dir(&a.dist)?;
                         let out = resolve_maybe_missing(out)?;
-                        check_apart(&src, &out).context("--out must be outside DIST")?;
+                        check_apart(&src, &out, "--out")?;
                         (out, Some(src))
                     }
                     None => (dist_dir(&a.dist)?, None),
                 };
-                check_apart(&dist, &vault)?;
+                check_apart(&dist, &vault, "vault")?;
                 if let Some(src) = &copy_from {
-                    check_apart(src, &vault)?;
+                    check_apart(src, &vault, "vault")?;
                 }
                 Config {
                     quiet,
@@ -214,7 +239,7 @@ impl Config {
             Command::Unseal(a) => {
                 let dist = dist_dir(&a.dist)?;
                 let vault = resolve_maybe_missing(&a.vault)?;
-                check_apart(&dist, &vault)?;
+                check_apart(&dist, &vault, "vault")?;
                 Config {
                     quiet,
                     jobs: a.jobs,
@@ -331,9 +356,16 @@ mod tests {
 
     #[test]
     fn vault_and_dist_must_be_apart() {
-        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist/.mapvault")).is_err());
-        assert!(check_apart(Path::new("/w/v/dist"), Path::new("/w/v")).is_err());
-        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/.mapvault")).is_ok());
-        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist2")).is_ok());
+        assert!(
+            check_apart(
+                Path::new("/w/dist"),
+                Path::new("/w/dist/.mapvault"),
+                "vault"
+            )
+            .is_err()
+        );
+        assert!(check_apart(Path::new("/w/v/dist"), Path::new("/w/v"), "vault").is_err());
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/.mapvault"), "vault").is_ok());
+        assert!(check_apart(Path::new("/w/dist"), Path::new("/w/dist2"), "vault").is_ok());
     }
 }

@@ -38,6 +38,32 @@ impl Outcome {
     }
 }
 
+/// An error about one path, which a fatal error's JSON object names in `path`
+/// ([`crate::report::Output::fatal`]). Its text is the whole message (it names the path too).
+#[derive(Debug)]
+pub struct PathError {
+    pub path: String,
+    pub message: String,
+}
+
+impl PathError {
+    /// The error (as an [`anyhow::Error`]) that `message` is about `path`.
+    pub fn at(path: &std::path::Path, message: String) -> anyhow::Error {
+        anyhow::Error::new(PathError {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+}
+
+impl std::fmt::Display for PathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PathError {}
+
 #[cfg(test)]
 mod tests {
     use super::Outcome::*;

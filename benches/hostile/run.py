@@ -27,6 +27,7 @@ $MAPVAULT_BENCH_DIR or /tmp/mapvault-hostile (deleted afterwards unless --keep).
 import argparse
 import base64
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -151,8 +152,14 @@ def make_seal_dist(d, n_chunks, stats_bytes):
         (d / f"{name}.map").write_text(
             '{"version":3,"sources":["c%d.ts"],"names":[],"mappings":"AAAA"}' % i
         )
-    # A webpack stats.json: every chunk named, padded with module records to the size.
-    assets = [{"name": n, "size": 40, "chunks": [i], "emitted": True} for i, n in enumerate(names)]
+    # A webpack stats.json: every chunk named with its SRI hash (as webpack-subresource-integrity
+    # adds it), so seal's stale-hash search hashes every chunk and finds every digest; padded
+    # with module records to the size.
+    assets = []
+    for i, n in enumerate(names):
+        body = f"c{i}();\n//# sourceMappingURL={n}.map\n".encode()
+        sri = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+        assets.append({"name": n, "size": 40, "chunks": [i], "emitted": True, "integrity": sri})
     modules = []
     body = json.dumps({"assets": assets, "modules": modules})
     pad = max(0, stats_bytes - len(body))

@@ -131,28 +131,37 @@ pub fn verify(
     };
     if r.leaks.is_empty() && !r.errors.is_empty() {
         // Never "clean" when something could not be read: the run proves nothing about it.
-        writeln!(
-            out,
-            "{} {} files scanned{req} without leaks{allowed}, but {}",
-            s.red("incomplete:"),
-            r.files_scanned,
-            plural(r.errors.len() as u64, "error")
-        )?;
+        if r.files_scanned == 0 {
+            writeln!(
+                out,
+                "{} nothing scanned{req}: {}",
+                s.red("incomplete:"),
+                plural(r.errors.len() as u64, "error")
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{} {} scanned{req} without leaks{allowed}, but {}",
+                s.red("incomplete:"),
+                plural(r.files_scanned, "file"),
+                plural(r.errors.len() as u64, "error")
+            )?;
+        }
     } else if r.leaks.is_empty() {
         writeln!(
             out,
-            "{} {} files scanned{req}, no source maps or references{allowed}",
+            "{} {} scanned{req}, no source maps or references{allowed}",
             s.green("clean:"),
-            r.files_scanned
+            plural(r.files_scanned, "file")
         )?;
     } else {
         writeln!(
             out,
-            "{} {} in {} of {} files scanned{req}{allowed}",
+            "{} {} in {} of {} scanned{req}{allowed}",
             s.red("leaks:"),
             plural(r.leaks.len() as u64, "leak"),
             files.len(),
-            r.files_scanned
+            plural(r.files_scanned, "file")
         )?;
     }
     if !r.leaks.is_empty() && !r.errors.is_empty() {
@@ -317,6 +326,25 @@ mod tests {
             "{out}"
         );
         assert!(text(&report(0))?.starts_with("clean: 3 files scanned"));
+        // Counts in words: no "1 files", no "0 files scanned without leaks".
+        let one = VerifyReport {
+            files_scanned: 1,
+            ..report(0)
+        };
+        assert!(
+            text(&one)?.starts_with("clean: 1 file scanned,"),
+            "{}",
+            text(&one)?
+        );
+        let none = VerifyReport {
+            files_scanned: 0,
+            ..report(1)
+        };
+        assert!(
+            text(&none)?.starts_with("incomplete: nothing scanned: 1 error"),
+            "{}",
+            text(&none)?
+        );
         Ok(())
     }
 

@@ -9,7 +9,9 @@ pub mod json;
 pub mod resolve;
 pub mod sarif;
 
+use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
+use std::rc::Rc;
 
 /// Output format chosen on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,21 +28,77 @@ pub struct Output {
     pub stdout: Box<dyn Write>,
     pub stderr: Box<dyn Write>,
     pub color: bool,
+    /// Set once anything was written to `stdout` (then a fatal error adds nothing there).
+    wrote: Rc<Cell<bool>>,
 }
 
 impl Output {
     pub fn stdio() -> Self {
         let color = io::stdout().is_terminal() && crate::color::allowed_by_env();
+        Self::new(Box::new(io::stdout().lock()), Box::new(io::stderr()), color)
+    }
+
+    pub fn new(stdout: Box<dyn Write>, stderr: Box<dyn Write>, color: bool) -> Self {
+        let wrote = Rc::new(Cell::new(false));
         Output {
-            stdout: Box::new(io::stdout().lock()),
-            stderr: Box::new(io::stderr()),
+            stdout: Box::new(Tracked {
+                inner: stdout,
+                wrote: Rc::clone(&wrote),
+            }),
+            stderr,
             color,
+            wrote,
         }
     }
 
     /// A message for humans on stderr (`mapvault: …`).
     pub fn message(&mut self, text: &str) {
         let _ = writeln!(self.stderr, "mapvault: {text}");
+    }
+
+    /// An error that ended the run (exit 2): `mapvault: error: …` on stderr, and with
+    /// `--format json`, when no report was written, one JSON object on stdout so a pipeline
+    /// reading it still gets one: `{"error": {"message", "path"}, "errors": [{"path",
+    /// "message"}]}` (`path` names the file or directory the error is about, `null` and `""`
+    /// when it is about none).
+    pub fn fatal(&mut self, e: &anyhow::Error, json: bool) {
+        let message = format!("{e:#}");
+        self.message(&format!(
+            "error: {}",
+            crate::sanitize::for_terminal(&message)
+        ));
+        if !json || self.wrote.get() {
+            return;
+        }
+        let path = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::exit::PathError>())
+            .map(|p| p.path.clone());
+        let value = serde_json::json!({
+            "error": { "message": message, "path": path },
+            "errors": [{ "path": path.clone().unwrap_or_default(), "message": message }],
+        });
+        // A closed stdout is not worth a second message.
+        let _ = json::write(&mut *self.stdout, &value);
+    }
+}
+
+/// Stdout, noting whether anything was written to it.
+struct Tracked {
+    inner: Box<dyn Write>,
+    wrote: Rc<Cell<bool>>,
+}
+
+impl Write for Tracked {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !buf.is_empty() {
+            self.wrote.set(true);
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -97,20 +97,60 @@ impl SealReport {
         )
     }
 
-    /// Take the counts, actions, notes and errors of a plan; returns its journal.
-    fn add_plan(&mut self, p: Plan) -> Journal {
+    /// Take the counts, actions, notes and errors of a plan; returns its journal and what
+    /// [`SealReport::keep_done`] needs.
+    fn add_plan(&mut self, p: Plan) -> (Journal, Ledger) {
         self.notes.extend(p.notes);
         self.errors.extend(p.errors);
         self.actions = p.actions;
-        self.references_stripped = p.stats.references;
-        self.files_edited = p.stats.files_edited;
-        self.maps_moved = p.stats.maps_moved;
-        self.map_bytes = p.stats.map_bytes;
-        self.inline_maps_extracted = p.stats.inline;
-        self.debug_ids = p.stats.debug_ids;
-        self.dirs_removed = p.stats.dirs_removed;
-        p.journal
+        self.set_stats(&p.stats);
+        let ledger = Ledger {
+            stats: p.stats,
+            action_paths: p.action_paths,
+            by_path: p.by_path,
+        };
+        (p.journal, ledger)
     }
+
+    fn set_stats(&mut self, st: &plan::Stats) {
+        self.references_stripped = st.references;
+        self.files_edited = st.files_edited;
+        self.maps_moved = st.maps_moved;
+        self.map_bytes = st.map_bytes;
+        self.inline_maps_extracted = st.inline;
+        self.debug_ids = st.debug_ids;
+        self.dirs_removed = st.dirs_removed;
+    }
+
+    /// After a run in which some steps failed: keep only the actions and counts of paths whose
+    /// every step went through, so the report (human and JSON) says what was done; the failures
+    /// themselves are in `errors` (a directory that stayed, in `notes`).
+    fn keep_done(&mut self, mut ledger: Ledger, journal: &Journal, applied: &apply::Applied) {
+        let failed: HashSet<&RelPath> = applied
+            .errors()
+            .map(|(i, _)| journal.steps[i].path())
+            .collect();
+        if failed.is_empty() {
+            return;
+        }
+        for path in &failed {
+            if let Some(part) = ledger.by_path.get(*path) {
+                ledger.stats.remove(part);
+            }
+        }
+        let mut paths = ledger.action_paths.iter();
+        self.actions
+            .retain(|_| paths.next().is_none_or(|p| !failed.contains(p)));
+        self.set_stats(&ledger.stats);
+    }
+}
+
+/// A plan's counts in total and by path, and the path of each action: what a partly failed run
+/// takes back from the report.
+struct Ledger {
+    stats: plan::Stats,
+    action_paths: Vec<RelPath>,
+    by_path: std::collections::HashMap<RelPath, plan::Stats>,
 }
 
 /// Seal `opts.dist`. Call inside the worker pool.
@@ -161,13 +201,13 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     );
     phases.mark("plan");
     report.notes.extend(stale);
-    let mut journal = report.add_plan(p);
+    let (mut journal, ledger) = report.add_plan(p);
     if let Some(v) = &vault {
         journal.vault = crate::relpath::RawPath::from_path(v.root());
     }
 
     match &vault {
-        Some(v) => commit(opts, v, &journal, &mut report, &mut phases)?,
+        Some(v) => commit(opts, v, &journal, ledger, &mut report, &mut phases)?,
         // Dry run: everything found is planned, so the dist would be clean unless files could
         // not be read.
         None => report.clean = report.errors.is_empty(),
@@ -219,6 +259,7 @@ fn commit(
     opts: &SealOptions,
     v: &Vault,
     journal: &Journal,
+    ledger: Ledger,
     report: &mut SealReport,
     phases: &mut parallel::Phases,
 ) -> Result<()> {
@@ -233,6 +274,7 @@ fn commit(
         let (applied, after) =
             apply::execute_with(v, journal, || verify::verify_dir(&opts.dist, None))?;
         phases.mark("apply + final verify");
+        report.keep_done(ledger, journal, &applied);
         txn::finish(
             v,
             journal,

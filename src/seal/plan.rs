@@ -56,6 +56,11 @@ pub(crate) struct Plan {
     pub notes: Vec<NoteRecord>,
     pub errors: Vec<ErrorRecord>,
     pub stats: Stats,
+    /// The path each of `actions` changes (parallel to it), and what each path adds to
+    /// `stats`: when a step fails, the report takes that path's actions and counts back
+    /// ([`Stats::remove`]), so it says what was done.
+    pub action_paths: Vec<RelPath>,
+    pub by_path: HashMap<RelPath, Stats>,
 }
 
 /// The counts of a seal report.
@@ -68,6 +73,19 @@ pub(crate) struct Stats {
     pub inline: u64,
     pub dirs_removed: u64,
     pub debug_ids: u64,
+}
+
+impl Stats {
+    /// Take back the counts `part` added.
+    pub fn remove(&mut self, part: &Stats) {
+        self.references -= part.references;
+        self.files_edited -= part.files_edited;
+        self.maps_moved -= part.maps_moved;
+        self.map_bytes -= part.map_bytes;
+        self.inline -= part.inline;
+        self.dirs_removed -= part.dirs_removed;
+        self.debug_ids -= part.debug_ids;
+    }
 }
 
 /// The vault object a map file is stored as: a compressed map keeps its exact compressed bytes
@@ -167,6 +185,8 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         notes: Vec::new(),
         errors: Vec::new(),
         stats: Stats::default(),
+        action_paths: Vec::new(),
+        by_path: HashMap::new(),
     };
     p.maps(seen);
     let stale: HashSet<&[u8]> = copies_to_check(seen, &files)
@@ -201,10 +221,9 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         }
         p.notes.extend(s.notes.iter().cloned());
     }
-    p.stats.debug_ids = seen
-        .iter()
-        .filter(|s| s.map.is_none() && s.debug.is_some())
-        .count() as u64;
+    for s in seen.iter().filter(|s| s.map.is_none() && s.debug.is_some()) {
+        p.count(&s.entry.rel, |st| st.debug_ids += 1);
+    }
     p.journal.record = Some(p.record);
     Plan {
         journal: p.journal,
@@ -212,6 +231,8 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         notes: p.notes,
         errors: p.errors,
         stats: p.stats,
+        action_paths: p.action_paths,
+        by_path: p.by_path,
     }
 }
 
@@ -228,9 +249,17 @@ struct Planner<'a> {
     notes: Vec<NoteRecord>,
     errors: Vec<ErrorRecord>,
     stats: Stats,
+    action_paths: Vec<RelPath>,
+    by_path: HashMap<RelPath, Stats>,
 }
 
 impl Planner<'_> {
+    /// Add to the counts, in total and for `path`.
+    fn count(&mut self, path: &RelPath, add: impl Fn(&mut Stats)) {
+        add(&mut self.stats);
+        add(self.by_path.entry(path.clone()).or_default());
+    }
+
     fn vault_has(&self, s: &Stored) -> bool {
         self.facts
             .vault
@@ -239,6 +268,7 @@ impl Planner<'_> {
     }
 
     fn action(&mut self, path: &RelPath, line: Option<u64>, change: Change) {
+        self.action_paths.push(path.clone());
         self.actions.push(ActionRecord {
             path: path.lossy(),
             line,
@@ -321,8 +351,10 @@ impl Planner<'_> {
     /// The record and action of one moved map file.
     fn moved(&mut self, obj: &Stored, s: &Seen, same_as_others: usize) {
         let size = s.map.as_ref().map_or(0, |m| m.size);
-        self.stats.maps_moved += 1;
-        self.stats.map_bytes += size;
+        self.count(&s.entry.rel, |st| {
+            st.maps_moved += 1;
+            st.map_bytes += size;
+        });
         let compressed = match &s.packed {
             Some(Packed::Map { codec, inner_sha }) => Some((*codec, inner_sha.clone())),
             _ => None,
@@ -385,8 +417,11 @@ impl Planner<'_> {
             new_sha256: new_sha.clone(),
             temp: self.temp(s, n),
         });
-        self.stats.files_edited += 1;
-        self.stats.references += inner.cuts.len() as u64;
+        let cuts = inner.cuts.len() as u64;
+        self.count(rel, |st| {
+            st.files_edited += 1;
+            st.references += cuts;
+        });
         self.record.files.push(FileRecord {
             stored: Some(blob),
             sealed_sha256: Some(new_sha.clone()),
@@ -438,7 +473,7 @@ impl Planner<'_> {
             splices: e.splices(),
             how,
         });
-        self.stats.files_edited += 1;
+        self.count(&s.entry.rel, |st| st.files_edited += 1);
         let (debug_id, inserted, debug_map_sha256) = DebugSeen::manifest_fields(s.debug.as_ref());
         self.record.files.push(FileRecord {
             sealed_sha256: Some(e.sealed_sha.clone()),
@@ -508,7 +543,7 @@ impl Planner<'_> {
                         sha256: m.sha.clone(),
                     });
                 }
-                self.stats.inline += 1;
+                self.count(rel, |st| st.inline += 1);
                 let change = Change::Extract {
                     size: i.size,
                     sha: i.sha.clone(),
@@ -541,7 +576,7 @@ impl Planner<'_> {
             replaced_by: (!c.splice.insert.is_empty()).then(|| c.splice.insert.clone()),
         };
         self.action(rel, Some(c.line), change);
-        self.stats.references += 1;
+        self.count(rel, |st| st.references += 1);
         let mut e = edit_record(
             c,
             EditKind::Leak(LeakKind::of(c.form, &c.url)),
@@ -637,7 +672,7 @@ impl Planner<'_> {
                     mode: *mode,
                 });
                 children.entry(parent_of(r.as_bytes())).or_default().1 += 1;
-                self.stats.dirs_removed += 1;
+                self.count(r, |st| st.dirs_removed += 1);
                 self.action(r, None, Change::RemoveDir);
             }
         }
@@ -818,6 +853,27 @@ mod tests {
                 ..Stats::default()
             }
         );
+        // Each path's share of the counts, and the path of each action, for a partly failed run.
+        assert_eq!(
+            p.action_paths
+                .iter()
+                .map(RelPath::lossy)
+                .collect::<Vec<_>>(),
+            actions(&p).into_iter().map(|(a, _)| a).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            p.by_path.get(&RelPath::new(b"a.js".to_vec())),
+            Some(&Stats {
+                references: 1,
+                files_edited: 1,
+                ..Stats::default()
+            })
+        );
+        let mut left = p.stats;
+        for part in p.by_path.values() {
+            left.remove(part);
+        }
+        assert_eq!(left, Stats::default(), "the shares add up to the counts");
         let rec = p.journal.record.as_ref().expect("a seal record");
         assert_eq!(
             (rec.id.as_str(), rec.sealed_at.as_str()),

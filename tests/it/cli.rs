@@ -478,3 +478,63 @@ fn progress_bar_on_a_terminal_goes_to_stderr_only() {
         "seal shows its phases, then the report: {seal:?}"
     );
 }
+
+/// With `--format json` a run that ends in an error before any report still prints exactly one
+/// JSON object on stdout, with `error` and `errors` (exit 2): a typo'd dist, a vault inside the
+/// dist, a non-empty `export --out`, a bad `FILE:LINE:COL`. Before, stdout was empty.
+#[test]
+fn fatal_errors_print_one_json_object_with_format_json() {
+    let env = TestEnv::new();
+    env.write("dist/a.js", "a();\n");
+    env.write("busy/x", "x");
+    let cases: [(&[&str], Option<String>); 5] = [
+        (&["seal", "dsit", "--format", "json"], Some("dsit".into())),
+        (&["unseal", "dsit", "--format", "json"], Some("dsit".into())),
+        (
+            &["seal", "dist", "--vault", "dist/v", "--format", "json"],
+            Some(env.path("dist/v").display().to_string()),
+        ),
+        (
+            &[
+                "export", "--vault", "vault", "--out", "busy", "--format", "json",
+            ],
+            None,
+        ),
+        (
+            &[
+                "resolve", "--vault", "vault", "a.js:1:b", "--format", "json",
+            ],
+            None,
+        ),
+    ];
+    for (args, path) in cases {
+        let run = env.mapvault(args).expect_code(2);
+        let j = run.json();
+        let message = j["error"]["message"].as_str().unwrap_or_default();
+        run.ensure(
+            !message.is_empty() && run.stderr_str().contains(message),
+            "error.message is the message printed on stderr",
+        );
+        run.ensure(
+            j["errors"][0]["message"] == message,
+            "errors holds it, as in every report",
+        );
+        if let Some(p) = &path {
+            run.ensure(
+                j["error"]["path"] == p.as_str(),
+                "error.path names the path",
+            );
+        }
+    }
+    // An archive given to seal: the message says what to run instead.
+    env.write("pkg.tgz", "not really");
+    let run = env.mapvault(["seal", "pkg.tgz"]).expect_code(2);
+    run.ensure(
+        run.stderr_str()
+            .contains("is verified, not sealed: mapvault verify pkg.tgz"),
+        "seal pkg.tgz points at verify",
+    );
+    // Human output: nothing on stdout, as before.
+    let run = env.mapvault(["seal", "dsit"]).expect_code(2);
+    run.ensure(run.stdout.is_empty(), "stdout empty without --format json");
+}

@@ -454,6 +454,96 @@ fn immutable_vault_exits_2_and_changes_nothing() {
     rerun_then_unseal_restores(&env, "dist", "vault", &before);
 }
 
+/// A seal whose moves partly fail reports what it did: the counts, the summary and `actions`
+/// leave out the map that stayed (and its directory, which is not empty), the failure is in
+/// `errors`, and the vault holds exactly the maps reported moved. (As a non-root user one
+/// read-only directory does this; as root a failpoint makes that map's steps fail.)
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs `cargo test --features failpoints`"
+)]
+fn seal_with_a_failed_move_reports_only_what_it_did() {
+    let two_maps = |env: &TestEnv| {
+        env.write("dist/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+        env.write("dist/a.js.map", MAP);
+        env.write("dist/b.js", "b();\n//# sourceMappingURL=maps/b.js.map\n");
+        env.write("dist/maps/b.js.map", MAP.replace("x.ts", "y.ts"));
+    };
+    let env = TestEnv::new();
+    two_maps(&env);
+    let orig = env.snapshot("dist");
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .env("MAPVAULT_FAIL_COMMIT", "maps/b.js.map")
+        .expect_code(2);
+    let j = run.json();
+    run.ensure(j["maps_moved"] == 1, "one map moved, not the two planned");
+    run.ensure(
+        j["dirs_removed"] == 0,
+        "maps/ still holds b.js.map: not removed",
+    );
+    run.ensure(
+        j["map_bytes"] == MAP.len(),
+        "map_bytes counts the moved map only",
+    );
+    let actions: Vec<(String, String)> = j["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["path"].as_str().unwrap_or("").to_owned(),
+                a["action"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    run.ensure(
+        actions
+            .iter()
+            .all(|(p, _)| p != "maps/b.js.map" && p != "maps"),
+        format_args!("no action for what failed: {actions:?}"),
+    );
+    run.ensure(
+        actions.contains(&("a.js.map".to_owned(), "move".to_owned())),
+        format_args!("the map that moved is listed: {actions:?}"),
+    );
+    run.ensure(
+        j["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .any(|e| e["path"] == "maps/b.js.map"),
+        "the failure is in errors, naming the map",
+    );
+    run.ensure(
+        env.vault("vault").maps().len() == 1,
+        "the vault holds exactly the maps reported moved",
+    );
+    assert_no_map_lost(
+        &orig,
+        &env.snapshot("dist"),
+        &env.vault("vault"),
+        "failed move",
+    );
+
+    rerun_then_unseal_restores(&env, "dist", "vault", &orig);
+
+    // The human summary says the same.
+    let env = TestEnv::new();
+    two_maps(&env);
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault"])
+        .env("MAPVAULT_FAIL_COMMIT", "maps/b.js.map")
+        .expect_code(2);
+    let out = run.stdout_str();
+    run.ensure(
+        out.contains(&format!("1 map ({} B) moved", MAP.len()))
+            && out.contains("0 empty directories removed"),
+        "the summary counts the one map moved, and no directory removed",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile content
 

@@ -318,6 +318,124 @@ fn seal_out_refuses_a_non_empty_or_nested_target() {
         .expect_code(2);
 }
 
+/// A source with read-only (`0555`) directories: the copy gets the same modes, set once the
+/// directories are filled. Run by a non-root user (`setpriv`, when we are root) the old order —
+/// modes first, files after — failed with "Permission denied"; root ignores modes, so as root
+/// alone this checks only the modes and contents.
+#[test]
+fn seal_out_copies_read_only_directories_with_their_modes() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    env.write("dist/ro/logo.svg", "<svg/>");
+    env.write("dist/ro/sub/notes.txt", "n");
+    env.set_mode("dist/ro/sub", 0o555);
+    env.set_mode("dist/ro", 0o555);
+    let check = |who: &str| {
+        let src = Snapshot::of(&env.path("dist"));
+        let out = env.snapshot("sealed");
+        for d in ["ro", "ro/sub"] {
+            assert_eq!(
+                out.get(d).map(|n| n.mode & 0o7777),
+                Some(0o555),
+                "{who}: sealed/{d} has the source's mode"
+            );
+        }
+        for f in ["ro/logo.svg", "ro/sub/notes.txt"] {
+            assert_eq!(out.read(f), src.read(f), "{who}: {f} copied");
+        }
+    };
+    env.mapvault(["seal", "dist", "--out", "sealed", "--vault", "vault"])
+        .ok();
+    check("as ourselves");
+    if !crate::harness::is_root() {
+        crate::harness::say("skipped the non-root run: setpriv needs root");
+        return;
+    }
+    // The same copy by an unprivileged user, who owns the temp dir (the dist only needs to be
+    // readable).
+    let nobody = "65534";
+    let chown = std::process::Command::new("chown")
+        .args(["-R", &format!("{nobody}:{nobody}")])
+        .arg(env.root())
+        .status()
+        .expect("chown runs");
+    assert!(chown.success(), "chown -R of the temp dir");
+    let run = std::process::Command::new("setpriv")
+        .args(["--reuid", nobody, "--regid", nobody, "--clear-groups", "--"])
+        .arg(crate::harness::BIN)
+        .args([
+            "seal", "dist", "--out", "sealed2", "--vault", "vault2", "-q",
+        ])
+        .current_dir(env.root())
+        .output();
+    let run = match run {
+        Ok(r) => r,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            crate::harness::say(&format!(
+                "skipped the non-root run: cannot run setpriv: {e}"
+            ));
+            return;
+        }
+        Err(e) => panic!("setpriv is needed in CI (util-linux): {e}"),
+    };
+    assert!(
+        run.status.success(),
+        "seal --out as uid {nobody} failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = env.snapshot("sealed2");
+    assert_eq!(
+        out.get("ro").map(|n| n.mode & 0o7777),
+        Some(0o555),
+        "as uid {nobody}: sealed2/ro has the source's mode"
+    );
+    assert_eq!(out.read("ro/sub/notes.txt"), b"n");
+}
+
+/// A copy that fails part-way leaves nothing: a new `--out` is removed, an empty existing one
+/// is emptied again — read-only directories included.
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs `cargo test --features failpoints`"
+)]
+fn seal_out_removes_a_copy_that_failed() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    env.write("dist/ro/sub/notes.txt", "n");
+    env.write("dist/ro/z.txt", "z");
+    env.set_mode("dist/ro/sub", 0o555);
+    env.set_mode("dist/ro", 0o555);
+    for (out, existed) in [("new/sealed", false), ("empty", true)] {
+        if existed {
+            env.mkdir(out);
+        }
+        let run = env
+            .mapvault(["seal", "dist", "--out", out, "--vault", "vault"])
+            .env("MAPVAULT_FAIL_COPY", "ro/z.txt")
+            .expect_code(2);
+        run.ensure(
+            run.stderr_str().contains("ro/z.txt"),
+            "the message names the file that could not be copied",
+        );
+        if existed {
+            let left: Vec<_> = std::fs::read_dir(env.path(out))
+                .expect("the existing --out stays")
+                .collect();
+            run.ensure(
+                left.is_empty(),
+                format_args!("{out} emptied again: {left:?}"),
+            );
+        } else {
+            run.ensure(
+                !env.path("new").exists(),
+                "the new --out and the parent it created are removed",
+            );
+        }
+        run.ensure(!env.path("vault").exists(), "nothing sealed");
+    }
+}
+
 #[test]
 fn seal_with_one_job_gives_the_same_result() {
     let env = TestEnv::new();
@@ -560,4 +678,51 @@ fn every_stale_integrity_value_is_noted() {
         lines[1].starts_with("line 2: integrity of b.js did not match"),
         "{lines:?}"
     );
+}
+
+/// Extended attributes (here `user.*`; ACLs are `system.posix_acl_access`, kept the same way)
+/// survive seal's rewrite of a file and unseal's undoing of it — a comment in the middle of a
+/// bundle (longer than seal rewrites in place: a new copy renamed over it) and one at its end (cut in place). Before, the rewritten
+/// copy had none. Skipped where the file system refuses `user.*` attributes.
+#[test]
+fn seal_and_unseal_keep_extended_attributes_of_rewritten_files() {
+    let env = TestEnv::new();
+    small_dist(&env, "dist");
+    // More than the 64 KiB a seal rewrites in place after the comment: a new copy.
+    let rest = "n();\n".repeat(20_000);
+    env.write(
+        "dist/mid.js",
+        format!("m();\n//# sourceMappingURL=a.js.map\n{rest}"),
+    );
+    env.write("dist/end.js", "e();\n//# sourceMappingURL=a.js.map\n");
+    let (name, value) = ("user.mapvault-test", &b"kept"[..]);
+    for f in ["mid.js", "end.js"] {
+        if let Err(e) = xattr::set(env.path(format!("dist/{f}")), name, value) {
+            crate::harness::say(&format!(
+                "skipped: this file system refuses user xattrs: {e}"
+            ));
+            return;
+        }
+    }
+    let orig = env.snapshot("dist");
+    let check = |when: &str| {
+        for f in ["mid.js", "end.js"] {
+            let got = xattr::get(env.path(format!("dist/{f}")), name).expect("xattr readable");
+            assert_eq!(got.as_deref(), Some(value), "{when}: {f} keeps {name}");
+        }
+    };
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    assert_eq!(
+        env.read("dist/mid.js"),
+        format!("m();\n\n{rest}").as_bytes(),
+        "mid.js was rewritten"
+    );
+    check("after seal");
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    orig.assert_same(
+        &env.snapshot("dist"),
+        Level::Mode,
+        "unseal restores the bytes",
+    );
+    check("after unseal");
 }
