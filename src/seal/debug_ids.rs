@@ -280,7 +280,10 @@ fn bundle_extra(js: &[u8], edit: Option<&EditSeen>, id: &str, mode: DebugIds) ->
     let (sep, end) = if ends_nl { ("", nl) } else { ("\n", "") };
     let replace = edit.and_then(|e| e.cuts.last()).is_some_and(|c| {
         let after = &js[c.splice.end() as usize..];
+        // A `//` comment runs to the end of its line: it may only replace a cut after which
+        // nothing follows on that line (no fill).
         c.form == scan::Form::LineComment
+            && c.splice.insert.is_empty()
             && after
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.trim_ascii().is_empty())

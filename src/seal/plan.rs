@@ -538,7 +538,14 @@ impl Planner<'_> {
             url,
             len: c.splice.len,
             target,
-            replaced_by: (!c.splice.insert.is_empty()).then(|| c.splice.insert.clone()),
+            replaced_by: if c.filled {
+                Some(format!(
+                    "white space ({} bytes: the code around it keeps its meaning and columns)",
+                    c.splice.insert.len()
+                ))
+            } else {
+                (!c.splice.insert.is_empty()).then(|| c.splice.insert.clone())
+            },
         };
         self.action(rel, Some(c.line), change);
         self.stats.references += 1;
