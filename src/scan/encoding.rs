@@ -76,6 +76,20 @@ impl Decoded {
     }
 }
 
+/// The text of URL bytes `raw` cut from a file that starts with `head`: decoded when the file is
+/// UTF-16 (its byte-order mark says so), else the bytes themselves (UTF-8, and windows-1252
+/// text, whose `data:` URIs are ASCII). Seal's planning and the step that stores an inline map
+/// both read URLs through this, so they agree on the map's bytes.
+pub fn url_text<'a>(head: &[u8], raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    if head.starts_with(b"\xff\xfe") {
+        Enc::Utf16Le.decode_slice(raw).into()
+    } else if head.starts_with(b"\xfe\xff") {
+        Enc::Utf16Be.decode_slice(raw).into()
+    } else {
+        raw.into()
+    }
+}
+
 /// Decode `bytes` if a browser would not read them as UTF-8; `None` for UTF-8.
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     if bytes.starts_with(b"\xff\xfe") {

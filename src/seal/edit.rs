@@ -36,6 +36,8 @@ pub(crate) struct Cut {
     pub line: u64,
     pub url: Vec<u8>,
     pub url_offset: u64,
+    /// The URL's length in the file (`url` is its text: decoded in a UTF-16 file).
+    pub url_len: u64,
     pub removed_sha: String,
     pub removed: Bytes,
     /// Needs `blobs/<removed_sha>` (too large for the manifest).
@@ -65,6 +67,7 @@ impl Cut {
             line: 0,
             url: Vec::new(),
             url_offset: splice.offset,
+            url_len: 0,
             removed_sha: hash::sha256_hex(old),
             removed: Bytes::Text(String::from_utf8_lossy(old).into_owned()),
             blob: false,
@@ -113,14 +116,16 @@ impl EditSeen {
 /// The cut of one reference: the removed bytes and how they are kept.
 fn reference_cut(buf: &[u8], r: &scan::Reference) -> Cut {
     let removed = &buf[r.span.clone()];
-    let url = buf[r.url.clone()].to_vec();
+    let raw_url = &buf[r.url.clone()];
+    // In a UTF-16 file the URL is read as text (an inline map is extracted like any other).
+    let url = scan::encoding::url_text(buf, raw_url).into_owned();
     let removed_sha = hash::sha256_hex(removed);
     let mut stored: Option<Bytes> = None;
     let inline = datauri::is_data_uri(&url).then(|| match datauri::decode(&url) {
         Ok(d) => {
             let sha = hash::sha256_hex(&d.data);
             // An exactly re-encodable comment is rebuilt from the vaulted map at unseal.
-            if let Some(p) = datauri::canonical_prefix(&url, &d.data) {
+            if let Some(p) = datauri::canonical_prefix(&url, &d.data).filter(|_| url == raw_url) {
                 let prefix_len = r.url.start - r.span.start + p;
                 if prefix_len + (url.len() - p) == removed.len()
                     && let Ok(prefix) = std::str::from_utf8(&removed[..prefix_len])
@@ -162,6 +167,7 @@ fn reference_cut(buf: &[u8], r: &scan::Reference) -> Cut {
         line: r.line,
         url,
         url_offset: r.url.start as u64,
+        url_len: raw_url.len() as u64,
         removed_sha,
         removed: removed_bytes,
         blob,

@@ -494,11 +494,11 @@ impl Planner<'_> {
                 self.journal.steps.push(Step::StoreInline {
                     path: rel.clone(),
                     url_offset: c.url_offset,
-                    url_len: c.url.len() as u64,
+                    url_len: c.url_len,
                     sha256: i.sha.clone(),
                 });
                 if let Some(m) = s.debug.as_ref().and_then(|d| d.store.as_ref())
-                    && m.inline == Some((c.url_offset, c.url.len() as u64))
+                    && m.inline == Some((c.url_offset, c.url_len))
                 {
                     self.journal.steps.push(Step::StoreWithDebugId {
                         path: rel.clone(),

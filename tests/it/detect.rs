@@ -323,3 +323,62 @@ fn content_that_consumers_read_as_maps() {
     );
     assert!(has(&set, "wrapped.css", "inline-map"), "{set:?}");
 }
+
+#[test]
+fn inline_maps_in_utf16_files_are_extracted_like_any_other() {
+    let env = TestEnv::new();
+    let map = br#"{"version":3,"sources":["u.ts"],"names":[],"mappings":"AAAA"}"#;
+    let map_be = br#"{"version":3,"sources":["b.ts"],"names":[],"mappings":"AAAA"}"#;
+    let uri = |m: &[u8]| {
+        use base64::Engine;
+        format!(
+            "data:application/json;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(m)
+        )
+    };
+    let text = |m: &[u8]| {
+        format!(
+            "var s = '\u{e9}';\n//# sourceMappingURL={}\nrun();\n",
+            uri(m)
+        )
+    };
+    let mut le = b"\xff\xfe".to_vec();
+    le.extend(text(map).encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = b"\xfe\xff".to_vec();
+    be.extend(text(map_be).encode_utf16().flat_map(u16::to_be_bytes));
+    env.write("dist/le.js", &le);
+    env.write("dist/be.js", &be);
+    let (code, set, _) = leaks(&env);
+    assert_eq!(code, 1);
+    assert!(
+        has(&set, "le.js", "inline-map") && has(&set, "be.js", "inline-map"),
+        "{set:?}"
+    );
+    let before = env.snapshot("dist");
+    let seal = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .ok();
+    let j = seal.json();
+    assert_eq!(j["inline_maps_extracted"], 2, "{j}");
+    let vault = env.vault("vault");
+    for m in [&map[..], &map_be[..]] {
+        let sha = crate::harness::sha256_hex(m);
+        assert_eq!(vault.map(&sha).as_deref(), Some(m), "maps/{sha}.map");
+    }
+    // The sealed file is still UTF-16 with its line breaks, and the report shows no URL made of
+    // NUL bytes.
+    let mut want = b"\xff\xfe".to_vec();
+    want.extend(
+        "var s = '\u{e9}';\n\nrun();\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    assert_eq!(env.read("dist/le.js"), want);
+    assert!(!j.to_string().contains("\\u0000"), "{j}");
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    before.assert_same(
+        &env.snapshot("dist"),
+        crate::harness::Level::Restored,
+        "unseal",
+    );
+}
