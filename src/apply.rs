@@ -400,7 +400,11 @@ fn prepare(vault: &Vault, dist: &Root, s: &Step) -> Result<Prepared> {
             url_len,
             sha256,
         } => store(vault, &Stored::Map(sha256.clone()), None, || {
-            let bytes = read_range(&dist.at(path)?, *url_offset, *url_len)?;
+            let p = dist.at(path)?;
+            let raw = read_range(&p, *url_offset, *url_len)?;
+            // The file's first two bytes say whether the URL is UTF-16 text (as the plan read it).
+            let head = read_range(&p, 0, 2).unwrap_or_default();
+            let bytes = crate::scan::encoding::url_text(&head, &raw);
             let d = datauri::decode(&bytes)
                 .with_context(|| format!("{path}: inline map no longer decodes"))?;
             Ok((
@@ -666,8 +670,9 @@ fn store_with_debug_id(
         let p = dist.at(path)?;
         let mut map = match inline {
             Some((o, l)) => {
-                let bytes = read_range(&p, o, l)?;
-                datauri::decode(&bytes)
+                let raw = read_range(&p, o, l)?;
+                let head = read_range(&p, 0, 2).unwrap_or_default();
+                datauri::decode(&crate::scan::encoding::url_text(&head, &raw))
                     .with_context(|| format!("{path}: inline map no longer decodes"))?
                     .data
             }

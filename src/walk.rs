@@ -108,9 +108,10 @@ fn walk_with(root: &Path, skip: Option<&Path>, stat_files: bool) -> Walk {
 pub enum LinkClass {
     /// Its own name is a map's (`*.map`, or a compressed `*.map.gz`…).
     MapName,
-    /// It points at a source map (inside the root or outside it); the reason.
+    /// It points at a source map (inside the root or outside it), or at a directory whose tree
+    /// holds one; the reason.
     MapTarget(String),
-    /// Anything else (a directory, a dangling link, a loop, a file that is no map).
+    /// Anything else (a directory without maps, a dangling link, a loop, a file that is no map).
     Other,
 }
 
@@ -118,16 +119,26 @@ pub enum LinkClass {
 /// starts like a JSON object counts as one (erring towards the leak).
 pub const LINK_READ_LIMIT: u64 = 64 << 20;
 
-/// Classify the symbolic link at `path` named `name`. The target is followed only to read it
-/// (never written, never walked into), and only as far as [`LINK_READ_LIMIT`].
-pub fn classify_link(path: &Path, name: &[u8]) -> LinkClass {
+/// Entries of a linked directory's tree looked at, at most, for map names.
+pub const LINK_TREE_LIMIT: usize = 100_000;
+
+/// `*.map`, or a compressed copy of one (`*.map.gz`…).
+fn map_name(n: &[u8]) -> bool {
     use crate::scan::{self, FileKind};
-    let map_name = |n: &[u8]| match scan::classify(n) {
+    match scan::classify(n) {
         FileKind::MapName => true,
         FileKind::Compressed(_) => crate::compress::Codec::from_name(n)
             .is_some_and(|(_, inner)| scan::classify(inner) == FileKind::MapName),
         _ => false,
-    };
+    }
+}
+
+/// Classify the symbolic link at `path` named `name`. The target is followed only to read it
+/// (never written), and only as far as [`LINK_READ_LIMIT`]; a directory target's tree is listed
+/// (without following the links inside it, [`LINK_TREE_LIMIT`] entries at most) for map names,
+/// since a server or `rsync -L` serves that whole tree under the link.
+pub fn classify_link(path: &Path, name: &[u8]) -> LinkClass {
+    use crate::scan;
     if map_name(name) {
         return LinkClass::MapName;
     }
@@ -135,6 +146,9 @@ pub fn classify_link(path: &Path, name: &[u8]) -> LinkClass {
     let Ok(meta) = std::fs::metadata(path) else {
         return LinkClass::Other;
     };
+    if meta.is_dir() {
+        return linked_tree_class(path);
+    }
     if !meta.is_file() {
         return LinkClass::Other;
     }
@@ -166,6 +180,41 @@ pub fn classify_link(path: &Path, name: &[u8]) -> LinkClass {
         LinkClass::MapTarget("points at a source map (by content)".into())
     } else {
         LinkClass::Other
+    }
+}
+
+/// A link to a directory: a leak when the tree under it holds a file or link named like a map
+/// (links inside are listed, not followed: a loop ends there).
+fn linked_tree_class(path: &Path) -> LinkClass {
+    let mut found = 0usize;
+    let mut first = None;
+    for e in walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .follow_root_links(true)
+        .into_iter()
+        .take(LINK_TREE_LIMIT)
+        .flatten()
+    {
+        if !e.file_type().is_dir() && map_name(e.file_name().as_encoded_bytes()) {
+            found += 1;
+            first.get_or_insert_with(|| {
+                e.path()
+                    .strip_prefix(path)
+                    .map_or_else(|_| e.path().to_path_buf(), Path::to_path_buf)
+            });
+        }
+    }
+    match first {
+        Some(f) => LinkClass::MapTarget(format!(
+            "points at a directory whose tree holds {} (first: {})",
+            if found == 1 {
+                "a map".to_string()
+            } else {
+                format!("{found} maps")
+            },
+            f.display()
+        )),
+        None => LinkClass::Other,
     }
 }
 

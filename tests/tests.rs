@@ -63,6 +63,9 @@ mod html5;
 /// SRI `integrity` and `ngsw.json` hashes follow sealed bytes; verify checks `integrity`.
 #[path = "it/integrity.rs"]
 mod integrity;
+/// Seal never changes what a program means: oxc token streams and V8 before and after.
+#[path = "it/meaning.rs"]
+mod meaning;
 /// Property test: `unseal(seal(dist)) == dist`, and seal cuts only comment bytes.
 #[path = "it/props.rs"]
 mod props;

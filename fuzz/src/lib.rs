@@ -42,6 +42,16 @@ pub fn check_refs(src: &[u8], refs: &[Reference]) {
             "ref {i}: url {:?} not inside span {span:?}",
             r.url
         );
+        // What seal leaves in place of the comment holds no token: white space and line
+        // breaks, at most wrapped in an empty CSS comment.
+        let fill = r.fill.strip_prefix("/*").and_then(|f| f.strip_suffix("*/")).unwrap_or(&r.fill);
+        // (A UTF-16 file's fill is its code units spelled as bytes: not checked here.)
+        let utf16 = src.starts_with(b"\xff\xfe") || src.starts_with(b"\xfe\xff");
+        assert!(
+            utf16 || fill.chars().all(|c| matches!(c, ' ' | '\n' | '\r' | '\x0c' | '\u{2028}' | '\u{2029}')),
+            "ref {i}: fill {:?} is not white space",
+            r.fill
+        );
         let block = match r.form {
             Form::LineComment => false,
             Form::BlockComment => true,

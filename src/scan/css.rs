@@ -36,6 +36,7 @@ pub fn scan(src: &[u8]) -> Vec<Reference> {
                         url: inner.start + u.start..inner.start + u.end,
                         line: 0,
                         form: Form::BlockComment,
+                        fill: super::cut::css_replacement(src, start..end),
                     });
                 }
                 i = end;

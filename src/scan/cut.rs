@@ -1,17 +1,33 @@
 //! What seal leaves in place of a cut comment, so the program means the same and every mapping
-//! stays on its token. Pure functions, for seal's edit planning.
+//! stays on its token. Pure functions; the scanners attach the result to each
+//! [`super::Reference`] as its `fill`, and seal's edit planning puts it in (the manifest's edit
+//! record keeps it as `inserted`, so unseal takes it out again before putting the comment back).
 //!
 //! Removing comment bytes outright can join tokens (`return/*# … */value` → `returnvalue`) or
 //! remove the line break automatic semicolon insertion needed (`x = 1/*# …` + newline +
-//! `*/y = 2` → `x = 1y = 2`). The replacement for a comment is therefore:
+//! `*/y = 2` → `x = 1y = 2`). The replacement for a JavaScript comment is therefore:
 //!
 //! 1. every line terminator the comment held, in order and byte for byte (`\n`, `\r\n`, `\r`,
-//!    U+2028, U+2029): the lines after it keep their numbers, and ASI sees the same breaks;
+//!    U+2028, U+2029): the lines after it keep their numbers, and ASI sees the same breaks (a
+//!    comment holding a line terminator counts as one; a line terminator does too);
 //! 2. for the comment's last line (all of it, when it holds no line terminator): nothing when
 //!    only white space follows it on that line — the common `//# sourceMappingURL=…` at the end
 //!    of a line, cut exactly as before — else one space per UTF-16 code unit of that text, so no
 //!    token after it on the line moves (source-map columns count UTF-16 code units) and no two
 //!    tokens join.
+//!
+//! Why not always keep an empty comment of the same shape? It would be as exact, but leaves
+//! `/*   */` litter in every bundle; spaces are what a minifier would have written. JavaScript
+//! gives white space no meaning beyond separating tokens, and the `-->` HTML-like comment (a
+//! comment only at the start of a line) keeps its place because line breaks stay and nothing
+//! before it on its line changes from white space to a token.
+//!
+//! CSS differs in one way: white space is a token there (`.a/**/.b` is one compound selector,
+//! `.a .b` a descendant one). Where a CSS comment touches tokens on both sides, it becomes an
+//! empty comment of the same shape instead ([`css_replacement`]).
+//!
+//! For a file decoded before scanning (UTF-16, windows-1252), the fill is worked out on the
+//! decoded text and encoded back by [`super::encoding::Enc::encode_fill`].
 //!
 //! For a leaking reference *inside a string literal* the bytes to overwrite with as many spaces
 //! are [`super::embedded::Embedded::span`]: the literal's length and every offset stay as they
@@ -19,43 +35,124 @@
 
 use std::ops::Range;
 
-use super::pattern::{line_break_len, line_terminator_len};
+use super::pattern::{js_space_len, line_break_len, line_terminator_len};
 
-/// The bytes to put in place of the comment at `span` of `src`.
-pub fn replacement(src: &[u8], span: Range<usize>) -> Vec<u8> {
+/// What to put in place of the JavaScript comment at `span` of `src` (the rule above). Text,
+/// always: line terminators are copied whole and the rest is spaces.
+pub fn replacement(src: &[u8], span: Range<usize>) -> String {
     let comment = &src[span.clone()];
-    let mut out = Vec::new();
+    let mut out = String::new();
     let mut last_line = 0;
     let mut i = 0;
     while i < comment.len() {
         let n = line_break_len(comment, i);
         if n > 0 {
-            out.extend_from_slice(&comment[i..i + n]);
+            // LF, CR, CRLF or U+2028/9 in UTF-8: always a whole, valid sequence.
+            out.push_str(std::str::from_utf8(&comment[i..i + n]).unwrap_or("\n"));
             i += n;
             last_line = i;
         } else {
             i += 1;
         }
     }
-    if !rest_of_line_is_blank(src, span.end) {
-        let tail = &comment[last_line..];
-        let units: usize = String::from_utf8_lossy(tail)
-            .chars()
-            .map(char::len_utf16)
-            .sum();
-        out.resize(out.len() + units, b' ');
+    if !rest_of_line_is_blank(src, span.end, JS) {
+        out.extend(std::iter::repeat_n(' ', utf16_units(&comment[last_line..])));
     }
     out
 }
 
+/// What to put in place of the CSS comment at `span` of `src`.
+///
+/// CSS has no automatic semicolons, but white space is a token there: `.a/**/.b` is one
+/// compound selector and `.a .b` a descendant one. So where the comment touches a token on
+/// both sides, it is replaced by an empty comment of the same shape (`/*`, its line breaks,
+/// spaces, `*/`): the token stream is the same (comments produce no token) and nothing moves.
+/// Where white space (or the start or end of the text) is on either side, joining is impossible
+/// and the JavaScript rule applies with CSS's line breaks (LF, CR, CRLF, form feed).
+pub fn css_replacement(src: &[u8], span: Range<usize>) -> String {
+    let comment = &src[span.clone()];
+    let before_ws = span.start == 0 || css_space(src[span.start - 1]);
+    let after_ws = span.end >= src.len() || css_space(src[span.end]);
+    let mut out = String::new();
+    let mut last_line = 0;
+    let mut i = 0;
+    while i < comment.len() {
+        let n = css_line_break_len(comment, i);
+        if n > 0 {
+            out.extend(comment[i..i + n].iter().map(|&b| char::from(b)));
+            i += n;
+            last_line = i;
+        } else {
+            i += 1;
+        }
+    }
+    if !before_ws && !after_ws && comment.starts_with(b"/*") && comment.ends_with(b"*/") {
+        // The whole comment's shape: `/*` and `*/` kept, everything but line breaks blanked.
+        let units = utf16_units(&comment[last_line..]);
+        let mut shaped = String::from("/*");
+        let body = &out;
+        shaped.push_str(body);
+        let pad = if last_line == 0 {
+            units.saturating_sub(4)
+        } else {
+            units.saturating_sub(2)
+        };
+        shaped.extend(std::iter::repeat_n(' ', pad));
+        shaped.push_str("*/");
+        return shaped;
+    }
+    if !rest_of_line_is_blank(src, span.end, CSS) {
+        out.extend(std::iter::repeat_n(' ', utf16_units(&comment[last_line..])));
+    }
+    out
+}
+
+/// Columns in source maps count UTF-16 code units.
+fn utf16_units(text: &[u8]) -> usize {
+    String::from_utf8_lossy(text)
+        .chars()
+        .map(char::len_utf16)
+        .sum()
+}
+
+fn css_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+fn css_line_break_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'\r') if b.get(i + 1) == Some(&b'\n') => 2,
+        Some(b'\n' | b'\r' | 0x0c) => 1,
+        _ => 0,
+    }
+}
+
+/// Which grammar's white space and line terminators [`rest_of_line_is_blank`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Grammar {
+    css: bool,
+}
+const JS: Grammar = Grammar { css: false };
+const CSS: Grammar = Grammar { css: true };
+
 /// Only white space from `at` to the end of its line (or of the file)?
-fn rest_of_line_is_blank(src: &[u8], at: usize) -> bool {
+fn rest_of_line_is_blank(src: &[u8], at: usize, g: Grammar) -> bool {
     let mut i = at;
     while i < src.len() {
+        if g.css {
+            if css_line_break_len(src, i) > 0 {
+                return true;
+            }
+            if !css_space(src[i]) {
+                return false;
+            }
+            i += 1;
+            continue;
+        }
         if line_terminator_len(src, i) > 0 {
             return true;
         }
-        let n = super::pattern::js_space_len(src, i);
+        let n = js_space_len(src, i);
         if n == 0 {
             return false;
         }
@@ -64,13 +161,27 @@ fn rest_of_line_is_blank(src: &[u8], at: usize) -> bool {
     true
 }
 
-/// `src` with the comments at `spans` (sorted, disjoint) replaced by [`replacement`].
+/// `src` with the JavaScript comments at `spans` (sorted, disjoint) replaced by
+/// [`replacement`].
 pub fn apply(src: &[u8], spans: &[Range<usize>]) -> Vec<u8> {
+    apply_with(src, spans, replacement)
+}
+
+/// `src` with the CSS comments at `spans` replaced by [`css_replacement`].
+pub fn apply_css(src: &[u8], spans: &[Range<usize>]) -> Vec<u8> {
+    apply_with(src, spans, css_replacement)
+}
+
+fn apply_with(
+    src: &[u8],
+    spans: &[Range<usize>],
+    fill: impl Fn(&[u8], Range<usize>) -> String,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len());
     let mut pos = 0;
     for s in spans {
         out.extend_from_slice(&src[pos..s.start]);
-        out.extend(replacement(src, s.clone()));
+        out.extend_from_slice(fill(src, s.clone()).as_bytes());
         pos = s.end;
     }
     out.extend_from_slice(&src[pos..]);
@@ -86,7 +197,7 @@ pub fn blank(src: &[u8], span: Range<usize>) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use oxc_allocator::Allocator;
     use oxc_parser::Parser;
@@ -110,10 +221,10 @@ mod tests {
     }
 
     /// One token: kind, text, whether a line break precedes it, its line and UTF-16 column.
-    type Tok = (String, String, bool, usize, usize);
+    pub(crate) type Tok = (String, String, bool, usize, usize);
 
     /// Every token, with where a mapping points at it.
-    fn tokens(src: &str) -> Option<Vec<Tok>> {
+    pub(crate) fn tokens(src: &str) -> Option<Vec<Tok>> {
         let alloc = Allocator::default();
         let ret = Parser::new(&alloc, src, SourceType::cjs())
             .with_config(TokensParserConfig)
@@ -172,6 +283,91 @@ mod tests {
     }
 
     #[test]
+    fn css_comments_between_tokens_keep_their_shape() {
+        let css = |s: &str, span: Range<usize>| css_replacement(s.as_bytes(), span);
+        // Touching tokens on both sides: an empty comment of the same length.
+        let src = ".a/*# sourceMappingURL=x.map */.b{}";
+        assert_eq!(css(src, 2..31), format!("/*{}*/", " ".repeat(25)));
+        // Across lines: the line breaks stay, the last line keeps its width.
+        let src = "a/*# sourceMappingURL=x.map\r\n\x0c*/b";
+        assert_eq!(css(src, 1..src.len() - 1), "/*\r\n\x0c*/");
+        // White space on one side: nothing can join, spaces keep the columns.
+        let src = ".a /*# sourceMappingURL=x.map */.b";
+        assert_eq!(css(src, 3..32), " ".repeat(29));
+        // At the end of a line: cut as always.
+        let src = "a{}/*# sourceMappingURL=x.map */\n";
+        assert_eq!(css(src, 3..32), "");
+        // U+2028 is not a CSS line break: it is blanked like any other character.
+        let src = "a/*# sourceMappingURL=x\u{2028}.map */ b";
+        assert_eq!(css(src, 1..src.len() - 2), " ".repeat(src.len() - 5));
+    }
+
+    /// CSS with every comment taken out and white space runs squeezed to one space: equal
+    /// strings tokenize the same (comments produce no token, a white space run is one token,
+    /// and one at either end separates nothing),
+    /// so this is an oracle for [`css_replacement`] that does not share its reasoning.
+    fn css_meaning(src: &str) -> String {
+        let mut out = String::new();
+        let mut rest = src;
+        while let Some(i) = rest.find("/*") {
+            out.push_str(&rest[..i]);
+            rest = rest[i + 2..]
+                .find("*/")
+                .map_or("", |j| &rest[i + 2 + j + 2..]);
+        }
+        out.push_str(rest);
+        let mut squeezed = String::new();
+        for c in out.chars() {
+            let ws = matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c');
+            if !(ws && squeezed.ends_with(' ')) {
+                squeezed.push(if ws { ' ' } else { c });
+            }
+        }
+        // White space at either end of a style sheet separates nothing.
+        squeezed.trim_matches(' ').to_owned()
+    }
+
+    fn css_piece() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just(".a"),
+            Just("b"),
+            Just("{"),
+            Just("}"),
+            Just(":"),
+            Just("1px"),
+            Just("-"),
+            Just("#x"),
+            Just(" "),
+            Just("\n"),
+            Just("\r\n"),
+            Just("/*# sourceMappingURL=a.css.map */"),
+            Just("/*# sourceMappingURL=\u{1F600}.map\n*/"),
+            Just("/* kept */"),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+        /// Cutting CSS reference comments keeps the token stream and every line and column.
+        #[test]
+        fn cutting_css_comments_keeps_the_tokens(parts in prop::collection::vec(css_piece(), 1..12)) {
+            let src: String = parts.concat();
+            let refs = crate::scan::css::scan(src.as_bytes());
+            let spans: Vec<Range<usize>> = refs.iter().map(|r| r.span.clone()).collect();
+            let out = String::from_utf8(apply_css(src.as_bytes(), &spans));
+            prop_assert!(out.is_ok());
+            let out = out.unwrap_or_default();
+            prop_assert_eq!(css_meaning(&src), css_meaning(&out), "{:?} -> {:?}", src, out);
+            for r in &refs {
+                prop_assert_eq!(&r.fill, &css_replacement(src.as_bytes(), r.span.clone()));
+            }
+            // Every line keeps its number.
+            let lines = |s: &str| s.split('\n').map(|l| l.chars().map(char::len_utf16).sum::<usize>()).collect::<Vec<_>>();
+            prop_assert_eq!(lines(&src).len(), lines(&out).len());
+        }
+    }
+
+    #[test]
     fn blank_keeps_the_length() {
         let src = b"s = \"a{}/*# sourceMappingURL=x.map */\";";
         let out = blank(src, 8..36).unwrap_or_default();
@@ -227,7 +423,7 @@ mod tests {
 
     /// One statement: operands and operators with gaps between every two tokens, or one of the
     /// forms where a line break matters (`return`, postfix `++`, `-->` at a line start).
-    fn statement() -> impl Strategy<Value = String> {
+    pub(crate) fn statement() -> impl Strategy<Value = String> {
         let expr = (
             operand(),
             prop::collection::vec((gap(), operator(), gap(), operand()), 0..4),

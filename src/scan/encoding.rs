@@ -22,6 +22,35 @@ impl Enc {
         }
     }
 
+    /// A cut's fill ([`super::cut`]), worked out on the decoded text, in this encoding. The
+    /// result is still a `String`: a fill is only spaces and line terminators, and their UTF-16
+    /// code units (U+0020, U+000A, U+000D, U+000C, U+2028, U+2029) are all ASCII bytes.
+    pub fn encode_fill(self, fill: &str) -> String {
+        let unit_bytes = |u: u16| match self {
+            Enc::Utf16Le => u.to_le_bytes(),
+            _ => u.to_be_bytes(),
+        };
+        let mut out = String::with_capacity(fill.len() * 2);
+        for c in fill.chars() {
+            if self == Enc::Windows1252 {
+                // windows-1252 decodes to no U+2028/9: its fills are ASCII, spelled as
+                // themselves.
+                out.push(if c.is_ascii() { c } else { ' ' });
+                continue;
+            }
+            let mut units = [0u16; 2];
+            for &u in c.encode_utf16(&mut units).iter() {
+                // Every byte is ASCII (see above); a space would keep the length otherwise.
+                out.extend(
+                    unit_bytes(u)
+                        .iter()
+                        .map(|&b| if b.is_ascii() { char::from(b) } else { ' ' }),
+                );
+            }
+        }
+        out
+    }
+
     /// Decode a slice of the original bytes (without a BOM) to UTF-8, lossily.
     pub fn decode_slice(self, bytes: &[u8]) -> Vec<u8> {
         decode_as(self, bytes, 0).text
@@ -44,6 +73,20 @@ impl Decoded {
     pub fn original(&self, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
         let at = |k: usize| self.map[k.min(self.map.len() - 1)];
         at(r.start)..at(r.end)
+    }
+}
+
+/// The text of URL bytes `raw` cut from a file that starts with `head`: decoded when the file is
+/// UTF-16 (its byte-order mark says so), else the bytes themselves (UTF-8, and windows-1252
+/// text, whose `data:` URIs are ASCII). Seal's planning and the step that stores an inline map
+/// both read URLs through this, so they agree on the map's bytes.
+pub fn url_text<'a>(head: &[u8], raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    if head.starts_with(b"\xff\xfe") {
+        Enc::Utf16Le.decode_slice(raw).into()
+    } else if head.starts_with(b"\xfe\xff") {
+        Enc::Utf16Be.decode_slice(raw).into()
+    } else {
+        raw.into()
     }
 }
 

@@ -55,6 +55,10 @@ pub struct Reference {
     /// 1-based line (0 for binary formats, where lines mean nothing).
     pub line: u64,
     pub form: Form,
+    /// What seal puts in place of `span` so the code around it keeps its meaning and every
+    /// column ([`super::cut`]); empty for a plain cut. Text in the file's own encoding (for a
+    /// UTF-16 file, its code units spelled as ASCII bytes).
+    pub fill: String,
 }
 
 /// What kind of reference it is.
@@ -487,6 +491,7 @@ fn reference(src: &[u8], span: Range<usize>, block: bool) -> Option<Reference> {
     Some(Reference {
         line: 0, // filled in by `assign_lines`, one pass for all references
         url: inner.start + url.start..inner.start + url.end,
+        fill: super::cut::replacement(src, span.clone()),
         span,
         form: if block {
             Form::BlockComment

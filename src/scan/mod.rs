@@ -321,6 +321,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
         for r in &mut inner.refs {
             r.span = d.original(r.span.clone());
             r.url = d.original(r.url.clone());
+            r.fill = d.enc.encode_fill(&r.fill);
         }
         for e in &mut inner.embedded {
             e.span = e.span.clone().map(|s| d.original(s));
@@ -397,6 +398,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     url,
                     line: 0,
                     form: Form::WasmSection,
+                    fill: String::new(),
                 });
             }
             if !w.debug_sections.is_empty() {
@@ -427,6 +429,7 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                         url: r.url,
                         line: r.line,
                         form: Form::Header,
+                        fill: String::new(),
                     });
                 } else {
                     let url = String::from_utf8_lossy(&bytes[r.url.clone()]).into_owned();

@@ -21,7 +21,12 @@ enum MapSource {
     /// A map file in the dist (index into `seen`); `guessed` when paired by name.
     External { idx: usize, guessed: bool },
     /// The inline map of the bundle's last reference.
-    Inline { url: Vec<u8>, url_offset: u64 },
+    /// `url` is the URL's text; `url_len` its length in the file (UTF-16 doubles it).
+    Inline {
+        url: Vec<u8>,
+        url_offset: u64,
+        url_len: u64,
+    },
 }
 
 impl MapSource {
@@ -84,6 +89,7 @@ impl Pairing {
                 Some(Ok(_)) => Some(MapSource::Inline {
                     url: c.url.clone(),
                     url_offset: c.url_offset,
+                    url_len: c.url_len,
                 }),
                 _ => None,
             },
@@ -260,7 +266,11 @@ fn map_with_id(map: &[u8], id: &str, source: &MapSource) -> Option<MapWithId> {
         with.splice(at..at, text.bytes());
         MapWithId {
             inline: match source {
-                MapSource::Inline { url, url_offset } => Some((*url_offset, url.len() as u64)),
+                MapSource::Inline {
+                    url_offset,
+                    url_len,
+                    ..
+                } => Some((*url_offset, *url_len)),
                 MapSource::External { .. } => None,
             },
             offset: at as u64,
@@ -280,7 +290,10 @@ fn bundle_extra(js: &[u8], edit: Option<&EditSeen>, id: &str, mode: DebugIds) ->
     let (sep, end) = if ends_nl { ("", nl) } else { ("\n", "") };
     let replace = edit.and_then(|e| e.cuts.last()).is_some_and(|c| {
         let after = &js[c.splice.end() as usize..];
+        // A `//` comment runs to the end of its line: it may only replace a cut after which
+        // nothing follows on that line (no fill).
         c.form == scan::Form::LineComment
+            && c.splice.insert.is_empty()
             && after
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.trim_ascii().is_empty())

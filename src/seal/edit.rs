@@ -1,7 +1,8 @@
-//! Planning one file's edit from its bytes: which bytes each reference cut removes, how the
-//! manifest keeps them (inline text, base64, a blob, or rebuilt from an inline map), the text
-//! `--debug-ids` and the hash fixes put in, the file's hashes before and after, and whether the
-//! change fits in its tail ([`TAIL_MAX`], [`OLD_TAIL_MAX`]) so it can be made in place.
+//! Planning one file's edit from its bytes: which bytes each reference cut removes (and the
+//! white space left in their place, [`scan::cut`]), how the manifest keeps them (inline text,
+//! base64, a blob, or rebuilt from an inline map), the text `--debug-ids` and the hash fixes put
+//! in, the file's hashes before and after, and whether the change fits in its tail
+//! ([`TAIL_MAX`], [`OLD_TAIL_MAX`]) so it can be made in place.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -35,6 +36,8 @@ pub(crate) struct Cut {
     pub line: u64,
     pub url: Vec<u8>,
     pub url_offset: u64,
+    /// The URL's length in the file (`url` is its text: decoded in a UTF-16 file).
+    pub url_len: u64,
     pub removed_sha: String,
     pub removed: Bytes,
     /// Needs `blobs/<removed_sha>` (too large for the manifest).
@@ -42,6 +45,9 @@ pub(crate) struct Cut {
     pub inline: Option<Result<InlineSeen, String>>,
     /// Set for an insertion made to keep the dist consistent (a debug ID, a recomputed hash).
     pub rewrite: Option<RewriteKind>,
+    /// The inserted text is the reference's fill: white space that keeps the code around the
+    /// cut meaning the same ([`scan::cut`]).
+    pub filled: bool,
 }
 
 impl Cut {
@@ -61,11 +67,13 @@ impl Cut {
             line: 0,
             url: Vec::new(),
             url_offset: splice.offset,
+            url_len: 0,
             removed_sha: hash::sha256_hex(old),
             removed: Bytes::Text(String::from_utf8_lossy(old).into_owned()),
             blob: false,
             inline: None,
             rewrite: Some(kind),
+            filled: false,
             splice,
         }
     }
@@ -108,14 +116,16 @@ impl EditSeen {
 /// The cut of one reference: the removed bytes and how they are kept.
 fn reference_cut(buf: &[u8], r: &scan::Reference) -> Cut {
     let removed = &buf[r.span.clone()];
-    let url = buf[r.url.clone()].to_vec();
+    let raw_url = &buf[r.url.clone()];
+    // In a UTF-16 file the URL is read as text (an inline map is extracted like any other).
+    let url = scan::encoding::url_text(buf, raw_url).into_owned();
     let removed_sha = hash::sha256_hex(removed);
     let mut stored: Option<Bytes> = None;
     let inline = datauri::is_data_uri(&url).then(|| match datauri::decode(&url) {
         Ok(d) => {
             let sha = hash::sha256_hex(&d.data);
             // An exactly re-encodable comment is rebuilt from the vaulted map at unseal.
-            if let Some(p) = datauri::canonical_prefix(&url, &d.data) {
+            if let Some(p) = datauri::canonical_prefix(&url, &d.data).filter(|_| url == raw_url) {
                 let prefix_len = r.url.start - r.span.start + p;
                 if prefix_len + (url.len() - p) == removed.len()
                     && let Ok(prefix) = std::str::from_utf8(&removed[..prefix_len])
@@ -146,11 +156,18 @@ fn reference_cut(buf: &[u8], r: &scan::Reference) -> Cut {
         }
     });
     Cut {
-        splice: Splice::cut(r.span.start as u64, (r.span.end - r.span.start) as u64),
+        // The fill keeps the grammar: a cut comment leaves the white space the code needs.
+        splice: Splice {
+            offset: r.span.start as u64,
+            len: (r.span.end - r.span.start) as u64,
+            insert: r.fill.clone(),
+        },
+        filled: !r.fill.is_empty(),
         form: r.form,
         line: r.line,
         url,
         url_offset: r.url.start as u64,
+        url_len: raw_url.len() as u64,
         removed_sha,
         removed: removed_bytes,
         blob,
@@ -170,6 +187,7 @@ pub(crate) fn plan_edit(
     let mut cuts: Vec<Cut> = refs.iter().map(|r| reference_cut(buf, r)).collect();
     if let (Some(t), Some(last)) = (&extra.replace_last, cuts.last_mut()) {
         last.splice.insert.clone_from(t);
+        last.filled = false;
     }
     for (splice, kind) in &extra.rewrites {
         cuts.push(Cut::rewrite(buf, splice.clone(), *kind));
@@ -378,6 +396,79 @@ mod tests {
                 .tail
                 .is_none()
         );
+    }
+
+    /// The file `plan_edit` makes of `src` (scanned as `name`).
+    fn sealed(name: &[u8], src: &[u8]) -> Vec<u8> {
+        let a = scan::analyze(name, src);
+        plan_edit(src, &a.refs, &meta(), &Extra::default()).sealed(src)
+    }
+
+    #[test]
+    fn a_cut_comment_leaves_the_white_space_the_grammar_needs() {
+        // The issue's two examples, through the scanner and the planner.
+        let src = b"x = 1/*# sourceMappingURL=a.js.map\n*/y = 2\n";
+        assert_eq!(sealed(b"a.js", src), b"x = 1\n  y = 2\n");
+        let src = b"function f(){return/*# sourceMappingURL=b.js.map */value}\n";
+        let want = format!("function f(){{return{}value}}\n", " ".repeat(32));
+        assert_eq!(sealed(b"b.js", src), want.as_bytes());
+        // CSS, in a file and in an HTML `<style>`.
+        let src = b".a/*# sourceMappingURL=c.css.map */.b{}";
+        let want = format!(".a/*{}*/.b{{}}", " ".repeat(29));
+        assert_eq!(sealed(b"c.css", src), want.as_bytes());
+        let src = b"<style>.a/*# sourceMappingURL=c.css.map */.b{}</style>";
+        let want = format!("<style>.a/*{}*/.b{{}}</style>", " ".repeat(29));
+        assert_eq!(sealed(b"i.html", src), want.as_bytes());
+        // The record keeps the fill as inserted text: unseal takes it out again.
+        let src = b"a/*# sourceMappingURL=a.map */+b";
+        let a = scan::analyze(b"a.js", src);
+        let e = plan_edit(src, &a.refs, &meta(), &Extra::default());
+        assert_eq!(e.cuts[0].splice.insert, " ".repeat(29));
+        assert!(e.cuts[0].filled);
+        assert_eq!(e.sealed_size, src.len() as u64);
+        assert_eq!(e.sealed_sha, hash::sha256_hex(&e.sealed(src)));
+    }
+
+    #[test]
+    fn a_utf16_file_gets_its_fill_in_utf16() {
+        let utf16 = |s: &str, le: bool| -> Vec<u8> {
+            let mut v = if le {
+                b"\xff\xfe".to_vec()
+            } else {
+                b"\xfe\xff".to_vec()
+            };
+            for u in s.encode_utf16() {
+                v.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            v
+        };
+        for le in [true, false] {
+            let src = utf16("x = 1/*# sourceMappingURL=a.js.map\u{2028}*/+2;\n", le);
+            let want = utf16("x = 1\u{2028}  +2;\n", le);
+            assert_eq!(sealed(b"a.js", &src), want);
+        }
+        // windows-1252: one byte per character, spaces for the columns.
+        let src = b"s = '\xe9';x = 1/*# sourceMappingURL=a.js.map */+2;";
+        let want = format!("s = '\u{e9}';x = 1{}+2;", " ".repeat(32));
+        let got = sealed(b"a.js", src);
+        assert_eq!(encoding_rs::WINDOWS_1252.decode(&got).0, want);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, max_global_rejects: 100_000, ..proptest::prelude::ProptestConfig::default() })]
+        /// What seal writes (scanner, planner, fills) tokenizes as the original did: the same
+        /// tokens with the same line breaks before them, on the same lines and columns.
+        #[test]
+        fn a_sealed_file_has_the_original_token_stream(parts in proptest::collection::vec(crate::scan::cut::tests::statement(), 1..6)) {
+            use crate::scan::cut::tests::tokens;
+            let src: String = parts.concat();
+            let before = tokens(&src);
+            proptest::prop_assume!(before.is_some());
+            let out = String::from_utf8(sealed(b"p.js", src.as_bytes()));
+            proptest::prop_assert!(out.is_ok());
+            let out = out.unwrap_or_default();
+            proptest::prop_assert_eq!(before, tokens(&out), "{:?} -> {:?}", src, out);
+        }
     }
 
     #[test]

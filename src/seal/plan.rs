@@ -529,11 +529,11 @@ impl Planner<'_> {
                 self.journal.steps.push(Step::StoreInline {
                     path: rel.clone(),
                     url_offset: c.url_offset,
-                    url_len: c.url.len() as u64,
+                    url_len: c.url_len,
                     sha256: i.sha.clone(),
                 });
                 if let Some(m) = s.debug.as_ref().and_then(|d| d.store.as_ref())
-                    && m.inline == Some((c.url_offset, c.url.len() as u64))
+                    && m.inline == Some((c.url_offset, c.url_len))
                 {
                     self.journal.steps.push(Step::StoreWithDebugId {
                         path: rel.clone(),
@@ -573,7 +573,14 @@ impl Planner<'_> {
             url,
             len: c.splice.len,
             target,
-            replaced_by: (!c.splice.insert.is_empty()).then(|| c.splice.insert.clone()),
+            replaced_by: if c.filled {
+                Some(format!(
+                    "white space ({} bytes: the code around it keeps its meaning and columns)",
+                    c.splice.insert.len()
+                ))
+            } else {
+                (!c.splice.insert.is_empty()).then(|| c.splice.insert.clone())
+            },
         };
         self.action(rel, Some(c.line), change);
         self.count(rel, |st| st.references += 1);

@@ -176,15 +176,18 @@ fn links_that_name_or_point_at_maps_are_leaks() {
     env.symlink("../outside/real.js.map", "dist/innocent.txt");
     env.symlink("../outside/plain.txt", "dist/plain.txt");
     env.symlink("../outside", "dist/dir");
+    env.write("plain/only.txt", "hello");
+    env.symlink("../plain", "dist/plaindir");
     env.symlink("nowhere", "dist/dangling");
     let before = env.snapshot("");
     let (code, set, j) = leaks(&env);
     assert_eq!(code, 1);
-    for p in ["named.js.map", "data.json", "innocent.txt"] {
+    // `dir` serves `outside/real.js.map` as `dir/real.js.map`.
+    for p in ["named.js.map", "data.json", "innocent.txt", "dir"] {
         assert!(has(&set, p, "source-map"), "{p}: {set:?}");
     }
     let notes = j["notes"].to_string();
-    for p in ["plain.txt", "dir", "dangling"] {
+    for p in ["plain.txt", "plaindir", "dangling"] {
         assert!(!set.iter().any(|(q, _)| q == p), "{p}");
         assert!(notes.contains(&format!("\"{p}\"")), "{p}: {notes}");
     }
@@ -322,4 +325,109 @@ fn content_that_consumers_read_as_maps() {
         "{set:?}"
     );
     assert!(has(&set, "wrapped.css", "inline-map"), "{set:?}");
+}
+
+#[test]
+fn inline_maps_in_utf16_files_are_extracted_like_any_other() {
+    let env = TestEnv::new();
+    let map = br#"{"version":3,"sources":["u.ts"],"names":[],"mappings":"AAAA"}"#;
+    let map_be = br#"{"version":3,"sources":["b.ts"],"names":[],"mappings":"AAAA"}"#;
+    let uri = |m: &[u8]| {
+        use base64::Engine;
+        format!(
+            "data:application/json;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(m)
+        )
+    };
+    let text = |m: &[u8]| {
+        format!(
+            "var s = '\u{e9}';\n//# sourceMappingURL={}\nrun();\n",
+            uri(m)
+        )
+    };
+    let mut le = b"\xff\xfe".to_vec();
+    le.extend(text(map).encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = b"\xfe\xff".to_vec();
+    be.extend(text(map_be).encode_utf16().flat_map(u16::to_be_bytes));
+    env.write("dist/le.js", &le);
+    env.write("dist/be.js", &be);
+    let (code, set, _) = leaks(&env);
+    assert_eq!(code, 1);
+    assert!(
+        has(&set, "le.js", "inline-map") && has(&set, "be.js", "inline-map"),
+        "{set:?}"
+    );
+    let before = env.snapshot("dist");
+    let seal = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .ok();
+    let j = seal.json();
+    assert_eq!(j["inline_maps_extracted"], 2, "{j}");
+    let vault = env.vault("vault");
+    for m in [&map[..], &map_be[..]] {
+        let sha = crate::harness::sha256_hex(m);
+        assert_eq!(vault.map(&sha).as_deref(), Some(m), "maps/{sha}.map");
+    }
+    // The sealed file is still UTF-16 with its line breaks, and the report shows no URL made of
+    // NUL bytes.
+    let mut want = b"\xff\xfe".to_vec();
+    want.extend(
+        "var s = '\u{e9}';\n\nrun();\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    assert_eq!(env.read("dist/le.js"), want);
+    assert!(!j.to_string().contains("\\u0000"), "{j}");
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    before.assert_same(
+        &env.snapshot("dist"),
+        crate::harness::Level::Restored,
+        "unseal",
+    );
+}
+
+#[test]
+fn directory_links_whose_tree_holds_maps_are_leaks_and_never_followed_to_write() {
+    let env = TestEnv::new();
+    env.write("dist/assets/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write("dist/assets/a.js.map", MAP);
+    env.write("outside/deep/o.js.map", MAP);
+    env.write("outside/deep/o.js", "o();\n//# sourceMappingURL=o.js.map\n");
+    env.symlink("assets", "dist/latest");
+    env.symlink("../outside", "dist/vendor");
+    // A loop inside the linked tree ends the listing; it is not followed.
+    env.symlink("..", "outside/deep/up");
+    let (code, set, _) = leaks(&env);
+    assert_eq!(code, 1);
+    for p in ["latest", "vendor", "assets/a.js.map"] {
+        assert!(has(&set, p, "source-map"), "{p}: {set:?}");
+    }
+    let outside = env.snapshot("outside");
+    let before = env.snapshot("dist");
+    // Seal vaults the map inside the dist, which settles `latest`; `vendor`'s tree is outside
+    // the dist: reported, not touched.
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .expect_code(1);
+    let j = run.json();
+    let left: Vec<&str> = j["leaks"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l["path"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(left, ["vendor"], "{j}");
+    outside.assert_same(
+        &env.snapshot("outside"),
+        crate::harness::Level::Untouched,
+        "seal must not write through a link",
+    );
+    assert_eq!(
+        std::fs::read_link(env.path("dist/vendor")).ok(),
+        Some(std::path::PathBuf::from("../outside"))
+    );
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    before.assert_same(
+        &env.snapshot("dist"),
+        crate::harness::Level::Restored,
+        "unseal",
+    );
 }

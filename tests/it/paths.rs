@@ -102,14 +102,17 @@ fn symlinks_of_every_kind_are_never_followed_or_changed() {
         "up",
     ];
 
-    // A link named like a map, or pointing at one (inside or outside the dist), ships the map
-    // (servers and copy tools follow links): a leak. Every other link is a note. Either way
-    // nothing is followed to write.
+    // A link named like a map, or pointing at one (inside or outside the dist), or at a
+    // directory whose tree holds one (`dirlink` → `outside/dir/in.js.map`, `up` → the parent
+    // holding `outside/`), ships the map (servers and copy tools follow links): a leak. Every
+    // other link is a note. Either way nothing is followed to write.
     let map_links = [
         "link.js.map",
         "abs.js.map",
         "inside-link.js.map",
         "dangling.js.map",
+        "dirlink",
+        "up",
     ];
     let verify = env
         .mapvault(["verify", "dist", "--format", "json"])

@@ -275,7 +275,10 @@ fn setup_with(map_link: bool) -> Tricky {
     if map_link {
         env.symlink("../secret/real.js.map", "dist/linked.js.map");
     }
-    env.symlink("../secret", "dist/linked-dir");
+    // A link to a directory without maps stays a note (one to a directory holding a map is a
+    // leak: `detect::directory_links_whose_tree_holds_maps_are_leaks…`).
+    env.write("plain-dir/readme.txt", "no maps here\n");
+    env.symlink("../plain-dir", "dist/linked-dir");
     // Modes and times unseal must bring back.
     env.set_mode("dist/maps", 0o750);
     env.set_mode("dist/orphan.js.map", 0o640);
