@@ -84,6 +84,73 @@ fn is_url_call(src: &[u8], paren: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::ops::Range;
+
+    /// CSS with every comment taken out and white space runs squeezed to one space: equal
+    /// strings tokenize the same (comments produce no token, a white space run is one token,
+    /// and one at either end separates nothing),
+    /// so this is an oracle for [`super::super::cut::css_replacement`] that does not share its reasoning.
+    fn css_meaning(src: &str) -> String {
+        let mut out = String::new();
+        let mut rest = src;
+        while let Some(i) = rest.find("/*") {
+            out.push_str(&rest[..i]);
+            rest = rest[i + 2..]
+                .find("*/")
+                .map_or("", |j| &rest[i + 2 + j + 2..]);
+        }
+        out.push_str(rest);
+        let mut squeezed = String::new();
+        for c in out.chars() {
+            let ws = matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c');
+            if !(ws && squeezed.ends_with(' ')) {
+                squeezed.push(if ws { ' ' } else { c });
+            }
+        }
+        // White space at either end of a style sheet separates nothing.
+        squeezed.trim_matches(' ').to_owned()
+    }
+
+    fn css_piece() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just(".a"),
+            Just("b"),
+            Just("{"),
+            Just("}"),
+            Just(":"),
+            Just("1px"),
+            Just("-"),
+            Just("#x"),
+            Just(" "),
+            Just("\n"),
+            Just("\r\n"),
+            Just("/*# sourceMappingURL=a.css.map */"),
+            Just("/*# sourceMappingURL=\u{1F600}.map\n*/"),
+            Just("/* kept */"),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+        /// Cutting CSS reference comments keeps the token stream and every line and column.
+        #[test]
+        fn cutting_css_comments_keeps_the_tokens(parts in prop::collection::vec(css_piece(), 1..12)) {
+            let src: String = parts.concat();
+            let refs = scan(src.as_bytes());
+            let spans: Vec<Range<usize>> = refs.iter().map(|r| r.span.clone()).collect();
+            let out = String::from_utf8(super::super::cut::apply_css(src.as_bytes(), &spans));
+            prop_assert!(out.is_ok());
+            let out = out.unwrap_or_default();
+            prop_assert_eq!(css_meaning(&src), css_meaning(&out), "{:?} -> {:?}", src, out);
+            for r in &refs {
+                prop_assert_eq!(&r.fill, &super::super::cut::css_replacement(src.as_bytes(), r.span.clone()));
+            }
+            // Every line keeps its number.
+            let lines = |s: &str| s.split('\n').map(|l| l.chars().map(char::len_utf16).sum::<usize>()).collect::<Vec<_>>();
+            prop_assert_eq!(lines(&src).len(), lines(&out).len());
+        }
+    }
 
     fn urls(s: &str) -> Vec<&str> {
         scan(s.as_bytes()).into_iter().map(|r| &s[r.url]).collect()
