@@ -86,6 +86,24 @@ fn wait_for_lock(
     }
 }
 
+/// "vault X does not exist", saying where the vault was looked for when it is the default
+/// `.mapvault` of the current directory (relative to where mapvault runs, not to the dist) and
+/// how to name another.
+fn missing_vault(path: &Path) -> anyhow::Error {
+    let in_cwd = std::env::current_dir().is_ok_and(|d| path == d.join(".mapvault"));
+    if in_cwd || path == Path::new(".mapvault") {
+        return anyhow::anyhow!(
+            "vault {} does not exist: the default vault .mapvault is looked for relative to the \
+             current directory, not to the dist; give the vault seal used with --vault DIR",
+            path.display()
+        );
+    }
+    anyhow::anyhow!(
+        "vault {} does not exist (give the vault seal used with --vault DIR)",
+        path.display()
+    )
+}
+
 fn make_private_dir(p: &Path) -> Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(p) {
         Ok(()) => {}
@@ -155,9 +173,7 @@ impl Vault {
                     );
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                bail!("vault {} does not exist", path.display());
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing_vault(path)),
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read vault {}", path.display()));
             }
@@ -187,9 +203,7 @@ impl Vault {
     pub fn open_shared(path: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<Vault> {
         let m = match fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                bail!("vault {} does not exist", path.display())
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing_vault(path)),
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read vault {}", path.display()));
             }

@@ -538,3 +538,27 @@ fn fatal_errors_print_one_json_object_with_format_json() {
     let run = env.mapvault(["seal", "dsit"]).expect_code(2);
     run.ensure(run.stdout.is_empty(), "stdout empty without --format json");
 }
+
+/// A missing vault given as a relative path (the default `.mapvault`) says where it was looked
+/// for: the current directory, not the dist, and how to name the right one.
+#[test]
+fn a_missing_relative_vault_says_it_is_relative_to_the_current_directory() {
+    let env = TestEnv::new();
+    dist_with_public_maps(&env, "dist");
+    for cmd in ["unseal", "export"] {
+        let args = if cmd == "export" {
+            vec![cmd, "--out", "out"]
+        } else {
+            vec![cmd, "dist"]
+        };
+        let run = env.mapvault(args).expect_code(2);
+        run.ensure(
+            run.stderr_str().contains(".mapvault")
+                && run
+                    .stderr_str()
+                    .contains("relative to the current directory")
+                && run.stderr_str().contains("--vault"),
+            format!("{cmd}: the message says where the default vault was looked for"),
+        );
+    }
+}
