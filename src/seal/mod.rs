@@ -212,6 +212,16 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         // not be read.
         None => report.clean = report.errors.is_empty(),
     }
+    if opts.debug_ids.is_some() && report.debug_ids == 0 && report.maps_moved == 0 {
+        // Nothing to pair: most often the dist was sealed before without --debug-ids, so its
+        // maps are in the vault already and its bundles can no longer be paired with them.
+        report.notes.push(NoteRecord::new(
+            ".",
+            "--debug-ids gave no bundle an ID: the dist holds no maps to pair (sealed already?). \
+             IDs are given while the maps are still in the dist: unseal, then seal again with \
+             --debug-ids",
+        ));
+    }
     findings::sort_notes(&mut report.notes);
     report.notes.dedup();
     findings::sort_errors(&mut report.errors);

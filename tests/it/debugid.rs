@@ -334,3 +334,37 @@ fn resolve_and_export_use_the_maps_with_debug_ids() {
         }
     }
 }
+
+/// `--debug-ids` on a dist sealed before without it finds no map to pair: it says so and how
+/// to get IDs, instead of a silent "0 debug IDs".
+#[test]
+fn debug_ids_on_a_sealed_dist_say_why_none_were_given() {
+    let env = TestEnv::new();
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write(
+        "dist/a.js.map",
+        r#"{"version":3,"sources":["a.ts"],"names":[],"mappings":"AAAA"}"#,
+    );
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--debug-ids"])
+        .expect_code(0);
+    run.ensure(
+        run.stderr_str()
+            .contains("--debug-ids gave no bundle an ID")
+            && run.stderr_str().contains("unseal"),
+        "a note says why no ID was given and what to do",
+    );
+    env.write("fresh/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write(
+        "fresh/a.js.map",
+        r#"{"version":3,"sources":["a.ts"],"names":[],"mappings":"AAAA"}"#,
+    );
+    let first = env
+        .mapvault(["seal", "fresh", "--vault", "vault2", "--debug-ids"])
+        .expect_code(0);
+    first.ensure(
+        !first.stderr_str().contains("gave no bundle an ID"),
+        "no such note when IDs were given",
+    );
+}
