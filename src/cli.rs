@@ -136,12 +136,13 @@ Examples:
   mapvault export --vault ../maps-vault --out /tmp/maps --dist /builds/web/dist")]
     Export(ExportArgs),
 
-    /// List the seals a vault holds, or show one (read-only).
+    /// List the seals a vault holds, show one, or check every object and record (read-only).
     #[command(after_help = "\
 Examples:
   mapvault vault list
   mapvault vault list --vault /secure/maps --format json
-  mapvault vault show seal-20261204T154100.123Z-1a2b3c4d")]
+  mapvault vault show seal-20261204T154100.123Z-1a2b3c4d
+  mapvault vault fsck                       re-hash every object; exit 1 if any is damaged")]
     Vault(VaultArgs),
 
     /// Print a shell completion script for SHELL on stdout.
@@ -186,6 +187,7 @@ impl Cli {
             Command::Vault(a) => match &a.command {
                 VaultCommand::List(l) => l.format == FormatArg::Json,
                 VaultCommand::Show(sh) => sh.format == FormatArg::Json,
+                VaultCommand::Fsck(f) => f.format == FormatArg::Json,
             },
             Command::Completions(_) | Command::Man(_) => false,
         }
@@ -451,6 +453,20 @@ pub enum VaultCommand {
     List(VaultListArgs),
     /// One seal record: its dist, time and every file it changed.
     Show(VaultShowArgs),
+    /// Re-hash every object and read every record: report each damaged or missing object and
+    /// the seals and files it affects (exit 1), and objects no record needs (a note).
+    Fsck(VaultFsckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VaultFsckArgs {
+    /// The vault to check.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -561,6 +577,32 @@ mod tests {
         );
         assert!(super::duration("0s").is_err());
         assert!(super::duration("soon").is_err());
+    }
+
+    /// Every subcommand with `--format json` says so, so a fatal error prints JSON too.
+    #[test]
+    fn wants_json_covers_every_format_flag() {
+        use clap::Parser;
+        for args in [
+            &["mapvault", "seal", "d", "--format", "json"][..],
+            &["mapvault", "verify", "d", "--format", "json"],
+            &["mapvault", "unseal", "d", "--format", "json"],
+            &["mapvault", "resolve", "a.js:1:2", "--format", "json"],
+            &["mapvault", "export", "--out", "o", "--format", "json"],
+            &["mapvault", "vault", "list", "--format", "json"],
+            &["mapvault", "vault", "show", "x", "--format", "json"],
+            &["mapvault", "vault", "fsck", "--format", "json"],
+        ] {
+            let cli = super::Cli::try_parse_from(args).expect("parses");
+            assert!(cli.wants_json(), "{args:?}");
+            let human: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| *a != "--format" && *a != "json")
+                .collect();
+            let cli = super::Cli::try_parse_from(&human).expect("parses");
+            assert!(!cli.wants_json(), "{human:?}");
+        }
     }
 
     #[test]

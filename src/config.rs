@@ -56,6 +56,10 @@ pub enum Job {
         vault: PathBuf,
         id: Option<String>,
     },
+    /// `vault fsck`.
+    VaultFsck {
+        vault: PathBuf,
+    },
 }
 
 fn format(f: FormatArg) -> Format {
@@ -274,18 +278,30 @@ impl Config {
                 }
             }
             Command::Vault(a) => {
-                let (vault, id, f) = match &a.command {
-                    crate::cli::VaultCommand::List(l) => (&l.vault, None, l.format),
-                    crate::cli::VaultCommand::Show(s) => (&s.vault, Some(s.id.clone()), s.format),
+                use crate::cli::VaultCommand;
+                let (vault, f) = match &a.command {
+                    VaultCommand::List(l) => (&l.vault, l.format),
+                    VaultCommand::Show(s) => (&s.vault, s.format),
+                    VaultCommand::Fsck(c) => (&c.vault, c.format),
+                };
+                let vault = resolve_maybe_missing(vault)?;
+                let (jobs, command) = match &a.command {
+                    VaultCommand::List(_) => (1, Job::VaultInfo { vault, id: None }),
+                    VaultCommand::Show(s) => (
+                        1,
+                        Job::VaultInfo {
+                            vault,
+                            id: Some(s.id.clone()),
+                        },
+                    ),
+                    // Hashing is the work: one thread per core, like `seal`'s default.
+                    VaultCommand::Fsck(_) => (0, Job::VaultFsck { vault }),
                 };
                 Config {
                     quiet,
-                    jobs: 1,
+                    jobs,
                     format: format(f),
-                    command: Job::VaultInfo {
-                        vault: resolve_maybe_missing(vault)?,
-                        id,
-                    },
+                    command,
                 }
             }
             Command::Export(a) => {

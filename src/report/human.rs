@@ -8,6 +8,7 @@ use crate::findings::{ErrorRecord, LeakRecord, NoteRecord};
 use crate::sanitize::for_terminal;
 use crate::seal::SealReport;
 use crate::unseal::UnsealReport;
+use crate::vault::fsck::FsckReport;
 use crate::verify::VerifyReport;
 
 pub(crate) struct Style {
@@ -292,6 +293,80 @@ pub fn unseal(
             plural(r.dirs_recreated, "directory"),
             r.seals.join(", "),
             r.elapsed_ms as f64 / 1000.0
+        )?;
+    }
+    out.flush()
+}
+
+/// The `vault fsck` report: one line per damaged object (with the seals and files it breaks),
+/// per unparsable record and per unreferenced object, then a summary; notes on stderr.
+pub fn fsck(
+    r: &FsckReport,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let s = Style { color };
+    for n in &r.notes {
+        let _ = writeln!(err, "note: {}", for_terminal(n));
+    }
+    for d in &r.damaged {
+        let problem = match d.problem {
+            crate::vault::fsck::Problem::Missing => "missing",
+            _ => "damaged",
+        };
+        writeln!(
+            out,
+            "{} {}: {}",
+            s.red(&format!("{problem}:")),
+            d.object,
+            for_terminal(&d.reason)
+        )?;
+        if d.affects.is_empty() {
+            writeln!(out, "  {}", s.dim("no seal needs it"))?;
+        }
+        for a in &d.affects {
+            writeln!(
+                out,
+                "  breaks seal {}: {}",
+                a.seal,
+                for_terminal(&a.files.join(", "))
+            )?;
+        }
+    }
+    for b in &r.bad_records {
+        writeln!(
+            out,
+            "{} {}: {}",
+            s.red("unreadable record:"),
+            for_terminal(&b.path),
+            for_terminal(&b.reason)
+        )?;
+    }
+    for u in &r.unreferenced {
+        writeln!(
+            out,
+            "{} {} ({}; no seal needs it: `vault prune` removes it)",
+            s.yellow("unreferenced:"),
+            u.object,
+            plural(u.bytes, "byte")
+        )?;
+    }
+    let checked = format!(
+        "{} ({}) and {} checked",
+        plural(r.objects, "object"),
+        plural(r.bytes, "byte"),
+        plural(r.records, "record")
+    );
+    if r.clean {
+        writeln!(out, "{} {checked}", s.green("clean:"))?;
+    } else {
+        writeln!(
+            out,
+            "{} {checked}: {} damaged or missing, {} unreadable",
+            s.red("damaged:"),
+            plural(r.damaged.len() as u64, "object"),
+            plural(r.bad_records.len() as u64, "record")
         )?;
     }
     out.flush()

@@ -436,3 +436,219 @@ fn vault_list_and_show_describe_every_seal() {
     env.mapvault(["vault", "show", "seal-nope", "--vault", "vault"])
         .expect_code(2);
 }
+
+/// Two releases in one vault: build A sealed, `rm -rf dist`, build B sealed. Returns the
+/// vault's record ids (A's first) and the two maps' sha256.
+fn two_releases(env: &TestEnv) -> ([String; 2], [String; 2]) {
+    let map_a = build(env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+    let map_b = build(env, "dist", "b");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    (
+        [ids[0].clone(), ids[1].clone()],
+        [sha256_hex(map_a.as_bytes()), sha256_hex(map_b.as_bytes())],
+    )
+}
+
+fn fsck_json(env: &TestEnv, code: i32) -> serde_json::Value {
+    env.mapvault(["vault", "fsck", "--vault", "vault", "--format", "json"])
+        .expect_code(code)
+        .json()
+}
+
+/// The one damaged object of `j`: its `problem`, and the seals it breaks with their files.
+fn only_damage(j: &serde_json::Value) -> (String, String, Vec<(String, Vec<String>)>) {
+    let d = j["damaged"].as_array().expect("damaged");
+    assert_eq!(d.len(), 1, "{j}");
+    let affects = d[0]["affects"]
+        .as_array()
+        .expect("affects")
+        .iter()
+        .map(|a| {
+            let files = a["files"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .map(|f| f.as_str().unwrap_or_default().to_owned())
+                .collect();
+            (a["seal"].as_str().unwrap_or_default().to_owned(), files)
+        })
+        .collect();
+    (
+        d[0]["object"].as_str().unwrap_or_default().to_owned(),
+        d[0]["problem"].as_str().unwrap_or_default().to_owned(),
+        affects,
+    )
+}
+
+#[test]
+fn fsck_of_a_sound_vault_is_clean_and_says_what_it_checked() {
+    let env = TestEnv::new();
+    let (_, [a, b]) = two_releases(&env);
+    let j = fsck_json(&env, 0);
+    assert_eq!(j["clean"], true, "{j}");
+    assert_eq!(j["objects"], 2, "{j}");
+    assert_eq!(j["records"], 2, "{j}");
+    let maps = env.vault("vault").maps();
+    let bytes: usize = maps.values().map(Vec::len).sum();
+    assert_eq!(j["bytes"], bytes, "{j}");
+    assert!(maps.contains_key(&a) && maps.contains_key(&b));
+    for k in ["damaged", "bad_records", "unreferenced", "notes"] {
+        assert_eq!(j[k].as_array().map(Vec::len), Some(0), "{k}: {j}");
+    }
+    assert_eq!(j["vault"], env.path("vault").display().to_string());
+    let human = env.mapvault(["vault", "fsck", "--vault", "vault"]).ok();
+    human.ensure(
+        human.stdout_str().starts_with("clean: 2 objects"),
+        "says clean",
+    );
+}
+
+#[test]
+fn fsck_names_the_seal_a_truncated_or_bit_flipped_object_breaks() {
+    for damage in ["truncate", "flip"] {
+        let env = TestEnv::new();
+        let ([id_a, _], [a, _]) = two_releases(&env);
+        let p = env.vault("vault").map_path(&a);
+        let mut bytes = std::fs::read(&p).expect("read object");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        match damage {
+            "truncate" => bytes.truncate(bytes.len() / 2),
+            _ => bytes[3] ^= 0x01,
+        }
+        std::fs::write(&p, &bytes).expect("damage the object");
+        let j = fsck_json(&env, 1);
+        assert_eq!(j["clean"], false, "{damage}: {j}");
+        let (object, problem, affects) = only_damage(&j);
+        assert_eq!(object, format!("maps/{a}.map"), "{damage}: {j}");
+        assert_eq!(problem, "corrupt", "{damage}: {j}");
+        assert_eq!(
+            affects,
+            [(id_a.clone(), vec!["a.js".to_owned(), "a.js.map".to_owned()])],
+            "only build A's seal: its map, and the bundle whose positions it maps: {j}"
+        );
+        // Read-only: the damaged object is reported, not moved aside or repaired.
+        assert_eq!(std::fs::read(&p).expect("still there"), bytes, "{damage}");
+        assert!(!env.path("vault/damaged").exists(), "{damage}");
+        let human = env
+            .mapvault(["vault", "fsck", "--vault", "vault"])
+            .expect_code(1);
+        let out = human.stdout_str();
+        human.ensure(
+            out.contains(&format!("damaged: maps/{a}.map")) && out.contains(&id_a),
+            "names the object and the seal",
+        );
+    }
+}
+
+#[test]
+fn fsck_reports_a_missing_object_and_the_seal_that_needs_it() {
+    let env = TestEnv::new();
+    let ([_, id_b], [_, b]) = two_releases(&env);
+    std::fs::remove_file(env.vault("vault").map_path(&b)).expect("rm object");
+    let j = fsck_json(&env, 1);
+    let (object, problem, affects) = only_damage(&j);
+    assert_eq!(object, format!("maps/{b}.map"), "{j}");
+    assert_eq!(problem, "missing", "{j}");
+    assert_eq!(
+        affects,
+        [(id_b, vec!["b.js".to_owned(), "b.js.map".to_owned()])],
+        "{j}"
+    );
+    assert_eq!(j["objects"], 1, "{j}");
+}
+
+#[test]
+fn fsck_never_follows_a_symlink_in_maps_and_calls_it_damage() {
+    let env = TestEnv::new();
+    let ([id_a, _], [a, _]) = two_releases(&env);
+    // The object replaced by a link to a file with the right bytes: still damage (a vault
+    // object is a regular file; a link could point anywhere, and is never followed).
+    let p = env.vault("vault").map_path(&a);
+    let good = env.write("elsewhere.map", std::fs::read(&p).expect("read"));
+    std::fs::remove_file(&p).expect("rm");
+    std::os::unix::fs::symlink(&good, &p).expect("symlink");
+    let j = fsck_json(&env, 1);
+    let (object, problem, affects) = only_damage(&j);
+    assert_eq!(object, format!("maps/{a}.map"), "{j}");
+    assert_eq!(problem, "not_regular", "{j}");
+    assert_eq!(
+        affects,
+        [(id_a, vec!["a.js".to_owned(), "a.js.map".to_owned()])],
+        "{j}"
+    );
+    let reason = j["damaged"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("symbolic link"), "{j}");
+    // A link to a FIFO must not hang it either: a FIFO named as an object.
+    std::fs::remove_file(&p).expect("rm link");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let j = fsck_json(&env, 1);
+        assert_eq!(only_damage(&j).1, "not_regular", "{j}");
+    }
+}
+
+#[test]
+fn fsck_reports_a_broken_record_as_damage_and_still_checks_the_rest() {
+    let env = TestEnv::new();
+    let ([id_a, id_b], [a, _]) = two_releases(&env);
+    let rec = env.path(format!("vault/seals/{id_b}.json"));
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::write(
+        &rec,
+        b"{\"format\":\"mapvault-seal\",\"version\":2,\"seal\":{",
+    )
+    .expect("break");
+    let j = fsck_json(&env, 1);
+    let bad = j["bad_records"].as_array().expect("bad_records");
+    assert_eq!(bad.len(), 1, "{j}");
+    assert_eq!(bad[0]["path"], format!("seals/{id_b}.json"), "{j}");
+    assert_eq!(j["records"], 1, "A's record still read: {j}");
+    assert_eq!(j["damaged"].as_array().map(Vec::len), Some(0), "{j}");
+    // B's map is needed by no readable record now: a note, not damage.
+    let unref = j["unreferenced"].as_array().expect("unreferenced");
+    assert_eq!(unref.len(), 1, "{j}");
+    assert_ne!(unref[0]["object"], format!("maps/{a}.map"), "{j}");
+    // And damage to A's object is still found beside it.
+    std::fs::remove_file(env.vault("vault").map_path(&a)).expect("rm");
+    let j = fsck_json(&env, 1);
+    assert_eq!(only_damage(&j).2[0].0, id_a, "{j}");
+}
+
+#[test]
+fn fsck_notes_unreferenced_objects_and_fails_without_a_vault() {
+    let env = TestEnv::new();
+    let _ = two_releases(&env);
+    let stray = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}";
+    let sha = sha256_hex(stray);
+    env.write(format!("vault/maps/{sha}.map"), stray);
+    env.write("vault/maps/README", "not an object");
+    let j = fsck_json(&env, 0);
+    assert_eq!(
+        j["clean"], true,
+        "an unreferenced object is not damage: {j}"
+    );
+    assert_eq!(
+        j["unreferenced"],
+        serde_json::json!([{"object": format!("maps/{sha}.map"), "bytes": stray.len()}]),
+        "{j}"
+    );
+    assert!(j["notes"].to_string().contains("maps/README"), "{j}");
+    // No vault: it could not be checked (2), and says so in JSON.
+    let j = env
+        .mapvault(["vault", "fsck", "--vault", "nope", "--format", "json"])
+        .expect_code(2)
+        .json();
+    assert!(j.to_string().contains("does not exist"), "{j}");
+}
