@@ -9,6 +9,7 @@ use crate::sanitize::for_terminal;
 use crate::seal::SealReport;
 use crate::unseal::UnsealReport;
 use crate::vault::fsck::FsckReport;
+use crate::vault::prune::PruneReport;
 use crate::verify::VerifyReport;
 
 pub(crate) struct Style {
@@ -369,6 +370,38 @@ pub fn fsck(
             plural(r.bad_records.len() as u64, "record")
         )?;
     }
+    out.flush()
+}
+
+/// The `vault prune` report: each seal and object removed (or, with `--dry-run`, that would
+/// be), then a summary; notes on stderr. `quiet`: the summary only.
+pub fn prune(
+    r: &PruneReport,
+    quiet: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    for n in &r.notes {
+        let _ = writeln!(err, "note: {}", for_terminal(n));
+    }
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    if !quiet {
+        for id in &r.seals_removed {
+            writeln!(out, "{verb} seal {id}")?;
+        }
+        for o in &r.objects_removed {
+            writeln!(out, "{verb} {} ({})", o.object, plural(o.bytes, "byte"))?;
+        }
+    }
+    writeln!(
+        out,
+        "{}: {verb} {} and {} ({} freed); {} kept",
+        if r.dry_run { "dry run" } else { "pruned" },
+        plural(r.seals_removed.len() as u64, "seal"),
+        plural(r.objects_removed.len() as u64, "object"),
+        plural(r.bytes_freed, "byte"),
+        plural(r.seals_kept, "seal")
+    )?;
     out.flush()
 }
 

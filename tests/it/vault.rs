@@ -652,3 +652,253 @@ fn fsck_notes_unreferenced_objects_and_fails_without_a_vault() {
         .json();
     assert!(j.to_string().contains("does not exist"), "{j}");
 }
+
+/// Three builds of `dist` sealed one after the other (A is unsealed before B is built, so it
+/// has an unsealed marker). Returns the record ids and the maps' sha256, oldest first.
+fn three_releases(env: &TestEnv) -> (Vec<String>, Vec<String>) {
+    let mut shas = Vec::new();
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+        if i > 0 {
+            std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+        }
+        shas.push(sha256_hex(build(env, "dist", name).as_bytes()));
+        env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+        if i == 0 {
+            env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+        }
+    }
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    (ids, shas)
+}
+
+fn prune(env: &TestEnv, args: &[&str]) -> crate::harness::TestCommand {
+    let mut c = env.mapvault(["vault", "prune", "--vault", "vault", "--format", "json"]);
+    c.args(args).env("MAPVAULT_PRUNE_GRACE_SECS", "0");
+    c
+}
+
+fn ids_of(j: &serde_json::Value) -> Vec<String> {
+    j["seals_removed"]
+        .as_array()
+        .expect("seals_removed")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn prune_keep_last_removes_old_records_markers_and_only_their_objects() {
+    let env = TestEnv::new();
+    let (ids, shas) = three_releases(&env);
+    let v = env.vault("vault");
+    assert_eq!(v.unsealed_ids(), [ids[0].clone()]);
+    // --dry-run: says what would go, removes nothing.
+    let before = env.snapshot("vault");
+    let j = prune(&env, &["--keep-last", "1", "--dry-run"]).ok().json();
+    assert_eq!(j["dry_run"], true, "{j}");
+    assert_eq!(ids_of(&j), ids[..2], "{j}");
+    assert_eq!(
+        j["objects_removed"].as_array().map(Vec::len),
+        Some(2),
+        "{j}"
+    );
+    before.assert_same(&env.snapshot("vault"), Level::Untouched, "a dry run");
+    // For real.
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(ids_of(&j), ids[..2], "{j}");
+    assert_eq!(j["seals_kept"], 1, "{j}");
+    let removed: Vec<&str> = j["objects_removed"]
+        .as_array()
+        .expect("objects_removed")
+        .iter()
+        .filter_map(|o| o["object"].as_str())
+        .collect();
+    let mut want = [
+        format!("maps/{}.map", shas[0]),
+        format!("maps/{}.map", shas[1]),
+    ];
+    want.sort();
+    assert_eq!(removed, want, "{j}");
+    assert_eq!(
+        v.record_files()
+            .into_iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        [ids[2].clone()]
+    );
+    assert!(
+        v.unsealed_ids().is_empty(),
+        "A's unsealed marker went with it"
+    );
+    assert!(!v.holds(&shas[0]) && !v.holds(&shas[1]) && v.holds(&shas[2]));
+    // The vault is whole, and the kept release still unseals.
+    assert_eq!(fsck_json(&env, 0)["unreferenced"], serde_json::json!([]));
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    assert_eq!(env.read("dist/c.js.map"), v.map(&shas[2]).expect("c's map"));
+    // Nothing more to do.
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(ids_of(&j), Vec::<String>::new(), "{j}");
+}
+
+#[test]
+fn prune_keeps_an_object_a_remaining_seal_needs_and_young_unreferenced_ones() {
+    let env = TestEnv::new();
+    // The same build sealed twice: both records need the one map.
+    let map = build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let sha = sha256_hex(map.as_bytes());
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(ids_of(&j).len(), 1, "{j}");
+    assert_eq!(j["objects_removed"], serde_json::json!([]), "{j}");
+    assert!(
+        env.vault("vault").holds(&sha),
+        "the kept seal's map was removed"
+    );
+    // Without the test override the grace period is an hour: a fresh unreferenced object stays.
+    let stray = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}";
+    let stray_sha = sha256_hex(stray);
+    env.write(format!("vault/maps/{stray_sha}.map"), stray);
+    let j = env
+        .mapvault([
+            "vault",
+            "prune",
+            "--vault",
+            "vault",
+            "--keep-last",
+            "1",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["objects_kept_young"], 1, "{j}");
+    assert!(env.vault("vault").holds(&stray_sha));
+    assert!(j["notes"].to_string().contains("grace"), "{j}");
+    // Older than the grace period: removed.
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(
+        j["objects_removed"],
+        serde_json::json!([{"object": format!("maps/{stray_sha}.map"), "bytes": stray.len()}]),
+        "{j}"
+    );
+}
+
+#[test]
+fn prune_older_than_and_dist_select_only_those_seals() {
+    let env = TestEnv::new();
+    let (ids, _) = three_releases(&env);
+    // Another dist in the same vault.
+    build(&env, "other", "o");
+    env.mapvault(["seal", "other", "--vault", "vault"]).ok();
+    // A's record says it was sealed in 2020 (records are write-once; a test may age one).
+    let p = env.path(format!("vault/seals/{}.json", ids[0]));
+    let mut rec: serde_json::Value = serde_json::from_slice(&env.read(&p)).expect("record");
+    rec["seal"]["sealed_at"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&p, serde_json::to_vec(&rec).expect("json")).expect("age the record");
+    let j = prune(&env, &["--older-than", "30days"]).ok().json();
+    assert_eq!(ids_of(&j), [ids[0].clone()], "{j}");
+    // --dist: the other dist's only seal is never touched by a prune of dist.
+    let j = prune(&env, &["--keep-last", "1", "--dist", "dist"])
+        .ok()
+        .json();
+    assert_eq!(ids_of(&j), [ids[1].clone()], "{j}");
+    let left = env.vault("vault").record_files().len();
+    assert_eq!(left, 2, "dist's newest and other's only seal");
+    // Both criteria: a seal goes only when both select it (nothing is 30 days old now).
+    let j = prune(
+        &env,
+        &[
+            "--keep-last",
+            "1",
+            "--older-than",
+            "30days",
+            "--dist",
+            "other",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(ids_of(&j), Vec::<String>::new(), "{j}");
+    // Neither criterion: a usage error.
+    env.mapvault(["vault", "prune", "--vault", "vault"])
+        .expect_code(2);
+    env.mapvault(["vault", "prune", "--vault", "vault", "--keep-last", "0"])
+        .expect_code(2);
+}
+
+#[test]
+fn prune_refuses_with_an_unreadable_record_or_an_unfinished_journal() {
+    let env = TestEnv::new();
+    let (ids, _) = three_releases(&env);
+    let p = env.path(format!("vault/seals/{}.json", ids[2]));
+    let good = env.read(&p);
+    std::fs::write(&p, b"{").expect("break the newest record");
+    let before = env.snapshot("vault");
+    let run = prune(&env, &["--keep-last", "1"]).expect_code(2);
+    run.ensure(run.stdout_str().contains(&ids[2]), "names the record");
+    before.assert_same(&env.snapshot("vault"), Level::Untouched, "a refused prune");
+    std::fs::write(&p, good).expect("mend it");
+    env.write("vault/journal.json", "{}");
+    let run = prune(&env, &["--keep-last", "1"]).expect_code(2);
+    run.ensure(run.stdout_str().contains("interrupted"), "says why");
+    assert_eq!(env.vault("vault").record_files().len(), 3);
+}
+
+#[test]
+fn prune_crashed_at_any_point_loses_nothing_a_kept_seal_needs_and_a_rerun_finishes() {
+    let expected = {
+        let env = TestEnv::new();
+        let (ids, shas) = three_releases(&env);
+        prune(&env, &["--keep-last", "1"]).ok();
+        (ids, shas)
+    };
+    let mut fired = Vec::new();
+    for point in ["prune-record", "prune-after-records", "prune-object"] {
+        for n in 1..=10 {
+            let spec = format!("{point}:{n}");
+            let env = TestEnv::new();
+            let (ids, shas) = three_releases(&env);
+            assert_eq!(ids.len(), expected.0.len());
+            let run = prune(&env, &["--keep-last", "1"])
+                .env("MAPVAULT_FAILPOINT", &spec)
+                .ulimit("-c", 0)
+                .run();
+            if run.code == Some(0) {
+                break;
+            }
+            run.ensure(run.code.is_none(), format!("crashed at {spec}"));
+            fired.push(spec.clone());
+            // Whatever is left is whole: every remaining record's objects are there.
+            let j = fsck_json(&env, 0);
+            assert_eq!(j["clean"], true, "after a crash at {spec}: {j}");
+            // A re-run finishes the job.
+            prune(&env, &["--keep-last", "1"]).ok();
+            let v = env.vault("vault");
+            assert_eq!(
+                v.record_files()
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect::<Vec<_>>(),
+                [ids[2].clone()],
+                "{spec}"
+            );
+            assert!(v.unsealed_ids().is_empty(), "{spec}");
+            assert_eq!(
+                v.maps().into_keys().collect::<Vec<_>>(),
+                [shas[2].clone()],
+                "{spec}"
+            );
+        }
+    }
+    for p in ["prune-record:2", "prune-after-records:1", "prune-object:2"] {
+        assert!(fired.iter().any(|f| f == p), "{p} never fired: {fired:?}");
+    }
+}
