@@ -105,9 +105,9 @@ impl FsckReport {
 
 /// An entry of `maps/` or `blobs/`, named as an object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Key {
-    is_map: bool,
-    sha: String,
+pub(super) struct Key {
+    pub is_map: bool,
+    pub sha: String,
 }
 
 impl Key {
@@ -121,7 +121,7 @@ impl Key {
 }
 
 /// The object named by the entry `name` of `maps/` (`is_map`) or `blobs/`, if it is one.
-fn key_of(name: &str, is_map: bool) -> Option<Key> {
+pub(super) fn key_of(name: &str, is_map: bool) -> Option<Key> {
     let sha = if is_map {
         name.strip_suffix(".map")?
     } else {

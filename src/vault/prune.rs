@@ -220,15 +220,10 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
             let e = e.with_context(|| format!("cannot read {}", d.display()))?;
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
-            let sha = if is_map {
-                name.strip_suffix(".map")
-            } else {
-                Some(name)
-            };
-            let Some(sha) = sha.filter(|s| crate::hash::is_sha256_hex(s)) else {
+            let Some(key) = super::fsck::key_of(name, is_map) else {
                 continue;
             };
-            if needed.contains(&(is_map, sha.to_string())) {
+            if needed.contains(&(is_map, key.sha)) {
                 continue;
             }
             let p = e.path();
