@@ -140,6 +140,25 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
             };
             (Outcome::Clean, r)
         }
+        Job::VaultFsck { vault } => {
+            let rep = {
+                let _bar = progress::start(quiet);
+                pool.install(|| crate::vault::fsck::fsck(&vault, &mut waiting))?
+            };
+            let r = match cfg.format {
+                Format::Json | Format::Sarif => json::write(stdout, &rep),
+                Format::Human => human::fsck(&rep, stdout, stderr, *color),
+            };
+            (Outcome::of(rep.damage_found(), false), r)
+        }
+        Job::VaultPrune { opts } => {
+            let rep = crate::vault::prune::prune(&opts, &mut waiting)?;
+            let r = match cfg.format {
+                Format::Json | Format::Sarif => json::write(stdout, &rep),
+                Format::Human => human::prune(&rep, quiet, stdout, stderr),
+            };
+            (Outcome::Clean, r)
+        }
         Job::Export { opts } => {
             let rep = export::export(&opts, &mut waiting)?;
             let r = match cfg.format {

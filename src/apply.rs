@@ -56,7 +56,9 @@ use crate::{compress, parallel};
 /// between the steps of the ordering argument above: `after-journal`, `prepare` (after each
 /// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
 /// `after-barrier-2`, `after-manifest` (after a seal's record or an unseal's markers), and the
-/// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`.
+/// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`, and
+/// `vault prune`'s `prune-record` (after each record removed), `prune-after-records` and
+/// `prune-object` (after each object removed).
 pub fn failpoint(name: &str) {
     #[cfg(feature = "failpoints")]
     {

@@ -136,12 +136,14 @@ Examples:
   mapvault export --vault ../maps-vault --out /tmp/maps --dist /builds/web/dist")]
     Export(ExportArgs),
 
-    /// List the seals a vault holds, or show one (read-only).
+    /// List the seals a vault holds, show one, check every object and record, or prune old seals.
     #[command(after_help = "\
 Examples:
   mapvault vault list
   mapvault vault list --vault /secure/maps --format json
-  mapvault vault show seal-20261204T154100.123Z-1a2b3c4d")]
+  mapvault vault show seal-20261204T154100.123Z-1a2b3c4d
+  mapvault vault fsck                       re-hash every object; exit 1 if any is damaged
+  mapvault vault prune --keep-last 10       keep each dist's 10 newest seals, drop the rest")]
     Vault(VaultArgs),
 
     /// Print a shell completion script for SHELL on stdout.
@@ -186,6 +188,8 @@ impl Cli {
             Command::Vault(a) => match &a.command {
                 VaultCommand::List(l) => l.format == FormatArg::Json,
                 VaultCommand::Show(sh) => sh.format == FormatArg::Json,
+                VaultCommand::Fsck(f) => f.format == FormatArg::Json,
+                VaultCommand::Prune(p) => p.format == FormatArg::Json,
             },
             Command::Completions(_) | Command::Man(_) => false,
         }
@@ -451,6 +455,52 @@ pub enum VaultCommand {
     List(VaultListArgs),
     /// One seal record: its dist, time and every file it changed.
     Show(VaultShowArgs),
+    /// Re-hash every object and read every record: report each damaged or missing object and
+    /// the seals and files it affects (exit 1), and objects no record needs (a note).
+    Fsck(VaultFsckArgs),
+    /// Remove old seal records, then every object no remaining record needs (and is older
+    /// than the 1-hour grace period). The only command that deletes from the vault.
+    Prune(VaultPruneArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["keep_last", "older_than"])))]
+pub struct VaultPruneArgs {
+    /// Keep the N newest seals of each dist (N >= 1); remove the older ones.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_last: Option<u64>,
+
+    /// Remove seals sealed more than DURATION ago (e.g. 30days, 12h). With --keep-last, a
+    /// seal is removed only when both select it.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub older_than: Option<std::time::Duration>,
+
+    /// Only prune the seals of this dist (the path it was sealed at).
+    #[arg(long, value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The vault to prune.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct VaultFsckArgs {
+    /// The vault to check.
+    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    pub vault: PathBuf,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -561,6 +611,41 @@ mod tests {
         );
         assert!(super::duration("0s").is_err());
         assert!(super::duration("soon").is_err());
+    }
+
+    /// Every subcommand with `--format json` says so, so a fatal error prints JSON too.
+    #[test]
+    fn wants_json_covers_every_format_flag() {
+        use clap::Parser;
+        for args in [
+            &["mapvault", "seal", "d", "--format", "json"][..],
+            &["mapvault", "verify", "d", "--format", "json"],
+            &["mapvault", "unseal", "d", "--format", "json"],
+            &["mapvault", "resolve", "a.js:1:2", "--format", "json"],
+            &["mapvault", "export", "--out", "o", "--format", "json"],
+            &["mapvault", "vault", "list", "--format", "json"],
+            &["mapvault", "vault", "show", "x", "--format", "json"],
+            &["mapvault", "vault", "fsck", "--format", "json"],
+            &[
+                "mapvault",
+                "vault",
+                "prune",
+                "--keep-last",
+                "2",
+                "--format",
+                "json",
+            ],
+        ] {
+            let cli = super::Cli::try_parse_from(args).expect("parses");
+            assert!(cli.wants_json(), "{args:?}");
+            let human: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| *a != "--format" && *a != "json")
+                .collect();
+            let cli = super::Cli::try_parse_from(&human).expect("parses");
+            assert!(!cli.wants_json(), "{human:?}");
+        }
     }
 
     #[test]

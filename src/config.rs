@@ -56,6 +56,14 @@ pub enum Job {
         vault: PathBuf,
         id: Option<String>,
     },
+    /// `vault fsck`.
+    VaultFsck {
+        vault: PathBuf,
+    },
+    /// `vault prune`.
+    VaultPrune {
+        opts: crate::vault::prune::PruneOptions,
+    },
 }
 
 fn format(f: FormatArg) -> Format {
@@ -63,6 +71,48 @@ fn format(f: FormatArg) -> Format {
         FormatArg::Human => Format::Human,
         FormatArg::Json => Format::Json,
     }
+}
+
+/// `vault list|show|fsck|prune`.
+fn vault_config(a: &crate::cli::VaultArgs, quiet: bool) -> Result<Config> {
+    use crate::cli::VaultCommand;
+    let (vault, f) = match &a.command {
+        VaultCommand::List(l) => (&l.vault, l.format),
+        VaultCommand::Show(s) => (&s.vault, s.format),
+        VaultCommand::Fsck(c) => (&c.vault, c.format),
+        VaultCommand::Prune(p) => (&p.vault, p.format),
+    };
+    let vault = resolve_maybe_missing(vault)?;
+    let (jobs, command) = match &a.command {
+        VaultCommand::List(_) => (1, Job::VaultInfo { vault, id: None }),
+        VaultCommand::Show(s) => (
+            1,
+            Job::VaultInfo {
+                vault,
+                id: Some(s.id.clone()),
+            },
+        ),
+        // Hashing is the work: one thread per core, like `seal`'s default.
+        VaultCommand::Fsck(_) => (0, Job::VaultFsck { vault }),
+        VaultCommand::Prune(p) => (
+            1,
+            Job::VaultPrune {
+                opts: crate::vault::prune::PruneOptions {
+                    vault,
+                    keep_last: p.keep_last.map(|n| n as usize),
+                    older_than: p.older_than,
+                    dist: p.dist.as_deref().map(resolve_maybe_missing).transpose()?,
+                    dry_run: p.dry_run,
+                },
+            },
+        ),
+    };
+    Ok(Config {
+        quiet,
+        jobs,
+        format: format(f),
+        command,
+    })
 }
 
 /// Make `p` absolute and remove `.`/`..` lexically (for paths that may not exist yet).
@@ -273,21 +323,7 @@ impl Config {
                     },
                 }
             }
-            Command::Vault(a) => {
-                let (vault, id, f) = match &a.command {
-                    crate::cli::VaultCommand::List(l) => (&l.vault, None, l.format),
-                    crate::cli::VaultCommand::Show(s) => (&s.vault, Some(s.id.clone()), s.format),
-                };
-                Config {
-                    quiet,
-                    jobs: 1,
-                    format: format(f),
-                    command: Job::VaultInfo {
-                        vault: resolve_maybe_missing(vault)?,
-                        id,
-                    },
-                }
-            }
+            Command::Vault(a) => vault_config(&a, quiet)?,
             Command::Export(a) => {
                 let with = a.with.as_deref().map(dist_dir).transpose()?;
                 crate::export::refuse_symlinked_out(&a.out)?;

@@ -1,4 +1,5 @@
-//! The one place outcomes become exit codes: 0 clean, 1 leaks remain, 2 usage or I/O error.
+//! The one place outcomes become exit codes: 0 clean, 1 leaks remain (for `vault fsck`: damage
+//! found in the vault), 2 usage or I/O error (for `vault fsck`: the vault could not be checked).
 //! An error beats a leak ([`Outcome::merge`]).
 
 /// How a command ended.
@@ -6,7 +7,8 @@
 pub enum Outcome {
     /// Nothing leaks (verify), or everything was sealed/unsealed.
     Clean,
-    /// Leaks remain: verify found some, or seal could not remove them all.
+    /// Leaks remain: verify found some, or seal could not remove them all. For `vault fsck`:
+    /// an object is damaged or missing, or a record unreadable.
     LeaksRemain,
     /// A usage or I/O error happened somewhere.
     Failed,

@@ -8,6 +8,8 @@ use crate::findings::{ErrorRecord, LeakRecord, NoteRecord};
 use crate::sanitize::for_terminal;
 use crate::seal::SealReport;
 use crate::unseal::UnsealReport;
+use crate::vault::fsck::FsckReport;
+use crate::vault::prune::PruneReport;
 use crate::verify::VerifyReport;
 
 pub(crate) struct Style {
@@ -294,6 +296,112 @@ pub fn unseal(
             r.elapsed_ms as f64 / 1000.0
         )?;
     }
+    out.flush()
+}
+
+/// The `vault fsck` report: one line per damaged object (with the seals and files it breaks),
+/// per unparsable record and per unreferenced object, then a summary; notes on stderr.
+pub fn fsck(
+    r: &FsckReport,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let s = Style { color };
+    for n in &r.notes {
+        let _ = writeln!(err, "note: {}", for_terminal(n));
+    }
+    for d in &r.damaged {
+        let problem = match d.problem {
+            crate::vault::fsck::Problem::Missing => "missing",
+            _ => "damaged",
+        };
+        writeln!(
+            out,
+            "{} {}: {}",
+            s.red(&format!("{problem}:")),
+            d.object,
+            for_terminal(&d.reason)
+        )?;
+        if d.affects.is_empty() {
+            writeln!(out, "  {}", s.dim("no seal needs it"))?;
+        }
+        for a in &d.affects {
+            writeln!(
+                out,
+                "  breaks seal {}: {}",
+                a.seal,
+                for_terminal(&a.files.join(", "))
+            )?;
+        }
+    }
+    for b in &r.bad_records {
+        writeln!(
+            out,
+            "{} {}: {}",
+            s.red("unreadable record:"),
+            for_terminal(&b.path),
+            for_terminal(&b.reason)
+        )?;
+    }
+    for u in &r.unreferenced {
+        writeln!(
+            out,
+            "{} {} ({}; no seal needs it: `vault prune` removes it)",
+            s.yellow("unreferenced:"),
+            u.object,
+            plural(u.bytes, "byte")
+        )?;
+    }
+    let checked = format!(
+        "{} ({}) and {} checked",
+        plural(r.objects, "object"),
+        plural(r.bytes, "byte"),
+        plural(r.records, "record")
+    );
+    if r.clean {
+        writeln!(out, "{} {checked}", s.green("clean:"))?;
+    } else {
+        writeln!(
+            out,
+            "{} {checked}: {} damaged or missing, {} unreadable",
+            s.red("damaged:"),
+            plural(r.damaged.len() as u64, "object"),
+            plural(r.bad_records.len() as u64, "record")
+        )?;
+    }
+    out.flush()
+}
+
+/// The `vault prune` report: each seal and object removed (or, with `--dry-run`, that would
+/// be), then a summary; notes on stderr. `quiet`: the summary only.
+pub fn prune(
+    r: &PruneReport,
+    quiet: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    for n in &r.notes {
+        let _ = writeln!(err, "note: {}", for_terminal(n));
+    }
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    if !quiet {
+        for id in &r.seals_removed {
+            writeln!(out, "{verb} seal {id}")?;
+        }
+        for o in &r.objects_removed {
+            writeln!(out, "{verb} {} ({})", o.object, plural(o.bytes, "byte"))?;
+        }
+    }
+    writeln!(
+        out,
+        "{}: {verb} {} and {} ({} freed); {} kept",
+        if r.dry_run { "dry run" } else { "pruned" },
+        plural(r.seals_removed.len() as u64, "seal"),
+        plural(r.objects_removed.len() as u64, "object"),
+        plural(r.bytes_freed, "byte"),
+        plural(r.seals_kept, "seal")
+    )?;
     out.flush()
 }
 

@@ -273,38 +273,41 @@ impl Manifest {
         let mut out = BTreeSet::new();
         for rec in &self.seals {
             for f in &rec.files {
-                if let Some(m) = &f.map_sha256 {
-                    out.insert((true, m.clone()));
-                }
-                if let Some(m) = &f.debug_map_sha256 {
-                    out.insert((true, m.clone()));
-                }
-                match &f.stored {
-                    Some(Stored::Map(s)) => {
-                        out.insert((true, s.clone()));
-                    }
-                    Some(Stored::Blob(s)) => {
-                        out.insert((false, s.clone()));
-                    }
-                    None => {}
-                }
-                for e in &f.edits {
-                    match &e.removed {
-                        Bytes::Blob(s) => {
-                            out.insert((false, s.clone()));
-                        }
-                        Bytes::InlineMap { map, .. } => {
-                            out.insert((true, map.clone()));
-                        }
-                        _ => {}
-                    }
-                    if let Some(m) = &e.map_sha256 {
-                        out.insert((true, m.clone()));
-                    }
-                }
+                f.for_each_object(|is_map, sha| {
+                    out.insert((is_map, sha.to_string()));
+                });
             }
         }
         out
+    }
+}
+
+impl FileRecord {
+    /// Call `each(is_map, sha)` for every vault object this file's record needs (a name may
+    /// come more than once): its stored map or blob, a decompressed or debug-ID map, and the
+    /// blobs and inline maps of its edits.
+    pub fn for_each_object(&self, mut each: impl FnMut(bool, &str)) {
+        if let Some(m) = &self.map_sha256 {
+            each(true, m);
+        }
+        if let Some(m) = &self.debug_map_sha256 {
+            each(true, m);
+        }
+        match &self.stored {
+            Some(Stored::Map(s)) => each(true, s),
+            Some(Stored::Blob(s)) => each(false, s),
+            None => {}
+        }
+        for e in &self.edits {
+            match &e.removed {
+                Bytes::Blob(s) => each(false, s),
+                Bytes::InlineMap { map, .. } => each(true, map),
+                _ => {}
+            }
+            if let Some(m) = &e.map_sha256 {
+                each(true, m);
+            }
+        }
     }
 }
 

@@ -15,18 +15,20 @@
 //!   tmp/                        0700  temporary files; emptied at every start
 //!   lock                        0600  advisory lock held by the running command
 //! ```
-//! Nothing but a future `prune` deletes: objects and records are immutable, a seal adds one
+//! Nothing but `vault prune` (prune.rs) deletes: objects and records are immutable, a seal adds one
 //! record, an unseal adds one marker and copies maps out. Every object is trusted only after
 //! its bytes hash to its name ([`Vault::object_sound`]). A vault that is world-writable or owned
 //! by another user is refused. A v1 vault (`manifest.json`) is read as it is and migrated by the
 //! first command that writes (`seals.rs`).
 
+pub(crate) mod fsck;
 pub(crate) mod fsutil;
 pub mod journal;
 pub(crate) mod json;
 pub(crate) mod listing;
 pub mod manifest;
 pub mod multihash;
+pub(crate) mod prune;
 pub mod seals;
 
 use std::fs::{self, File};

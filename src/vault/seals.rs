@@ -187,7 +187,7 @@ impl Vault {
         self.seals_dir().join(format!("{id}.json"))
     }
 
-    fn unsealed_path(&self, id: &str) -> PathBuf {
+    pub(super) fn unsealed_path(&self, id: &str) -> PathBuf {
         self.seals_dir().join(format!("{id}{UNSEALED_SUFFIX}"))
     }
 
@@ -233,7 +233,7 @@ impl Vault {
 
     /// The ids of every record in `seals/` (sorted, so oldest first) and of every unsealed
     /// marker. Names that are neither are ignored (a stray editor backup is not a record).
-    fn list_seals(&self) -> Result<(Vec<String>, Vec<String>)> {
+    pub(super) fn list_seals(&self) -> Result<(Vec<String>, Vec<String>)> {
         let dir = self.seals_dir();
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -292,7 +292,7 @@ impl Vault {
         Ok(f.seal)
     }
 
-    fn load_unsealed(&self, id: &str) -> Result<Unsealed> {
+    pub(super) fn load_unsealed(&self, id: &str) -> Result<Unsealed> {
         let p = self.unsealed_path(id);
         let bytes = read_vault_json(&p, "unsealed marker")?
             .ok_or_else(|| anyhow::anyhow!("{} vanished", p.display()))?;
@@ -306,7 +306,7 @@ impl Vault {
 
     /// The v1 manifest, when the vault still has one (not migrated yet, or a migration cut
     /// short).
-    fn load_v1(&self) -> Result<Option<Manifest>> {
+    pub(super) fn load_v1(&self) -> Result<Option<Manifest>> {
         let p = self.manifest_path();
         match read_vault_json(&p, "manifest")? {
             None => Ok(None),
@@ -320,7 +320,7 @@ impl Vault {
     }
 
     /// A vault written by a newer mapvault is refused, never half understood.
-    fn check_marker(&self) -> Result<bool> {
+    pub(super) fn check_marker(&self) -> Result<bool> {
         let p = self.marker_path();
         let Some(bytes) = read_vault_json(&p, "vault marker")? else {
             return Ok(false);

@@ -436,3 +436,469 @@ fn vault_list_and_show_describe_every_seal() {
     env.mapvault(["vault", "show", "seal-nope", "--vault", "vault"])
         .expect_code(2);
 }
+
+/// Two releases in one vault: build A sealed, `rm -rf dist`, build B sealed. Returns the
+/// vault's record ids (A's first) and the two maps' sha256.
+fn two_releases(env: &TestEnv) -> ([String; 2], [String; 2]) {
+    let map_a = build(env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+    let map_b = build(env, "dist", "b");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    (
+        [ids[0].clone(), ids[1].clone()],
+        [sha256_hex(map_a.as_bytes()), sha256_hex(map_b.as_bytes())],
+    )
+}
+
+fn fsck_json(env: &TestEnv, code: i32) -> serde_json::Value {
+    env.mapvault(["vault", "fsck", "--vault", "vault", "--format", "json"])
+        .expect_code(code)
+        .json()
+}
+
+/// The one damaged object of `j`: its `problem`, and the seals it breaks with their files.
+fn only_damage(j: &serde_json::Value) -> (String, String, Vec<(String, Vec<String>)>) {
+    let d = j["damaged"].as_array().expect("damaged");
+    assert_eq!(d.len(), 1, "{j}");
+    let affects = d[0]["affects"]
+        .as_array()
+        .expect("affects")
+        .iter()
+        .map(|a| {
+            let files = a["files"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .map(|f| f.as_str().unwrap_or_default().to_owned())
+                .collect();
+            (a["seal"].as_str().unwrap_or_default().to_owned(), files)
+        })
+        .collect();
+    (
+        d[0]["object"].as_str().unwrap_or_default().to_owned(),
+        d[0]["problem"].as_str().unwrap_or_default().to_owned(),
+        affects,
+    )
+}
+
+#[test]
+fn fsck_of_a_sound_vault_is_clean_and_says_what_it_checked() {
+    let env = TestEnv::new();
+    let (_, [a, b]) = two_releases(&env);
+    let j = fsck_json(&env, 0);
+    assert_eq!(j["clean"], true, "{j}");
+    assert_eq!(j["objects"], 2, "{j}");
+    assert_eq!(j["records"], 2, "{j}");
+    let maps = env.vault("vault").maps();
+    let bytes: usize = maps.values().map(Vec::len).sum();
+    assert_eq!(j["bytes"], bytes, "{j}");
+    assert!(maps.contains_key(&a) && maps.contains_key(&b));
+    for k in ["damaged", "bad_records", "unreferenced", "notes"] {
+        assert_eq!(j[k].as_array().map(Vec::len), Some(0), "{k}: {j}");
+    }
+    assert_eq!(j["vault"], env.path("vault").display().to_string());
+    let human = env.mapvault(["vault", "fsck", "--vault", "vault"]).ok();
+    human.ensure(
+        human.stdout_str().starts_with("clean: 2 objects"),
+        "says clean",
+    );
+}
+
+#[test]
+fn fsck_names_the_seal_a_truncated_or_bit_flipped_object_breaks() {
+    for damage in ["truncate", "flip"] {
+        let env = TestEnv::new();
+        let ([id_a, _], [a, _]) = two_releases(&env);
+        let p = env.vault("vault").map_path(&a);
+        let mut bytes = std::fs::read(&p).expect("read object");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        match damage {
+            "truncate" => bytes.truncate(bytes.len() / 2),
+            _ => bytes[3] ^= 0x01,
+        }
+        std::fs::write(&p, &bytes).expect("damage the object");
+        let j = fsck_json(&env, 1);
+        assert_eq!(j["clean"], false, "{damage}: {j}");
+        let (object, problem, affects) = only_damage(&j);
+        assert_eq!(object, format!("maps/{a}.map"), "{damage}: {j}");
+        assert_eq!(problem, "corrupt", "{damage}: {j}");
+        assert_eq!(
+            affects,
+            [(id_a.clone(), vec!["a.js".to_owned(), "a.js.map".to_owned()])],
+            "only build A's seal: its map, and the bundle whose positions it maps: {j}"
+        );
+        // Read-only: the damaged object is reported, not moved aside or repaired.
+        assert_eq!(std::fs::read(&p).expect("still there"), bytes, "{damage}");
+        assert!(!env.path("vault/damaged").exists(), "{damage}");
+        let human = env
+            .mapvault(["vault", "fsck", "--vault", "vault"])
+            .expect_code(1);
+        let out = human.stdout_str();
+        human.ensure(
+            out.contains(&format!("damaged: maps/{a}.map")) && out.contains(&id_a),
+            "names the object and the seal",
+        );
+    }
+}
+
+#[test]
+fn fsck_reports_a_missing_object_and_the_seal_that_needs_it() {
+    let env = TestEnv::new();
+    let ([_, id_b], [_, b]) = two_releases(&env);
+    std::fs::remove_file(env.vault("vault").map_path(&b)).expect("rm object");
+    let j = fsck_json(&env, 1);
+    let (object, problem, affects) = only_damage(&j);
+    assert_eq!(object, format!("maps/{b}.map"), "{j}");
+    assert_eq!(problem, "missing", "{j}");
+    assert_eq!(
+        affects,
+        [(id_b, vec!["b.js".to_owned(), "b.js.map".to_owned()])],
+        "{j}"
+    );
+    assert_eq!(j["objects"], 1, "{j}");
+}
+
+#[test]
+fn fsck_never_follows_a_symlink_in_maps_and_calls_it_damage() {
+    let env = TestEnv::new();
+    let ([id_a, _], [a, _]) = two_releases(&env);
+    // The object replaced by a link to a file with the right bytes: still damage (a vault
+    // object is a regular file; a link could point anywhere, and is never followed).
+    let p = env.vault("vault").map_path(&a);
+    let good = env.write("elsewhere.map", std::fs::read(&p).expect("read"));
+    std::fs::remove_file(&p).expect("rm");
+    std::os::unix::fs::symlink(&good, &p).expect("symlink");
+    let j = fsck_json(&env, 1);
+    let (object, problem, affects) = only_damage(&j);
+    assert_eq!(object, format!("maps/{a}.map"), "{j}");
+    assert_eq!(problem, "not_regular", "{j}");
+    assert_eq!(
+        affects,
+        [(id_a, vec!["a.js".to_owned(), "a.js.map".to_owned()])],
+        "{j}"
+    );
+    let reason = j["damaged"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("symbolic link"), "{j}");
+    // A link to a FIFO must not hang it either: a FIFO named as an object.
+    std::fs::remove_file(&p).expect("rm link");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let j = fsck_json(&env, 1);
+        assert_eq!(only_damage(&j).1, "not_regular", "{j}");
+    }
+}
+
+#[test]
+fn fsck_reports_a_broken_record_as_damage_and_still_checks_the_rest() {
+    let env = TestEnv::new();
+    let ([id_a, id_b], [a, _]) = two_releases(&env);
+    let rec = env.path(format!("vault/seals/{id_b}.json"));
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::write(
+        &rec,
+        b"{\"format\":\"mapvault-seal\",\"version\":2,\"seal\":{",
+    )
+    .expect("break");
+    let j = fsck_json(&env, 1);
+    let bad = j["bad_records"].as_array().expect("bad_records");
+    assert_eq!(bad.len(), 1, "{j}");
+    assert_eq!(bad[0]["path"], format!("seals/{id_b}.json"), "{j}");
+    assert_eq!(j["records"], 1, "A's record still read: {j}");
+    assert_eq!(j["damaged"].as_array().map(Vec::len), Some(0), "{j}");
+    // B's map is needed by no readable record now: a note, not damage.
+    let unref = j["unreferenced"].as_array().expect("unreferenced");
+    assert_eq!(unref.len(), 1, "{j}");
+    assert_ne!(unref[0]["object"], format!("maps/{a}.map"), "{j}");
+    // And damage to A's object is still found beside it.
+    std::fs::remove_file(env.vault("vault").map_path(&a)).expect("rm");
+    let j = fsck_json(&env, 1);
+    assert_eq!(only_damage(&j).2[0].0, id_a, "{j}");
+}
+
+#[test]
+fn fsck_notes_unreferenced_objects_and_fails_without_a_vault() {
+    let env = TestEnv::new();
+    let _ = two_releases(&env);
+    let stray = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}";
+    let sha = sha256_hex(stray);
+    env.write(format!("vault/maps/{sha}.map"), stray);
+    env.write("vault/maps/README", "not an object");
+    let j = fsck_json(&env, 0);
+    assert_eq!(
+        j["clean"], true,
+        "an unreferenced object is not damage: {j}"
+    );
+    assert_eq!(
+        j["unreferenced"],
+        serde_json::json!([{"object": format!("maps/{sha}.map"), "bytes": stray.len()}]),
+        "{j}"
+    );
+    assert!(j["notes"].to_string().contains("maps/README"), "{j}");
+    // No vault: it could not be checked (2), and says so in JSON.
+    let j = env
+        .mapvault(["vault", "fsck", "--vault", "nope", "--format", "json"])
+        .expect_code(2)
+        .json();
+    assert!(j.to_string().contains("does not exist"), "{j}");
+}
+
+/// Three builds of `dist` sealed one after the other (A is unsealed before B is built, so it
+/// has an unsealed marker). Returns the record ids and the maps' sha256, oldest first.
+fn three_releases(env: &TestEnv) -> (Vec<String>, Vec<String>) {
+    let mut shas = Vec::new();
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+        if i > 0 {
+            std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+        }
+        shas.push(sha256_hex(build(env, "dist", name).as_bytes()));
+        env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+        if i == 0 {
+            env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+        }
+    }
+    let ids: Vec<String> = env
+        .vault("vault")
+        .record_files()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    (ids, shas)
+}
+
+fn prune(env: &TestEnv, args: &[&str]) -> crate::harness::TestCommand {
+    let mut c = env.mapvault(["vault", "prune", "--vault", "vault", "--format", "json"]);
+    c.args(args).env("MAPVAULT_PRUNE_GRACE_SECS", "0");
+    c
+}
+
+fn ids_of(j: &serde_json::Value) -> Vec<String> {
+    j["seals_removed"]
+        .as_array()
+        .expect("seals_removed")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn prune_keep_last_removes_old_records_markers_and_only_their_objects() {
+    let env = TestEnv::new();
+    let (ids, shas) = three_releases(&env);
+    let v = env.vault("vault");
+    assert_eq!(v.unsealed_ids(), [ids[0].clone()]);
+    // --dry-run: says what would go, removes nothing.
+    let before = env.snapshot("vault");
+    let j = prune(&env, &["--keep-last", "1", "--dry-run"]).ok().json();
+    assert_eq!(j["dry_run"], true, "{j}");
+    assert_eq!(ids_of(&j), ids[..2], "{j}");
+    assert_eq!(
+        j["objects_removed"].as_array().map(Vec::len),
+        Some(2),
+        "{j}"
+    );
+    before.assert_same(&env.snapshot("vault"), Level::Untouched, "a dry run");
+    // For real.
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(ids_of(&j), ids[..2], "{j}");
+    assert_eq!(j["seals_kept"], 1, "{j}");
+    let removed: Vec<&str> = j["objects_removed"]
+        .as_array()
+        .expect("objects_removed")
+        .iter()
+        .filter_map(|o| o["object"].as_str())
+        .collect();
+    let mut want = [
+        format!("maps/{}.map", shas[0]),
+        format!("maps/{}.map", shas[1]),
+    ];
+    want.sort();
+    assert_eq!(removed, want, "{j}");
+    assert_eq!(
+        v.record_files()
+            .into_iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        [ids[2].clone()]
+    );
+    assert!(
+        v.unsealed_ids().is_empty(),
+        "A's unsealed marker went with it"
+    );
+    assert!(!v.holds(&shas[0]) && !v.holds(&shas[1]) && v.holds(&shas[2]));
+    // The vault is whole, and the kept release still unseals.
+    assert_eq!(fsck_json(&env, 0)["unreferenced"], serde_json::json!([]));
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    assert_eq!(env.read("dist/c.js.map"), v.map(&shas[2]).expect("c's map"));
+    // Nothing more to do.
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(ids_of(&j), Vec::<String>::new(), "{j}");
+}
+
+#[test]
+fn prune_keeps_an_object_a_remaining_seal_needs_and_young_unreferenced_ones() {
+    let env = TestEnv::new();
+    // The same build sealed twice: both records need the one map.
+    let map = build(&env, "dist", "a");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let sha = sha256_hex(map.as_bytes());
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(ids_of(&j).len(), 1, "{j}");
+    assert_eq!(j["objects_removed"], serde_json::json!([]), "{j}");
+    assert!(
+        env.vault("vault").holds(&sha),
+        "the kept seal's map was removed"
+    );
+    // Without the test override the grace period is an hour: a fresh unreferenced object stays.
+    let stray = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}";
+    let stray_sha = sha256_hex(stray);
+    env.write(format!("vault/maps/{stray_sha}.map"), stray);
+    let j = env
+        .mapvault([
+            "vault",
+            "prune",
+            "--vault",
+            "vault",
+            "--keep-last",
+            "1",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["objects_kept_young"], 1, "{j}");
+    assert!(env.vault("vault").holds(&stray_sha));
+    assert!(j["notes"].to_string().contains("grace"), "{j}");
+    // Older than the grace period: removed.
+    let j = prune(&env, &["--keep-last", "1"]).ok().json();
+    assert_eq!(
+        j["objects_removed"],
+        serde_json::json!([{"object": format!("maps/{stray_sha}.map"), "bytes": stray.len()}]),
+        "{j}"
+    );
+}
+
+#[test]
+fn prune_older_than_and_dist_select_only_those_seals() {
+    let env = TestEnv::new();
+    let (ids, _) = three_releases(&env);
+    // Another dist in the same vault.
+    build(&env, "other", "o");
+    env.mapvault(["seal", "other", "--vault", "vault"]).ok();
+    // A's record says it was sealed in 2020 (records are write-once; a test may age one).
+    let p = env.path(format!("vault/seals/{}.json", ids[0]));
+    let mut rec: serde_json::Value = serde_json::from_slice(&env.read(&p)).expect("record");
+    rec["seal"]["sealed_at"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&p, serde_json::to_vec(&rec).expect("json")).expect("age the record");
+    let j = prune(&env, &["--older-than", "30days"]).ok().json();
+    assert_eq!(ids_of(&j), [ids[0].clone()], "{j}");
+    // --dist: the other dist's only seal is never touched by a prune of dist.
+    let j = prune(&env, &["--keep-last", "1", "--dist", "dist"])
+        .ok()
+        .json();
+    assert_eq!(ids_of(&j), [ids[1].clone()], "{j}");
+    let left = env.vault("vault").record_files().len();
+    assert_eq!(left, 2, "dist's newest and other's only seal");
+    // Both criteria: a seal goes only when both select it (nothing is 30 days old now).
+    let j = prune(
+        &env,
+        &[
+            "--keep-last",
+            "1",
+            "--older-than",
+            "30days",
+            "--dist",
+            "other",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(ids_of(&j), Vec::<String>::new(), "{j}");
+    // Neither criterion: a usage error.
+    env.mapvault(["vault", "prune", "--vault", "vault"])
+        .expect_code(2);
+    env.mapvault(["vault", "prune", "--vault", "vault", "--keep-last", "0"])
+        .expect_code(2);
+}
+
+#[test]
+fn prune_refuses_with_an_unreadable_record_or_an_unfinished_journal() {
+    let env = TestEnv::new();
+    let (ids, _) = three_releases(&env);
+    let p = env.path(format!("vault/seals/{}.json", ids[2]));
+    let good = env.read(&p);
+    std::fs::write(&p, b"{").expect("break the newest record");
+    let before = env.snapshot("vault");
+    let run = prune(&env, &["--keep-last", "1"]).expect_code(2);
+    run.ensure(run.stdout_str().contains(&ids[2]), "names the record");
+    before.assert_same(&env.snapshot("vault"), Level::Untouched, "a refused prune");
+    std::fs::write(&p, good).expect("mend it");
+    env.write("vault/journal.json", "{}");
+    let run = prune(&env, &["--keep-last", "1"]).expect_code(2);
+    run.ensure(run.stdout_str().contains("interrupted"), "says why");
+    assert_eq!(env.vault("vault").record_files().len(), 3);
+}
+
+#[test]
+fn prune_crashed_at_any_point_loses_nothing_a_kept_seal_needs_and_a_rerun_finishes() {
+    let expected = {
+        let env = TestEnv::new();
+        let (ids, shas) = three_releases(&env);
+        prune(&env, &["--keep-last", "1"]).ok();
+        (ids, shas)
+    };
+    let mut fired = Vec::new();
+    for point in ["prune-record", "prune-after-records", "prune-object"] {
+        for n in 1..=10 {
+            let spec = format!("{point}:{n}");
+            let env = TestEnv::new();
+            let (ids, shas) = three_releases(&env);
+            assert_eq!(ids.len(), expected.0.len());
+            let run = prune(&env, &["--keep-last", "1"])
+                .env("MAPVAULT_FAILPOINT", &spec)
+                .ulimit("-c", 0)
+                .run();
+            if run.code == Some(0) {
+                break;
+            }
+            run.ensure(run.code.is_none(), format!("crashed at {spec}"));
+            fired.push(spec.clone());
+            // Whatever is left is whole: every remaining record's objects are there.
+            let j = fsck_json(&env, 0);
+            assert_eq!(j["clean"], true, "after a crash at {spec}: {j}");
+            // A re-run finishes the job.
+            prune(&env, &["--keep-last", "1"]).ok();
+            let v = env.vault("vault");
+            assert_eq!(
+                v.record_files()
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect::<Vec<_>>(),
+                [ids[2].clone()],
+                "{spec}"
+            );
+            assert!(v.unsealed_ids().is_empty(), "{spec}");
+            assert_eq!(
+                v.maps().into_keys().collect::<Vec<_>>(),
+                [shas[2].clone()],
+                "{spec}"
+            );
+        }
+    }
+    for p in ["prune-record:2", "prune-after-records:1", "prune-object:2"] {
+        assert!(fired.iter().any(|f| f == p), "{p} never fired: {fired:?}");
+    }
+}

@@ -1,0 +1,278 @@
+//! `mapvault vault prune`: the only command that deletes from the vault. Removes the seal
+//! records the user selects (`--keep-last N`, `--older-than DURATION`, optionally only of one
+//! `--dist`), then every object no remaining record needs.
+//!
+//! Selection: `--keep-last N` keeps the N newest seals *of each dist* (records are grouped by
+//! the dist path they name, so pruning a vault shared by several dists never empties one of
+//! them); `--older-than D` selects seals whose `sealed_at` is more than D ago (a record whose
+//! time cannot be read is kept, with a note); given both, a seal goes only when both say so.
+//! `--dist DIR` limits the selection to the seals of that dist (its absolute path as sealed).
+//!
+//! Safety, in this order, under the exclusive vault lock (seal, unseal and other prunes wait;
+//! readers too):
+//! - A vault with an unfinished journal (an interrupted seal or unseal) is refused: that run's
+//!   objects are not in any record yet, and its recovery needs them.
+//! - Every record must parse ([`Vault::load_records`]): a record that cannot be read may need
+//!   any object, so nothing is deleted (exit 2; `vault fsck` names it).
+//! - Records go first: each record file, then its unsealed marker, then an fsync of `seals/`.
+//!   Objects go after: only those no remaining record needs, then an fsync of `maps/` and
+//!   `blobs/`. A crash at any point therefore leaves at worst objects no record needs (or an
+//!   unsealed marker without its record), which the next prune removes; never a record whose
+//!   objects are gone.
+//! - Grace period: an object no record needs is deleted only when its mtime is at least
+//!   [`GRACE`] (1 hour) old (the later of its mtime and ctime: a map seal moved in by `rename`
+//!   keeps its old mtime, but its ctime is the move's). A seal stores its objects before it writes its record, and on an
+//!   object store (issue 16) that seal may run on another machine without our lock: a young
+//!   unreferenced object may be one an unfinished seal is about to reference. Young ones are
+//!   counted (`objects_kept_young`) and removed by a later prune.
+//! - Only entries named as objects (`maps/<sha256>.map`, `blobs/<sha256>`) are deleted, by name,
+//!   never through a link (`unlink` removes a link itself); directories and other names are
+//!   left alone.
+//!
+//! `--dry-run` takes the same lock, computes the same plan and deletes nothing.
+//!
+//! JSON: `{"vault", "dry_run", "seals_removed": [id…], "seals_kept", "objects_removed":
+//! [{"object", "bytes"}], "bytes_freed", "objects_kept_young", "notes": [..]}`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::Vault;
+use super::fsutil;
+use super::manifest::SealRecord;
+
+/// How old an unreferenced object must be before prune deletes it (see the module docs).
+pub const GRACE: Duration = Duration::from_secs(3600);
+
+/// [`GRACE`]; tests built with `--features failpoints` may shorten it with
+/// `MAPVAULT_PRUNE_GRACE_SECS` (ctime cannot be set back, so no test could age an object).
+fn grace() -> Duration {
+    #[cfg(feature = "failpoints")]
+    if let Some(s) = std::env::var("MAPVAULT_PRUNE_GRACE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Duration::from_secs(s);
+    }
+    GRACE
+}
+
+/// What to prune.
+#[derive(Debug, Clone)]
+pub struct PruneOptions {
+    pub vault: PathBuf,
+    pub keep_last: Option<usize>,
+    pub older_than: Option<Duration>,
+    /// Only the seals of this dist (absolute).
+    pub dist: Option<PathBuf>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedObject {
+    pub object: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    pub vault: String,
+    pub dry_run: bool,
+    /// Seal ids removed (or, with `--dry-run`, that would be), oldest first.
+    pub seals_removed: Vec<String>,
+    pub seals_kept: u64,
+    pub objects_removed: Vec<RemovedObject>,
+    pub bytes_freed: u64,
+    /// Objects no record needs, left because they are younger than the grace period.
+    pub objects_kept_young: u64,
+    pub notes: Vec<String>,
+}
+
+/// Which records go: see the module docs.
+fn select(
+    records: &[SealRecord],
+    o: &PruneOptions,
+    now: SystemTime,
+    notes: &mut Vec<String>,
+) -> BTreeSet<String> {
+    let mut by_dist: BTreeMap<Vec<u8>, Vec<&SealRecord>> = BTreeMap::new();
+    for r in records {
+        if let Some(d) = &o.dist
+            && r.dist.to_path() != *d
+        {
+            continue;
+        }
+        by_dist
+            .entry(r.dist.as_bytes().to_vec())
+            .or_default()
+            .push(r);
+    }
+    let mut out = BTreeSet::new();
+    for recs in by_dist.values_mut() {
+        // Ids sort chronologically (seals.rs): oldest first.
+        recs.sort_by(|a, b| a.id.cmp(&b.id));
+        let n = recs.len();
+        for (i, r) in recs.iter().enumerate() {
+            let beyond_last = o.keep_last.is_none_or(|k| i + k < n);
+            let old = match o.older_than {
+                None => true,
+                Some(d) => match humantime::parse_rfc3339_weak(&r.sealed_at) {
+                    Ok(t) => now.duration_since(t).is_ok_and(|age| age > d),
+                    Err(_) => {
+                        notes.push(format!(
+                            "seal {}: its time {:?} cannot be read; kept",
+                            r.id, r.sealed_at
+                        ));
+                        false
+                    }
+                },
+            };
+            if beyond_last && old {
+                out.insert(r.id.clone());
+            }
+        }
+    }
+    out
+}
+
+fn remove(p: &Path) -> Result<bool> {
+    match fs::remove_file(p) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", p.display())),
+    }
+}
+
+/// `vault prune`.
+pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneReport> {
+    if o.keep_last.is_none() && o.older_than.is_none() {
+        bail!("vault prune needs --keep-last N or --older-than DURATION");
+    }
+    let v = Vault::open(&o.vault, false, on_wait)?;
+    if v.has_journal() {
+        let whose = match v.load_journal() {
+            Ok(Some(j)) => format!(" of {}", j.dist),
+            _ => String::new(),
+        };
+        bail!(
+            "{}: a seal or unseal{whose} was interrupted; run it again to finish it, then prune \
+             (its objects are in no record yet, and finishing it needs them)",
+            v.root().join("journal.json").display()
+        );
+    }
+    // Every record must parse: one that cannot may need any object.
+    let recs = v
+        .load_records()
+        .context("cannot prune while a record cannot be read (`mapvault vault fsck` lists them)")?;
+    let mut notes = Vec::new();
+    let now = SystemTime::now();
+    let gone = select(&recs.all.seals, o, now, &mut notes);
+    let kept: Vec<SealRecord> = recs
+        .all
+        .seals
+        .iter()
+        .filter(|r| !gone.contains(&r.id))
+        .cloned()
+        .collect();
+    let needed = super::manifest::Manifest {
+        seals: kept,
+        ..Default::default()
+    }
+    .referenced_objects();
+
+    // 1. Records, then their markers; then markers whose record is gone (a crash between the
+    // two, or an older prune).
+    let (_, marks) = v.list_seals()?;
+    let orphan_marks: Vec<&String> = marks.iter().filter(|id| !v.has_record(id)).collect();
+    if !o.dry_run {
+        for id in &gone {
+            remove(&v.record_path(id))?;
+            crate::apply::failpoint("prune-record");
+            remove(&v.unsealed_path(id))?;
+        }
+        for id in orphan_marks {
+            remove(&v.unsealed_path(id))?;
+        }
+        fsutil::sync_dir(&v.seals_dir()).context("cannot sync seals/")?;
+        crate::apply::failpoint("prune-after-records");
+    }
+
+    // 2. Objects no remaining record needs, old enough.
+    let mut objects_removed = Vec::new();
+    let mut young = 0u64;
+    let grace = grace();
+    for (dir, is_map) in [("maps", true), ("blobs", false)] {
+        let d = v.root().join(dir);
+        let rd = match fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", d.display())),
+        };
+        let mut removed_here = false;
+        for e in rd {
+            let e = e.with_context(|| format!("cannot read {}", d.display()))?;
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(key) = super::fsck::key_of(name, is_map) else {
+                continue;
+            };
+            if needed.contains(&(is_map, key.sha)) {
+                continue;
+            }
+            let p = e.path();
+            let Ok(m) = fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                continue;
+            }
+            // The later of mtime and ctime: seal may move a dist's map in by `rename`, which
+            // keeps the map's old mtime but sets ctime (which no user can set back).
+            let secs = m.mtime().max(m.ctime()).max(0) as u64;
+            let stamp = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            if now.duration_since(stamp).unwrap_or_default() < grace {
+                young += 1;
+                continue;
+            }
+            if !o.dry_run {
+                if !remove(&p)? {
+                    continue;
+                }
+                removed_here = true;
+                crate::apply::failpoint("prune-object");
+            }
+            objects_removed.push(RemovedObject {
+                object: format!("{dir}/{name}"),
+                bytes: m.len(),
+            });
+        }
+        if removed_here {
+            fsutil::sync_dir(&d).with_context(|| format!("cannot sync {}", d.display()))?;
+        }
+    }
+    objects_removed.sort_by(|a, b| a.object.cmp(&b.object));
+    if young > 0 {
+        notes.push(format!(
+            "{young} object(s) no seal needs are younger than the {}-minute grace period (a \
+             seal in progress may be about to reference them); a later prune removes them",
+            grace.as_secs() / 60
+        ));
+    }
+    Ok(PruneReport {
+        vault: o.vault.display().to_string(),
+        dry_run: o.dry_run,
+        seals_kept: (recs.all.seals.len() - gone.len()) as u64,
+        seals_removed: gone.into_iter().collect(),
+        bytes_freed: objects_removed.iter().map(|r| r.bytes).sum(),
+        objects_removed,
+        objects_kept_young: young,
+        notes,
+    })
+}
