@@ -22,6 +22,9 @@ import tempfile
 PATH_RE = re.compile(r"\bcrate\s*::\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s*::\s*([A-Za-z_][A-Za-z0-9_]*))?")
 GROUP_RE = re.compile(r"\buse\s+crate\s*::\s*\{([^;]*)\}\s*;", re.S)
 SUPER_RE = re.compile(r"\bsuper\s*::\s*([A-Za-z_][A-Za-z0-9_]*)")
+# `super::super::x` (any number of `super`s) resolved against the file's own module path, so a
+# path that climbs to the crate root counts as `crate::x` (no cycle hides behind `super`).
+SUPERS_RE = re.compile(r"\b((?:super\s*::\s*)+)([A-Za-z_][A-Za-z0-9_]*)(?:\s*::\s*([A-Za-z_][A-Za-z0-9_]*))?")
 
 
 def strip_comments_and_strings(text):
@@ -111,6 +114,14 @@ def graphs(src):
                 mm = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(?:\s*::\s*([A-Za-z_][A-Za-z0-9_]*))?", item)
                 if mm:
                     named.append((mm.group(1), mm.group(2)))
+        here = os.path.relpath(p, src).replace(os.sep, "/")[:-3].split("/")
+        if here[-1] == "mod":
+            here = here[:-1]
+        for m in SUPERS_RE.finditer(code):
+            k = m.group(1).count("super")
+            if k <= len(here):
+                full = here[: len(here) - k] + [m.group(2)] + ([m.group(3)] if m.group(3) else [])
+                named.append((full[0], full[1] if len(full) > 1 else None))
         for mod, sub in named:
             if mod in tops and mod != top:
                 top_edges[top].add(mod)
@@ -187,6 +198,13 @@ def self_test():
             f.write("fn f() { crate::seal::plan::g(); }\n")
         _, bad = check(src)
         assert bad == ["seal::edit -> seal::plan -> seal::edit"], bad
+        # …and one hidden behind `super::super::` (a child file naming a top-level module).
+        with open(os.path.join(src, "seal/edit.rs"), "w") as f:
+            f.write("pub struct E;\nfn f() { super::super::a::g(); }\n")
+        with open(os.path.join(src, "a.rs"), "a") as f:
+            f.write("fn h() { crate::seal::edit::E; }\n")
+        _, bad = check(src)
+        assert bad == ["a -> seal -> a"], bad
     print("modcycles self-test: a planted cycle fails the check")
 
 

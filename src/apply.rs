@@ -50,51 +50,7 @@ use crate::vault::journal::{How, Journal, Step, TailIs};
 use crate::vault::manifest::{Bytes, EditRecord, Stored};
 use crate::{compress, parallel};
 
-/// Test-only crash points, compiled in with `--features failpoints`: when
-/// `MAPVAULT_FAILPOINT=NAME[:N]` is set, the process aborts (no destructors, no flushing — like a
-/// SIGKILL) the N-th time (default: first) execution reaches point `NAME`. The points sit
-/// between the steps of the ordering argument above: `after-journal`, `prepare` (after each
-/// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
-/// `after-barrier-2`, `after-manifest` (after a seal's record or an unseal's markers), and the
-/// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`, and
-/// `vault prune`'s `prune-record` (after each record removed), `prune-after-records` and
-/// `prune-object` (after each object removed).
-pub fn failpoint(name: &str) {
-    #[cfg(feature = "failpoints")]
-    {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static HITS: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
-        static ARMED: AtomicUsize = AtomicUsize::new(0);
-        let Ok(spec) = std::env::var("MAPVAULT_FAILPOINT") else {
-            return;
-        };
-        let (want, nth) = match spec.split_once(':') {
-            Some((w, n)) => (w.to_string(), n.parse().unwrap_or(1)),
-            None => (spec.clone(), 1),
-        };
-        if want != name {
-            return;
-        }
-        let count = match HITS.lock() {
-            Ok(mut h) => match h.iter_mut().find(|(n, _)| n == name) {
-                Some(e) => {
-                    e.1 += 1;
-                    e.1
-                }
-                None => {
-                    h.push((name.to_string(), 1));
-                    1
-                }
-            },
-            Err(_) => return,
-        };
-        if count == nth && ARMED.fetch_add(1, Ordering::SeqCst) == 0 {
-            std::process::abort();
-        }
-    }
-    #[cfg(not(feature = "failpoints"))]
-    let _ = name;
-}
+pub use crate::failpoint::failpoint;
 
 /// Test-only failures, compiled in with `--features failpoints`: with the environment variable
 /// `var` set to a dist path `REL`, this fails for `REL` (and the caller does nothing), as a

@@ -29,6 +29,7 @@ mod debugid;
 mod dist_copy;
 mod exit;
 mod export;
+mod failpoint;
 mod findings;
 mod inspect;
 mod mapread;

@@ -194,14 +194,14 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     if !o.dry_run {
         for id in &gone {
             remove(&v.record_path(id))?;
-            crate::apply::failpoint("prune-record");
+            crate::failpoint::failpoint("prune-record");
             remove(&v.unsealed_path(id))?;
         }
         for id in orphan_marks {
             remove(&v.unsealed_path(id))?;
         }
         fsutil::sync_dir(&v.seals_dir()).context("cannot sync seals/")?;
-        crate::apply::failpoint("prune-after-records");
+        crate::failpoint::failpoint("prune-after-records");
     }
 
     // 2. Objects no remaining record needs, old enough.
@@ -246,7 +246,7 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
                     continue;
                 }
                 removed_here = true;
-                crate::apply::failpoint("prune-object");
+                crate::failpoint::failpoint("prune-object");
             }
             objects_removed.push(RemovedObject {
                 object: format!("{dir}/{name}"),

@@ -387,7 +387,7 @@ impl Vault {
                     written += 1;
                 }
                 self.put_record(rec, None)?;
-                super::super::apply::failpoint("migrate-record");
+                crate::failpoint::failpoint("migrate-record");
             }
         }
         if !has_marker {
@@ -398,7 +398,7 @@ impl Vault {
             write_once(&self.tmp_dir(), &self.marker_path(), [text.as_slice()])?;
         }
         if fs::symlink_metadata(self.manifest_path()).is_ok() {
-            super::super::apply::failpoint("migrate-before-rename");
+            crate::failpoint::failpoint("migrate-before-rename");
             self.retire_v1()?;
         }
         Ok(written)
