@@ -126,14 +126,14 @@ fn execute(cfg: Config, out: &mut Output) -> anyhow::Result<Outcome> {
                 None => {
                     let rep = listing::list(&vault, &mut waiting)?;
                     match cfg.format {
-                        Format::Human => listing::write_list(&rep, stdout),
+                        Format::Human => crate::report::human::vault_list(&rep, stdout),
                         _ => json::write(stdout, &rep),
                     }
                 }
                 Some(id) => {
                     let rep = listing::show(&vault, &id, &mut waiting)?;
                     match cfg.format {
-                        Format::Human => listing::write_show(&rep, stdout),
+                        Format::Human => crate::report::human::vault_show(&rep, stdout),
                         _ => json::write(stdout, &rep),
                     }
                 }

@@ -9,6 +9,8 @@ use crate::sanitize::for_terminal;
 use crate::seal::SealReport;
 use crate::unseal::UnsealReport;
 use crate::vault::fsck::FsckReport;
+use crate::vault::listing::{ListReport, ShowReport};
+use crate::vault::manifest::Action;
 use crate::vault::prune::PruneReport;
 use crate::verify::VerifyReport;
 
@@ -402,6 +404,57 @@ pub fn prune(
         plural(r.bytes_freed, "byte"),
         plural(r.seals_kept, "seal")
     )?;
+    out.flush()
+}
+
+/// `vault list`, for people: one line per seal.
+pub fn vault_list(r: &ListReport, out: &mut dyn Write) -> io::Result<()> {
+    if r.seals.is_empty() {
+        return writeln!(out, "vault {}: no seals", r.vault);
+    }
+    for s in &r.seals {
+        writeln!(
+            out,
+            "{}  {}  {}  {}, {} ({}){}",
+            s.id,
+            s.sealed_at,
+            for_terminal(&s.dist),
+            plural(s.files, "file"),
+            plural(s.maps, "map"),
+            bytes(s.bytes),
+            s.unsealed
+                .as_ref()
+                .map(|t| format!("  (unsealed {t})"))
+                .unwrap_or_default()
+        )?;
+    }
+    out.flush()
+}
+
+/// `vault show ID`, for people: the seal and each file it changed.
+pub fn vault_show(r: &ShowReport, out: &mut dyn Write) -> io::Result<()> {
+    let s = crate::vault::listing::summary(&r.seal, r.unsealed.as_ref());
+    writeln!(out, "seal      {}", s.id)?;
+    writeln!(out, "dist      {}", for_terminal(&s.dist))?;
+    writeln!(out, "sealed at {}  ({})", s.sealed_at, s.tool)?;
+    if let Some(t) = &s.unsealed {
+        writeln!(out, "unsealed  {t}")?;
+    }
+    writeln!(
+        out,
+        "{}, {} ({} of maps)",
+        plural(s.files, "file"),
+        plural(s.maps, "map"),
+        bytes(s.bytes)
+    )?;
+    for f in &r.seal.files {
+        let what = match f.action {
+            Action::Moved => "moved ",
+            Action::Edited => "edited",
+            Action::Replaced => "replaced",
+        };
+        writeln!(out, "  {what}  {}", for_terminal(&f.path.lossy()))?;
+    }
     out.flush()
 }
 

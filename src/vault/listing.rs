@@ -6,7 +6,6 @@
 //! moved maps, `bytes` the sizes of those maps as sealed. `show ID --format json`: `{"vault",
 //! "seal": <the record as stored>, "unsealed": <its marker or null>}`.
 
-use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Result, bail};
@@ -43,7 +42,7 @@ pub struct ShowReport {
     pub unsealed: Option<Unsealed>,
 }
 
-fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummary {
+pub(crate) fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummary {
     let maps: Vec<_> = r
         .files
         .iter()
@@ -88,57 +87,4 @@ pub fn show(vault: &Path, id: &str, on_wait: &mut dyn FnMut(&str)) -> Result<Sho
         unsealed: recs.unsealed.get(id).cloned(),
         seal,
     })
-}
-
-/// `vault list`, for people: one line per seal.
-pub fn write_list(r: &ListReport, out: &mut dyn Write) -> io::Result<()> {
-    if r.seals.is_empty() {
-        return writeln!(out, "vault {}: no seals", r.vault);
-    }
-    for s in &r.seals {
-        writeln!(
-            out,
-            "{}  {}  {}  {} files, {} maps, {} bytes{}",
-            s.id,
-            s.sealed_at,
-            crate::sanitize::for_terminal(&s.dist),
-            s.files,
-            s.maps,
-            s.bytes,
-            s.unsealed
-                .as_ref()
-                .map(|t| format!("  (unsealed {t})"))
-                .unwrap_or_default()
-        )?;
-    }
-    out.flush()
-}
-
-/// `vault show ID`, for people: the seal and each file it changed.
-pub fn write_show(r: &ShowReport, out: &mut dyn Write) -> io::Result<()> {
-    let s = summary(&r.seal, r.unsealed.as_ref());
-    writeln!(out, "seal      {}", s.id)?;
-    writeln!(out, "dist      {}", crate::sanitize::for_terminal(&s.dist))?;
-    writeln!(out, "sealed at {}  ({})", s.sealed_at, s.tool)?;
-    if let Some(t) = &s.unsealed {
-        writeln!(out, "unsealed  {t}")?;
-    }
-    writeln!(
-        out,
-        "{} files, {} maps, {} bytes of maps",
-        s.files, s.maps, s.bytes
-    )?;
-    for f in &r.seal.files {
-        let what = match f.action {
-            Action::Moved => "moved ",
-            Action::Edited => "edited",
-            Action::Replaced => "replaced",
-        };
-        writeln!(
-            out,
-            "  {what}  {}",
-            crate::sanitize::for_terminal(&f.path.lossy())
-        )?;
-    }
-    out.flush()
 }

@@ -433,6 +433,10 @@ fn vault_list_and_show_describe_every_seal() {
     assert_eq!(show["seal"]["files"].as_array().map(Vec::len), Some(2));
     let human = env.mapvault(["vault", "list", "--vault", "vault"]).ok();
     human.ensure(human.stdout_str().contains(id), "lists the id");
+    human.ensure(
+        human.stdout_str().contains("2 files, 1 map ("),
+        "counts in words, one map singular",
+    );
     env.mapvault(["vault", "show", "seal-nope", "--vault", "vault"])
         .expect_code(2);
 }
