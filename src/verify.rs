@@ -104,7 +104,7 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
         }
     }
 
-    report.clean = report.leaks.is_empty();
+    report.clean = report.leaks.is_empty() && report.errors.is_empty();
     report.sort();
     report
 }
@@ -276,7 +276,7 @@ pub fn verify_dir(root: &Path, skip: Option<&Path>) -> VerifyReport {
     report.add_walk_findings(&w);
     scan_files(&w.files, &mut report);
     check_integrity(&w.files, &mut report);
-    report.clean = report.leaks.is_empty();
+    report.clean = report.leaks.is_empty() && report.errors.is_empty();
 
     report.sort();
     report

@@ -120,7 +120,7 @@ pub fn parse_header(arg: &str) -> anyhow::Result<(String, String)> {
 /// sorted; `files_scanned` counts the responses examined, `requests` the requests sent.
 pub fn verify(opts: &RemoteOptions, several: bool) -> VerifyReport {
     let mut report = crawl::run(opts, several);
-    report.clean = report.leaks.is_empty();
+    report.clean = report.leaks.is_empty() && report.errors.is_empty();
     report.sort();
     report
 }
@@ -151,7 +151,7 @@ pub fn verify_all(paths: &[PathBuf], remote: Option<&RemoteOptions>) -> VerifyRe
     report.notes.extend(r.notes);
     report.errors.extend(r.errors);
     report.requests = r.requests;
-    report.clean = report.leaks.is_empty();
+    report.clean = report.leaks.is_empty() && report.errors.is_empty();
     report.sort();
     report
 }

@@ -93,7 +93,12 @@ fn verify_reports_an_integrity_mismatch_as_its_own_error() {
         .mapvault(["verify", "dist", "--format", "json"])
         .expect_code(2);
     let v = run.json();
-    assert_eq!(v["clean"], true, "a mismatch is not a leak");
+    assert_eq!(
+        v["leaks"],
+        serde_json::json!([]),
+        "a mismatch is not a leak"
+    );
+    assert_eq!(v["clean"], false, "a scan with an error is never clean");
     let errors = v["errors"].as_array().cloned().unwrap_or_default();
     assert_eq!(errors.len(), 1, "{v}");
     assert_eq!(errors[0]["kind"], "integrity-mismatch");
