@@ -8,7 +8,7 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::config::{Config, Job};
 use crate::exit::Outcome;
-use crate::report::{self, Format, Output, human, json};
+use crate::report::{self, FatalFormat, Format, Output, human, json};
 use crate::{export, parallel, progress, seal, unseal};
 
 /// Run mapvault with `args` (including the program name); returns the exit code.
@@ -25,11 +25,17 @@ where
         }
     };
     let mut out = Output::stdio();
-    let json = cli.wants_json();
+    let fatal = if cli.wants_json() {
+        FatalFormat::Json
+    } else if cli.wants_sarif() {
+        FatalFormat::Sarif
+    } else {
+        FatalFormat::Human
+    };
     match Config::from_cli(cli).and_then(|cfg| execute(cfg, &mut out)) {
         Ok(o) => o.code(),
         Err(e) => {
-            out.fatal(&e, json);
+            out.fatal(&e, fatal);
             Outcome::Failed.code()
         }
     }

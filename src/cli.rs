@@ -196,6 +196,13 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// Was `verify --format sarif` asked for? Then a fatal error still prints one SARIF log.
+    pub fn wants_sarif(&self) -> bool {
+        matches!(&self.command, Command::Verify(a) if a.format == VerifyFormatArg::Sarif)
+    }
+}
+
 /// Formats `verify` can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VerifyFormatArg {

@@ -77,7 +77,10 @@ fn leak_lines(
 /// Interrupted runs a seal or unseal finished first, on stderr.
 fn preamble(err: &mut dyn Write, resumed: &[String]) {
     for id in resumed {
-        let _ = writeln!(err, "note: finished an interrupted run first ({id})");
+        let _ = writeln!(
+            err,
+            "mapvault: note: finished an interrupted run first ({id})"
+        );
     }
 }
 
@@ -89,7 +92,7 @@ fn notes_and_errors(err: &mut dyn Write, notes: &[NoteRecord], errors: &[ErrorRe
     for (tag, path, message) in notes.chain(errors) {
         let _ = writeln!(
             err,
-            "{tag}: {}: {}",
+            "mapvault: {tag}: {}: {}",
             for_terminal(path),
             for_terminal(message)
         );
@@ -224,7 +227,7 @@ pub fn seal(
     notes_and_errors(err, &r.notes, &r.errors);
     leak_lines(out, &s, "still leaks", &r.leaks, &r.allowed)?;
     let mut what = format!(
-        "{} stripped in {}, {} ({}) moved, {} extracted, {} removed",
+        "{} stripped, {} edited, {} ({}) moved, {} extracted, {} removed",
         plural(r.references_stripped, "reference"),
         plural(r.files_edited, "file"),
         plural(r.maps_moved, "map"),
@@ -311,7 +314,7 @@ pub fn fsck(
 ) -> io::Result<()> {
     let s = Style { color };
     for n in &r.notes {
-        let _ = writeln!(err, "note: {}", for_terminal(n));
+        let _ = writeln!(err, "mapvault: note: {}", for_terminal(n));
     }
     for d in &r.damaged {
         let problem = match d.problem {
@@ -384,7 +387,7 @@ pub fn prune(
     err: &mut dyn Write,
 ) -> io::Result<()> {
     for n in &r.notes {
-        let _ = writeln!(err, "note: {}", for_terminal(n));
+        let _ = writeln!(err, "mapvault: note: {}", for_terminal(n));
     }
     let verb = if r.dry_run { "would remove" } else { "removed" };
     if !quiet {

@@ -56,31 +56,44 @@ impl Output {
         let _ = writeln!(self.stderr, "mapvault: {text}");
     }
 
-    /// An error that ended the run (exit 2): `mapvault: error: …` on stderr, and with
-    /// `--format json`, when no report was written, one JSON object on stdout so a pipeline
-    /// reading it still gets one: `{"error": {"message", "path"}, "errors": [{"path",
+    /// An error that ended the run (exit 2): `mapvault: error: …` on stderr, and, when no
+    /// report was written, one machine-readable document on stdout so a pipeline reading it
+    /// still gets one. `--format json`: `{"error": {"message", "path"}, "errors": [{"path",
     /// "message"}]}` (`path` names the file or directory the error is about, `null` and `""`
-    /// when it is about none).
-    pub fn fatal(&mut self, e: &anyhow::Error, json: bool) {
+    /// when it is about none); `--format sarif`: a SARIF log with no results and the error as
+    /// a failed invocation's notification ([`sarif::fatal_value`]).
+    pub fn fatal(&mut self, e: &anyhow::Error, format: FatalFormat) {
         let message = format!("{e:#}");
         self.message(&format!(
             "error: {}",
             crate::sanitize::for_terminal(&message)
         ));
-        if !json || self.wrote.get() {
+        if format == FatalFormat::Human || self.wrote.get() {
             return;
         }
         let path = e
             .chain()
             .find_map(|c| c.downcast_ref::<crate::exit::PathError>())
             .map(|p| p.path.clone());
-        let value = serde_json::json!({
-            "error": { "message": message, "path": path },
-            "errors": [{ "path": path.clone().unwrap_or_default(), "message": message }],
-        });
+        let value = match format {
+            FatalFormat::Sarif => sarif::fatal_value(&message, path.as_deref()),
+            _ => serde_json::json!({
+                "error": { "message": message, "path": path },
+                "errors": [{ "path": path.clone().unwrap_or_default(), "message": message }],
+            }),
+        };
         // A closed stdout is not worth a second message.
         let _ = json::write(&mut *self.stdout, &value);
     }
+}
+
+/// What stdout must hold when a run ends in a fatal error: nothing more (human output), or one
+/// JSON object / one SARIF log, as the command's `--format` promised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FatalFormat {
+    Human,
+    Json,
+    Sarif,
 }
 
 /// Stdout, noting whether anything was written to it.

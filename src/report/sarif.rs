@@ -167,6 +167,33 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
     })
 }
 
+/// The SARIF log of a run that ended before it had a report (a typo'd path, a bad option):
+/// no results, one error notification, `executionSuccessful: false` — so an upload step
+/// reading the file gets a valid log that says the scan did not run, not an empty file.
+pub fn fatal_value(message: &str, path: Option<&str>) -> Value {
+    let mut notification = json!({ "level": "error", "message": { "text": message } });
+    if let Some(p) = path {
+        notification["locations"] = json!([location("", p, None)]);
+    }
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "mapvault",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/mapvault/mapvault",
+                "rules": []
+            }},
+            "invocations": [{
+                "executionSuccessful": false,
+                "toolExecutionNotifications": [notification]
+            }],
+            "results": []
+        }]
+    })
+}
+
 pub fn write(out: &mut dyn Write, r: &VerifyReport, root: &str) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_value(r, root)).map_err(io::Error::from)?;
     writeln!(out)?;

@@ -340,7 +340,7 @@ fn seal_summary_and_json_carry_counts_vault_and_time() {
         .expect_code(0);
     let out = run.stdout_str();
     for want in [
-        "sealed: 3 references stripped in 3 files, 3 maps (",
+        "sealed: 3 references stripped, 3 files edited, 3 maps (",
         " moved,",
         "8 files scanned in ",
         "vault: ",
@@ -526,6 +526,28 @@ fn fatal_errors_print_one_json_object_with_format_json() {
             );
         }
     }
+    // `verify --format sarif`: a fatal error still writes one SARIF log, a failed invocation
+    // holding the message, so an upload step gets a valid file saying the scan did not run.
+    let run = env
+        .mapvault(["verify", "dist", "--allow", "[", "--format", "sarif"])
+        .expect_code(2);
+    let j = run.json();
+    let inv = &j["runs"][0]["invocations"][0];
+    run.ensure(j["version"] == "2.1.0", "a SARIF 2.1.0 log");
+    run.ensure(inv["executionSuccessful"] == false, "the invocation failed");
+    let text = inv["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .unwrap_or_default();
+    run.ensure(
+        text.contains("not a valid glob") && run.stderr_str().contains(text),
+        "the notification is the message printed on stderr",
+    );
+    run.ensure(
+        j["runs"][0]["results"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "no results",
+    );
     // An archive given to seal: the message says what to run instead.
     env.write("pkg.tgz", "not really");
     let run = env.mapvault(["seal", "pkg.tgz"]).expect_code(2);
