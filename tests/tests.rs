@@ -18,6 +18,14 @@ mod httpd;
 /// Source-map helpers written independently of mapvault's scanner.
 #[path = "it/maps.rs"]
 mod maps;
+/// The moto S3 server (a venv from scripts/moto.sh) and an S3 client of the tests' own, for the
+/// remote-vault tests; its own tests pin what moto does with conditional puts and checksums.
+#[allow(
+    dead_code,
+    reason = "a shared harness: not every helper is used by every suite"
+)]
+#[path = "it/moto.rs"]
+mod moto;
 
 /// `--help` examples, completions and man pages, `--allow`, summaries, the progress bar.
 #[path = "it/cli.rs"]
