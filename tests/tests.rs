@@ -1,6 +1,14 @@
 //! The one integration-test binary (ripgrep style): this file is only the table of contents.
 //! Every test runs the real `mapvault` binary in a fresh temp dir; see `it/harness.rs`.
 
+/// A fault-injecting HTTP proxy (tests/tools/faultproxy.py) in front of moto: 503s, stalls,
+/// resets; its own tests, one per mode.
+#[allow(
+    dead_code,
+    reason = "a shared harness: not every helper is used by every suite"
+)]
+#[path = "it/faultproxy.rs"]
+mod faultproxy;
 /// `TestEnv`, `TestCommand`, snapshots, vault views: the reusable harness.
 #[allow(
     dead_code,
