@@ -13,9 +13,11 @@
 //! assert!(proxy.count("fail") > 0);
 //! ```
 //!
-//! Mind object_store's own retries: with its defaults a 503 or a stall is retried (with
-//! backoff, up to minutes) before mapvault sees an error, so a test of a failing server wants
-//! the backend's retry and timeout settings small.
+//! Mind object_store's own retries (0.14): a 5xx, a reset or a timeout is retried with backoff,
+//! by default up to 10 times within 3 minutes (`RetryConfig`, set only through the builder's
+//! `with_retry`, no string key), and a stalled request waits for the client `timeout` (30 s by
+//! default; a string key, so `--vault-option timeout=2s` under the contract). A test of a failing
+//! or stalling server needs both small, or it runs for minutes before mapvault sees the error.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
