@@ -19,8 +19,8 @@
 //! printed reason otherwise. A venv that is there but whose server does not start is always a
 //! failure.
 //!
-//! What moto 5.2.5 does with the requests the S3 backend makes (checked by the tests below; the
-//! backend must not rely on more):
+//! What moto 5.2.5 does with the requests the S3 backend makes (checked by the tests below,
+//! the multipart case by hand with boto3; the backend must not rely on more):
 //! - **Conditional put is honoured.** `PutObject` with `If-None-Match: *` over an existing key is
 //!   `412 PreconditionFailed` and leaves the object alone (object_store's `PutMode::Create` maps
 //!   that to `AlreadyExists`); `CompleteMultipartUpload` with `If-None-Match: *` likewise. The
