@@ -187,6 +187,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     report.files_scanned = w.files.len() as u64;
     progress::phase("inspecting", report.files_scanned);
     let mut seen = inspect::inspect_all(&w.files, &opts.allow);
+    inspect::decide_embedded(&mut seen);
     phases.mark("inspect");
 
     if let Some(mode) = opts.debug_ids {
