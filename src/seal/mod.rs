@@ -180,7 +180,8 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     // Names only: inspection takes each file's metadata from the file it opens.
     let w = walk::walk_names(&opts.dist, None);
     phases.mark("walk");
-    // A link to a map is a leak seal cannot fix yet: the final verify reports it.
+    // A link to a map file is removed and recorded by the plan (`map_links`); one to a
+    // directory holding maps is a leak seal does not fix: the final verify reports it.
     let (_, notes, errors) = crate::inspect::walk_findings(&w);
     report.notes.extend(notes);
     report.errors.extend(errors);
@@ -253,6 +254,7 @@ fn gather_facts(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &Wa
             present: v.which_present(&plan::objects_wanted(seen)),
         }),
         holds_sealed,
+        map_links: crate::inspect::map_links(w, &opts.allow),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::scan::url;
 use crate::txn::Temps;
 use crate::vault::journal::{How, Journal, Op, Step};
 use crate::vault::manifest::{
-    Action, DirRecord, EditKind, EditRecord, FileRecord, SealRecord, Stored,
+    Action, DirRecord, EditKind, EditRecord, FileRecord, LinkRecord, SealRecord, Stored,
 };
 use crate::walk::Walk;
 
@@ -39,6 +39,9 @@ pub(crate) struct Facts {
     /// Plain files that already hold what their precompressed copy gives once sealed (an
     /// earlier seal stopped between the two): of [`copies_to_check`].
     pub holds_sealed: HashSet<RelPath>,
+    /// Symbolic links that name or point at a source map file (not a directory), with their
+    /// targets as `readlink` gives them: removed and recorded ([`crate::inspect::map_links`]).
+    pub map_links: Vec<(RelPath, RawPath)>,
 }
 
 /// The vault as the plan sees it.
@@ -180,6 +183,7 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
             tool: format!("mapvault {}", env!("CARGO_PKG_VERSION")),
             files: Vec::new(),
             dirs: Vec::new(),
+            links: Vec::new(),
         },
         actions: Vec::new(),
         notes: Vec::new(),
@@ -214,6 +218,7 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         }
     }
     p.dirs(seen, w);
+    p.map_links(&facts.map_links);
     for s in seen {
         if let Some(e) = &s.error {
             p.errors
@@ -635,6 +640,22 @@ impl Planner<'_> {
                     (TargetKind::Missing, path, None)
                 }
             }
+        }
+    }
+
+    /// Links to maps: each removed (while it still is that link) and recorded with its target.
+    fn map_links(&mut self, links: &[(RelPath, RawPath)]) {
+        for (rel, target) in links {
+            self.journal.steps.push(Step::RemoveLink {
+                path: rel.clone(),
+                target: target.clone(),
+            });
+            self.record.links.push(LinkRecord {
+                path: rel.clone(),
+                target: target.clone(),
+            });
+            let shown = crate::sanitize::bytes_for_terminal(target.to_path().as_os_str().as_encoded_bytes());
+            self.action(rel, None, Change::RemoveLink { target: shown });
         }
     }
 

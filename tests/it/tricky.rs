@@ -292,10 +292,10 @@ fn setup() -> Tricky {
     setup_with(true)
 }
 
-/// The tricky dist without its symlink to a map. Such a link is a leak (servers follow links);
-/// seal does not move links yet, so it exits 1 on a dist that has one
-/// (`seal::seal_reports_links_to_maps_and_leaves_links_and_targets_alone`): the seal and unseal
-/// tests here use the dist without it, and verify's test uses the whole one.
+/// The tricky dist without its symlink to a map. Such a link is a leak (servers follow links)
+/// that seal removes and records (`seal::seal_moves_links_to_maps_into_the_record_and_unseal_
+/// recreates_them`); the seal and unseal tests here check the files without it, and verify's
+/// test uses the whole dist.
 fn setup_for_seal() -> Tricky {
     setup_with(false)
 }
