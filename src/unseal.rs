@@ -477,7 +477,13 @@ fn plan(
         }
         for l in &rec.links {
             if !claimed.insert(l.path.clone()) {
-                report.notes.push(NoteRecord::new(l.path.lossy(), format!("link of seal {} superseded by a later seal of the same path", rec.id)));
+                report.notes.push(NoteRecord::new(
+                    l.path.lossy(),
+                    format!(
+                        "link of seal {} superseded by a later seal of the same path",
+                        rec.id
+                    ),
+                ));
                 continue;
             }
             j.steps.push(Step::MakeLink {

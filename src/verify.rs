@@ -139,7 +139,8 @@ fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
         report.errors.extend(r.errors);
         if let Some((rel, a)) = r.embedded {
             let path = String::from_utf8_lossy(&rel).into_owned();
-            let (leaks, notes, _) = scan::decide_embedded(&a.embedded, |url| maps.names_a_map(&rel, url));
+            let (leaks, notes, _) =
+                scan::decide_embedded(&a.embedded, |url| maps.names_a_map(&rel, url));
             report.leaks.extend(leaks.into_iter().map(|l| LeakRecord {
                 root: None,
                 path: path.clone(),

@@ -216,7 +216,9 @@ pub fn blank(src: &[u8], span: Range<usize>) -> String {
             0xf0..=0xf7 => 4,
             _ => 1,
         };
-        let ch = text.get(i..i + len).and_then(|c| std::str::from_utf8(c).ok());
+        let ch = text
+            .get(i..i + len)
+            .and_then(|c| std::str::from_utf8(c).ok());
         match ch {
             Some(c) => {
                 let units = c.chars().map(char::len_utf16).sum();

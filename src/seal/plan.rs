@@ -654,7 +654,9 @@ impl Planner<'_> {
                 path: rel.clone(),
                 target: target.clone(),
             });
-            let shown = crate::sanitize::bytes_for_terminal(target.to_path().as_os_str().as_encoded_bytes());
+            let shown = crate::sanitize::bytes_for_terminal(
+                target.to_path().as_os_str().as_encoded_bytes(),
+            );
             self.action(rel, None, Change::RemoveLink { target: shown });
         }
     }

@@ -409,7 +409,10 @@ fn embedded_references_are_blanked_in_place_and_restored() {
     );
     // The template's line breaks stayed: the lines after it keep their numbers.
     assert_eq!(
-        sealed["css-in-js.js"].iter().filter(|&&c| c == b'\n').count(),
+        sealed["css-in-js.js"]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count(),
         cases[1].1.matches('\n').count()
     );
     // The inline map was vaulted (decoded) before its comment was blanked; seal and unseal ran

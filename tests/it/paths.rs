@@ -143,7 +143,12 @@ fn symlinks_of_every_kind_are_never_followed_or_changed() {
         .mapvault(["seal", "dist", "--vault", "vault"])
         .expect_code(1);
     let after = env.snapshot("");
-    let removed = ["link.js.map", "abs.js.map", "inside-link.js.map", "dangling.js.map"];
+    let removed = [
+        "link.js.map",
+        "abs.js.map",
+        "inside-link.js.map",
+        "dangling.js.map",
+    ];
     for l in removed {
         seal.ensure(
             std::fs::symlink_metadata(env.path(format!("dist/{l}"))).is_err(),

@@ -492,7 +492,10 @@ fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
     env.symlink("../outside/plain.txt", "dist/plain.txt");
     let links = [
         ("link.js.map", "../outside/real.js.map".to_owned()),
-        ("abs.js.map", env.path("outside/real.js.map").display().to_string()),
+        (
+            "abs.js.map",
+            env.path("outside/real.js.map").display().to_string(),
+        ),
         ("innocent.txt", "../outside/renamed.json".to_owned()),
         ("inside.js.map", "maps/in.js.map".to_owned()),
         ("dangling.js.map", "nowhere.js.map".to_owned()),
@@ -502,7 +505,10 @@ fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
         .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
         .ok();
     let j = run.json();
-    run.ensure(j["clean"] == true, "the dist is clean once the links are gone");
+    run.ensure(
+        j["clean"] == true,
+        "the dist is clean once the links are gone",
+    );
     let actions = j["actions"].as_array().cloned().unwrap_or_default();
     for (l, _) in &links {
         run.ensure(
@@ -544,7 +550,9 @@ fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
     env.mapvault(["verify", "dist"]).ok();
     // Unseal recreates every link exactly (its target text, not a copy of the target).
     env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
-    let d = before.diff_only(&env.snapshot(""), Level::Content, |p| !p.starts_with("vault"));
+    let d = before.diff_only(&env.snapshot(""), Level::Content, |p| {
+        !p.starts_with("vault")
+    });
     assert!(d.is_empty(), "unseal did not restore the tree: {d:?}");
     for (l, t) in &links {
         let now = std::fs::read_link(env.path(format!("dist/{l}"))).expect("link back");
@@ -563,7 +571,12 @@ fn records_with_links_outside_the_dist_are_refused() {
     env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
     let records = env.vault("vault").record_files();
     let (id, bytes) = records.first().expect("one seal record");
-    for hostile in ["../escape.js.map", "/tmp/escape.js.map", "a/../../escape.js.map", ""] {
+    for hostile in [
+        "../escape.js.map",
+        "/tmp/escape.js.map",
+        "a/../../escape.js.map",
+        "",
+    ] {
         let mut r: serde_json::Value = serde_json::from_slice(bytes).expect("record JSON");
         r["seal"]["links"][0]["path"] = hostile.into();
         env.write(
