@@ -431,3 +431,43 @@ fn directory_links_whose_tree_holds_maps_are_leaks_and_never_followed_to_write()
         "unseal",
     );
 }
+
+/// A linked directory outside the dist whose tree holds no map *name* but a bundle with a
+/// reference (a CDN URL), an inline map, or a map under another name still ships a leak under
+/// the link; a tree of plain files stays a note.
+#[test]
+fn directory_links_whose_tree_holds_a_leaking_bundle_are_leaks() {
+    use base64::Engine;
+    let full = base64::engine::general_purpose::STANDARD.encode(MAP);
+    let env = TestEnv::new();
+    env.write("dist/index.js", "i();\n");
+    env.write(
+        "ref/deep/app.js",
+        "a();\n//# sourceMappingURL=https://cdn.example/app.js.map\n",
+    );
+    env.write(
+        "inline/s.css",
+        format!("a{{}}\n/*# sourceMappingURL=data:application/json;base64,{full} */\n"),
+    );
+    env.write("renamed/data.json", MAP);
+    env.write("plain/p.js", "p();\n");
+    env.write("plain/readme.txt", "sourceMappingURL= in prose\n");
+    for d in ["ref", "inline", "renamed", "plain"] {
+        env.symlink(format!("../{d}"), format!("dist/{d}"));
+    }
+    let outside = env.snapshot("");
+    let (code, set, j) = leaks(&env);
+    assert_eq!(code, 1);
+    for p in ["ref", "inline", "renamed"] {
+        assert!(has(&set, p, "source-map"), "{p}: {set:?}");
+    }
+    assert!(!set.iter().any(|(p, _)| p == "plain"), "{set:?}");
+    assert!(j["notes"].to_string().contains("\"plain\""));
+    // Seal leaves these links (their trees are outside) and writes nothing through them.
+    env.mapvault(["seal", "dist", "--vault", "vault"])
+        .expect_code(1);
+    let d = outside.diff_only(&env.snapshot(""), crate::harness::Level::Untouched, |p| {
+        !p.starts_with("vault")
+    });
+    assert!(d.is_empty(), "seal wrote through a link: {d:?}");
+}
