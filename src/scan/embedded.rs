@@ -58,7 +58,8 @@ pub struct Embedded {
     pub evaluated: bool,
     pub payload: Payload,
     /// What seal does when this reference leaks: overwrite `span` with [`super::cut::blank`]'s
-    /// spaces (a [`Form::InString`] reference). Set exactly when `span` is.
+    /// spaces (a [`Form::InString`] reference). Set when `span` is, unless the string is
+    /// evaluated.
     pub cut: Option<Reference>,
 }
 
@@ -188,7 +189,9 @@ pub fn find(src: &[u8], literals: &[Literal]) -> Vec<Embedded> {
             line += line_of(&src[at..pos], pos - at) - 1;
             at = pos;
             // Written literally, the URL's raw bytes are its cooked ones, at the same place.
-            let cut = span.clone().map(|s| Reference {
+            // An evaluated string is never rewritten (its code is a development build), so
+            // its fill — as long as a multi-megabyte inline map — is not even worked out.
+            let cut = span.clone().filter(|_| !lit.evaluated).map(|s| Reference {
                 fill: super::cut::blank(src, s.clone()),
                 url: s.start + (url.start - comment.start)..s.start + (url.end - comment.start),
                 span: s,

@@ -549,6 +549,8 @@ pub fn decide_embedded(
         if is_dist_map(&e.url) {
             let how = if e.cut.is_some() {
                 ""
+            } else if e.evaluated {
+                " (in an evaluated string: mapvault does not rewrite it; rebuild without it)"
             } else {
                 " (written with escapes: cannot be blanked in place; edit it by hand)"
             };

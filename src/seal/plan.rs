@@ -630,6 +630,9 @@ impl Planner<'_> {
                 let shown = String::from_utf8_lossy(&p);
                 if let Some(sha) = self.map_sha_of.get(p.as_slice()) {
                     (TargetKind::Inside, path, Some((*sha).to_string()))
+                } else if self.facts.map_links.iter().any(|(l, _)| l.as_bytes() == p) {
+                    // A link to a map, removed and recorded with this seal.
+                    (TargetKind::Inside, path, None)
                 } else if self.opts.allow.allows_file(&RelPath::new(p.clone())) {
                     self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown}, left in place by --allow; comment removed (allow this file too to keep it)", c.line)));
                     (TargetKind::NotAMap, path, None)

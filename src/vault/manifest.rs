@@ -523,6 +523,7 @@ mod tests {
                     )
                 }],
                 dirs: vec![],
+                links: vec![],
             }],
             ..Manifest::default()
         }
