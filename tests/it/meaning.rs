@@ -82,42 +82,44 @@ fn same_tokens(name: &str, before: &[u8], after: &[u8]) -> bool {
     same_tokens_with(name, before, after, false)
 }
 
-/// [`same_tokens`]; with `blanked`, a string or template token may have other text of the same
-/// UTF-16 length (an embedded reference overwritten with spaces): its kind and position, and
-/// every other token, must still be the same.
+/// [`same_tokens`]; with `blanked`, a string or template token may also be its original text
+/// with some UTF-16 code units turned into spaces (an embedded reference overwritten in
+/// place): same kind, line break before, line and column, same length. Every other token must
+/// be the same.
 fn same_tokens_with(name: &str, before: &[u8], after: &[u8], blanked: bool) -> bool {
     let (Ok(b), Ok(a)) = (std::str::from_utf8(before), std::str::from_utf8(after)) else {
         return false;
     };
-    let mask = |toks: Vec<Tok>| -> Vec<Tok> {
-        if !blanked {
-            return toks;
-        }
-        toks.into_iter()
-            .map(|(k, text, nl, line, col)| {
-                if k == "Str" || k.starts_with("Template") || k.starts_with("NoSubstitution") {
-                    let len = text.encode_utf16().count();
-                    (k, format!("<{len} code units>"), nl, line, col)
-                } else {
-                    (k, text, nl, line, col)
-                }
-            })
-            .collect()
-    };
     let Some((want, st)) = goals(name)
         .iter()
-        .find_map(|g| tokens(b, g()).map(|t| (mask(t), g())))
+        .find_map(|g| tokens(b, g()).map(|t| (t, g())))
     else {
         return false;
     };
-    let got = tokens(a, st).map(mask);
+    let got = tokens(a, st);
+    let same = |x: &Tok, y: &Tok| {
+        x == y
+            || (blanked
+                && (x.0 == "Str" || x.0.starts_with("Template") || x.0 == "NoSubstitutionTemplate")
+                && (&x.0, x.2, x.3, x.4) == (&y.0, y.2, y.3, y.4)
+                && {
+                    let (xs, ys): (Vec<u16>, Vec<u16>) =
+                        (x.1.encode_utf16().collect(), y.1.encode_utf16().collect());
+                    xs.len() == ys.len()
+                        && xs
+                            .iter()
+                            .zip(&ys)
+                            .all(|(o, n)| o == n || *n == u16::from(b' '))
+                })
+    };
     assert!(
-        got.as_ref() == Some(&want),
+        got.as_ref()
+            .is_some_and(|g| g.len() == want.len() && g.iter().zip(&want).all(|(w, n)| same(n, w))),
         "{name}: the sealed file does not lex to the original token stream\n--- before\n{b}\n--- after\n{a}\n--- first difference: {:?}",
         got.as_ref().map(|g| g
             .iter()
             .zip(&want)
-            .find(|(x, y)| x != y)
+            .find(|(x, y)| !same(y, x))
             .map(|(x, y)| format!("{x:?} != {y:?}")))
     );
     true
@@ -452,7 +454,8 @@ fn dist_keeps_its_tokens(src: &Path) -> usize {
         let Ok(now) = std::fs::read(env.path("dist").join(p)) else {
             continue;
         };
-        if *was != now && same_tokens(p, was, &now) {
+        // The tricky fixture's `string.js` holds an embedded reference seal blanks.
+        if *was != now && same_tokens_with(p, was, &now, true) {
             compared += 1;
         }
     }
