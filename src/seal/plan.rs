@@ -686,9 +686,15 @@ impl Planner<'_> {
                 e.1 += 1;
             }
         }
-        let others = (w.symlinks.iter().map(|(r, _)| r))
-            .chain(&w.special)
-            .chain(w.dirs.iter().map(|(r, _)| r));
+        // A link to a map goes too ([`Planner::map_links`], before directories are removed).
+        for (r, _) in &w.symlinks {
+            let e = children.entry(parent_of(r.as_bytes())).or_default();
+            e.0 += 1;
+            if self.facts.map_links.iter().any(|(l, _)| l == r) {
+                e.1 += 1;
+            }
+        }
+        let others = w.special.iter().chain(w.dirs.iter().map(|(r, _)| r));
         for r in others {
             children.entry(parent_of(r.as_bytes())).or_default().0 += 1;
         }

@@ -488,6 +488,8 @@ fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
     env.symlink("../outside/renamed.json", "dist/innocent.txt");
     env.symlink("maps/in.js.map", "dist/inside.js.map");
     env.symlink("nowhere.js.map", "dist/dangling.js.map");
+    // A directory holding only a link to a map is left empty: removed, and made again.
+    env.symlink("../../outside/real.js.map", "dist/sub/deep.js.map");
     // Not a map: a note, left alone.
     env.symlink("../outside/plain.txt", "dist/plain.txt");
     let links = [
@@ -499,6 +501,7 @@ fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
         ("innocent.txt", "../outside/renamed.json".to_owned()),
         ("inside.js.map", "maps/in.js.map".to_owned()),
         ("dangling.js.map", "nowhere.js.map".to_owned()),
+        ("sub/deep.js.map", "../../outside/real.js.map".to_owned()),
     ];
     let before = env.snapshot("");
     let run = env
@@ -525,6 +528,10 @@ fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
     run.ensure(
         std::fs::read_link(env.path("dist/plain.txt")).is_ok(),
         "a link to something that is not a map stays",
+    );
+    run.ensure(
+        !env.path("dist/sub").exists(),
+        "a directory emptied of its link is removed",
     );
     // Nothing outside the dist changed; a map behind a link outside never reaches the vault.
     let d = before.diff_only(&env.snapshot(""), Level::Untouched, |p| {
