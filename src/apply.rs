@@ -609,7 +609,41 @@ fn commit(vault: &Vault, dist: &Root, s: &Step, prepared: Prepared) -> Result<()
             }
             set_mode_mtime(&p, *mode, *mtime, *mtime_nsec)
         }
+        Step::RemoveLink { path, target } => remove_link(dist, path, target),
+        Step::MakeLink { path, target, .. } => make_link(dist, path, target),
         Step::RemoveDir { .. } | Step::MakeDir { .. } => Ok(()),
+    }
+}
+
+/// [`Step::RemoveLink`]: only the link planned goes (still a link, to the same target); one
+/// already gone (a re-run) is done. `Root::at` reaches it without following any link.
+fn remove_link(dist: &Root, rel: &RelPath, target: &RawPath) -> Result<()> {
+    let p = dist.at(rel)?;
+    match lstat(&p)? {
+        None => Ok(()),
+        Some(m) if m.file_type().is_symlink() => {
+            let now = fs::read_link(&p).with_context(|| format!("cannot read the link {rel}"))?;
+            if now != target.to_path() {
+                bail!("{rel} now points elsewhere; left in place");
+            }
+            fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))
+        }
+        Some(_) => bail!("{rel} is no longer a symbolic link; left in place"),
+    }
+}
+
+/// [`Step::MakeLink`]: the link as seal found it, where nothing is (the same link there
+/// already, a re-run, is done). Creating a link never opens its target.
+fn make_link(dist: &Root, rel: &RelPath, target: &RawPath) -> Result<()> {
+    let p = dist.at(rel)?;
+    let t = target.to_path();
+    match lstat(&p)? {
+        Some(m) if m.file_type().is_symlink() && fs::read_link(&p).is_ok_and(|now| now == t) => {
+            Ok(())
+        }
+        Some(_) => bail!("{rel} exists; the link seal removed there is not put back over it"),
+        None => std::os::unix::fs::symlink(&t, &p)
+            .with_context(|| format!("cannot recreate the link {}", p.display())),
     }
 }
 

@@ -284,6 +284,9 @@ pub enum Change {
     },
     /// A directory left empty once its maps moved.
     RemoveDir,
+    /// A symbolic link naming or pointing at a source map, removed and recorded (its target
+    /// text) so unseal recreates it.
+    RemoveLink { target: String },
     /// `--debug-ids`: a `//# debugId=` comment ([`RewriteKind::DebugId`]), or that and Sentry's
     /// snippet ([`RewriteKind::DebugIdSnippet`]), appended after the last line.
     DebugId { kind: RewriteKind },
@@ -305,6 +308,7 @@ impl Change {
             Change::Recompress { .. } => "recompress",
             Change::Strip { .. } => "strip",
             Change::RemoveDir => "remove-dir",
+            Change::RemoveLink { .. } => "remove-link",
             Change::DebugId { .. } => "debug-id",
             Change::Rehash { .. } => "rehash",
         }

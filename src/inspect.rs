@@ -163,6 +163,32 @@ pub fn note_records(path: &str, a: &Analysis) -> Vec<NoteRecord> {
 /// Leaks, notes and errors the walk itself produced: symbolic links (a leak when named like a map
 /// or pointing at one, since servers and copy tools follow links; else a note), special files,
 /// unreadable directories.
+/// The symbolic links seal removes: those that name or point at a source map, unless their
+/// target is a directory (a link to a tree holding maps stays, reported by verify) or
+/// `--allow` names them; each with its target as `readlink` gave it.
+pub fn map_links(
+    w: &Walk,
+    allow: &crate::allow::AllowList,
+) -> Vec<(crate::relpath::RelPath, crate::relpath::RawPath)> {
+    w.symlinks
+        .iter()
+        .filter(|(rel, target)| !target.as_os_str().is_empty() && !allow.allows_file(rel))
+        .filter_map(|(rel, target)| {
+            let p = rel.under(&w.root)?;
+            // Followed only to see whether it is a directory (a dangling link is not).
+            if std::fs::metadata(&p).is_ok_and(|m| m.is_dir()) {
+                return None;
+            }
+            match walk::classify_link(&p, rel.file_name()) {
+                walk::LinkClass::Other => None,
+                walk::LinkClass::MapName | walk::LinkClass::MapTarget(_) => {
+                    Some((rel.clone(), crate::relpath::RawPath::from_path(target)))
+                }
+            }
+        })
+        .collect()
+}
+
 pub fn walk_findings(w: &Walk) -> (Vec<LeakRecord>, Vec<NoteRecord>, Vec<ErrorRecord>) {
     let mut leaks = Vec::new();
     let mut notes = Vec::new();

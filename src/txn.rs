@@ -170,7 +170,8 @@ pub fn finish(
             for (i, s) in j.steps.iter().enumerate() {
                 if let Step::Restore { seal_id, .. }
                 | Step::Unedit { seal_id, .. }
-                | Step::MakeDir { seal_id, .. } = s
+                | Step::MakeDir { seal_id, .. }
+                | Step::MakeLink { seal_id, .. } = s
                 {
                     if !seals.contains(&seal_id.as_str()) {
                         seals.push(seal_id);
@@ -225,7 +226,7 @@ fn record_seal(
     if let Some(bytes) = record_json
         && applied.errors().next().is_none()
     {
-        if !rec.files.is_empty() {
+        if !rec.files.is_empty() || !rec.links.is_empty() {
             v.put_record(rec, Some(bytes))?;
             apply::failpoint("after-manifest");
         }
@@ -241,7 +242,8 @@ fn record_seal(
         .map(|(_, s)| s.path().clone())
         .collect();
     rec.dirs.retain(|d| removed_dirs.contains(&d.path));
-    if !rec.files.is_empty() {
+    rec.links.retain(|l| !failed.contains(&l.path));
+    if !rec.files.is_empty() || !rec.links.is_empty() {
         v.put_record(&rec, None)?;
         apply::failpoint("after-manifest");
     }

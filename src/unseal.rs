@@ -387,6 +387,7 @@ fn count_done(j: &Journal, applied: &apply::Applied, report: &mut UnsealReport) 
                 report.dirs_recreated += 1;
                 ("dir-recreated", seal_id)
             }
+            Step::MakeLink { seal_id, .. } => ("link-recreated", seal_id),
             Step::Restore {
                 seal_id, replaces, ..
             } => {
@@ -473,6 +474,23 @@ fn plan(
                 }
             };
             j.steps.push(step);
+        }
+        for l in &rec.links {
+            if !claimed.insert(l.path.clone()) {
+                report.notes.push(NoteRecord::new(
+                    l.path.lossy(),
+                    format!(
+                        "link of seal {} superseded by a later seal of the same path",
+                        rec.id
+                    ),
+                ));
+                continue;
+            }
+            j.steps.push(Step::MakeLink {
+                seal_id: rec.id.clone(),
+                path: l.path.clone(),
+                target: l.target.clone(),
+            });
         }
     }
     j.steps.sort_by_key(|s| match s {

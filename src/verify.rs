@@ -139,7 +139,8 @@ fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
         report.errors.extend(r.errors);
         if let Some((rel, a)) = r.embedded {
             let path = String::from_utf8_lossy(&rel).into_owned();
-            let (leaks, notes) = scan::decide_embedded(&a, |url| maps.names_a_map(&rel, url));
+            let (leaks, notes, _) =
+                scan::decide_embedded(&a.embedded, |url| maps.names_a_map(&rel, url));
             report.leaks.extend(leaks.into_iter().map(|l| LeakRecord {
                 root: None,
                 path: path.clone(),
@@ -161,25 +162,35 @@ fn scan_files(files: &[FileEntry], report: &mut VerifyReport) {
 /// injected into a page resolves against the page, not the script, so it names a map if it
 /// resolves to one from the script's directory or from the root, or if a map of that file name
 /// ships anywhere.
-struct DistMaps {
+/// Seal decides the same way ([`crate::seal`]), from the maps it found.
+pub(crate) struct DistMaps {
     paths: std::collections::HashSet<Vec<u8>>,
     names: std::collections::HashSet<Vec<u8>>,
 }
 
 impl DistMaps {
     fn new(files: &[FileEntry], results: &[FileResult]) -> Self {
+        Self::of(
+            files
+                .iter()
+                .zip(results)
+                .filter(|(_, r)| r.is_map)
+                .map(|(f, _)| &f.rel),
+        )
+    }
+
+    /// The maps at these root-relative paths.
+    pub(crate) fn of<'a>(maps: impl Iterator<Item = &'a RelPath>) -> Self {
         let mut paths = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();
-        for (f, r) in files.iter().zip(results) {
-            if r.is_map {
-                paths.insert(f.rel.as_bytes().to_vec());
-                names.insert(f.rel.file_name().to_vec());
-            }
+        for rel in maps {
+            paths.insert(rel.as_bytes().to_vec());
+            names.insert(rel.file_name().to_vec());
         }
         DistMaps { paths, names }
     }
 
-    fn names_a_map(&self, file: &[u8], url: &[u8]) -> bool {
+    pub(crate) fn names_a_map(&self, file: &[u8], url: &[u8]) -> bool {
         use scan::url::{Target, resolve};
         let inside = |t: Target| match t {
             Target::Inside(p) => self.paths.contains(&p),

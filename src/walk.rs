@@ -4,7 +4,7 @@
 //! The walk only looks at metadata (`lstat`); reading contents is the caller's business. Results
 //! are sorted by path so everything downstream is deterministic.
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -122,6 +122,10 @@ pub const LINK_READ_LIMIT: u64 = 64 << 20;
 /// Entries of a linked directory's tree looked at, at most, for map names.
 pub const LINK_TREE_LIMIT: usize = 100_000;
 
+/// Bytes of a linked directory's files read, in all, to look for references in bundles
+/// (each file at most [`LINK_READ_LIMIT`]); past it only names are looked at.
+pub const LINK_TREE_BYTES: u64 = 256 << 20;
+
 /// `*.map`, or a compressed copy of one (`*.map.gz`…).
 fn map_name(n: &[u8]) -> bool {
     use crate::scan::{self, FileKind};
@@ -183,11 +187,16 @@ pub fn classify_link(path: &Path, name: &[u8]) -> LinkClass {
     }
 }
 
-/// A link to a directory: a leak when the tree under it holds a file or link named like a map
-/// (links inside are listed, not followed: a loop ends there).
+/// A link to a directory: a leak when the tree under it holds a file or link named like a map,
+/// or a file whose content leaks (a bundle with a reference, a map under another name) as
+/// verify would scan it in the dist — a server serves the whole tree under the link. Links
+/// inside are listed, not followed (a loop ends there); [`LINK_TREE_LIMIT`] entries and
+/// [`LINK_TREE_BYTES`] of content at most.
 fn linked_tree_class(path: &Path) -> LinkClass {
     let mut found = 0usize;
     let mut first = None;
+    let mut budget = LINK_TREE_BYTES;
+    let mut by_content = None;
     for e in walkdir::WalkDir::new(path)
         .follow_links(false)
         .follow_root_links(true)
@@ -195,14 +204,28 @@ fn linked_tree_class(path: &Path) -> LinkClass {
         .take(LINK_TREE_LIMIT)
         .flatten()
     {
+        let rel = || {
+            e.path()
+                .strip_prefix(path)
+                .map_or_else(|_| e.path().to_path_buf(), Path::to_path_buf)
+        };
         if !e.file_type().is_dir() && map_name(e.file_name().as_encoded_bytes()) {
             found += 1;
-            first.get_or_insert_with(|| {
-                e.path()
-                    .strip_prefix(path)
-                    .map_or_else(|_| e.path().to_path_buf(), Path::to_path_buf)
-            });
+            first.get_or_insert_with(rel);
+        } else if by_content.is_none()
+            && e.file_type().is_file()
+            && content_leaks(e.path(), e.file_name().as_encoded_bytes(), &mut budget)
+        {
+            by_content = Some(rel());
         }
+    }
+    if first.is_none()
+        && let Some(f) = by_content
+    {
+        return LinkClass::MapTarget(format!(
+            "points at a directory whose tree holds a file that leaks a map (first: {}: a reference or a map by content)",
+            f.display()
+        ));
     }
     match first {
         Some(f) => LinkClass::MapTarget(format!(
@@ -216,6 +239,38 @@ fn linked_tree_class(path: &Path) -> LinkClass {
         )),
         None => LinkClass::Other,
     }
+}
+
+/// Does the file at `path` (a regular file, not followed) leak as verify would scan it? Read
+/// as [`crate::scan::need`] asks, within `budget` bytes (taken from it).
+fn content_leaks(path: &Path, name: &[u8], budget: &mut u64) -> bool {
+    use crate::scan::{self, Need};
+    use std::io::Read;
+    let need = scan::need(scan::classify(name));
+    if need == Need::Nothing || *budget == 0 {
+        return false;
+    }
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    let mut bytes = Vec::new();
+    let take = |f: &std::fs::File, n: u64, bytes: &mut Vec<u8>, budget: &mut u64| {
+        let n = n.min(*budget);
+        let got = f.take(n).read_to_end(bytes).unwrap_or(0) as u64;
+        *budget -= got.min(*budget);
+    };
+    if need == Need::Head {
+        take(&f, scan::HEAD_LEN as u64, &mut bytes, budget);
+        if !scan::head_needs_all(&bytes) {
+            return false;
+        }
+    }
+    take(&f, LINK_READ_LIMIT, &mut bytes, budget);
+    scan::analyze(name, &bytes).leaks_anything()
 }
 
 /// Classify one entry the walk produced.

@@ -76,6 +76,10 @@ pub(crate) fn detail(c: &Change) -> String {
             )
         }
         Change::RemoveDir => "empty once its maps moved".into(),
+        Change::RemoveLink { target } => format!(
+            "symbolic link to {} (servers follow links, so the map ships): removed, its target recorded for unseal",
+            crate::sanitize::truncate(target, 160)
+        ),
         Change::DebugId { kind } => format!(
             "{} appended after the last line",
             if *kind == RewriteKind::DebugIdSnippet {

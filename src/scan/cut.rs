@@ -30,8 +30,8 @@
 //! decoded text and encoded back by [`super::encoding::Enc::encode_fill`].
 //!
 //! For a leaking reference *inside a string literal* the bytes to overwrite with as many spaces
-//! are [`super::embedded::Embedded::span`]: the literal's length and every offset stay as they
-//! are (see [`blank`]).
+//! are [`super::embedded::Embedded::span`]: the literal stays one token and every column stays
+//! where it is (see [`blank`]).
 
 use std::ops::Range;
 
@@ -188,12 +188,50 @@ fn apply_with(
     out
 }
 
-/// `src` with the bytes at `span` overwritten by as many spaces (an embedded reference inside a
-/// literal: the literal stays valid and nothing moves). `None` when `span` is out of bounds.
-pub fn blank(src: &[u8], span: Range<usize>) -> Option<Vec<u8>> {
-    let mut out = src.to_vec();
-    out.get_mut(span)?.fill(b' ');
-    Some(out)
+/// What to put in place of a reference comment written literally inside a string or template
+/// literal (an embedded reference, [`super::embedded`]): every line terminator it holds, byte
+/// for byte, and one space per UTF-16 code unit of everything else. The literal stays one
+/// valid token of the same shape (a template literal keeps its raw line breaks, so the lines
+/// after it keep their numbers), every token after it keeps its line and column, and the string
+/// the program sees keeps its `length`, with spaces where the comment was. The span holds no
+/// escape (it is only cut when its raw bytes are the cooked text), so no `\` is blanked away
+/// from its line continuation. For an ASCII comment — every real one — the fill has the span's
+/// exact byte length.
+pub fn blank(src: &[u8], span: Range<usize>) -> String {
+    let text = &src[span];
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let n = line_break_len(text, i);
+        if n > 0 {
+            out.push_str(std::str::from_utf8(&text[i..i + n]).unwrap_or("\n"));
+            i += n;
+            continue;
+        }
+        // One space per UTF-16 code unit of the character starting here (a stray byte of
+        // invalid UTF-8 counts as one, as a lossy decoder shows it).
+        let len = match text[i] {
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            _ => 1,
+        };
+        let ch = text
+            .get(i..i + len)
+            .and_then(|c| std::str::from_utf8(c).ok());
+        match ch {
+            Some(c) => {
+                let units = c.chars().map(char::len_utf16).sum();
+                out.extend(std::iter::repeat_n(' ', units));
+                i += len;
+            }
+            None => {
+                out.push(' ');
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -303,13 +341,20 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn blank_keeps_the_length() {
+    fn blank_keeps_the_length_and_line_breaks() {
         let src = b"s = \"a{}/*# sourceMappingURL=x.map */\";";
-        let out = blank(src, 8..36).unwrap_or_default();
-        assert_eq!(out.len(), src.len());
-        assert_eq!(&out[..8], b"s = \"a{}");
-        assert!(out[8..36].iter().all(|&c| c == b' '));
-        assert_eq!(blank(src, 30..99), None);
+        let fill = blank(src, 8..36);
+        assert_eq!(fill, " ".repeat(28));
+        // A template literal's raw line breaks stay; an astral character is two spaces (two
+        // UTF-16 code units, as the string's length and the columns count it).
+        let src = "`/*# sourceMappingURL=data:,\r\n\u{1F600}\u{2028}x */`";
+        let fill = blank(src.as_bytes(), 1..src.len() - 1);
+        assert_eq!(
+            fill,
+            format!("{}\r\n  \u{2028}{}", " ".repeat(27), " ".repeat(4))
+        );
+        let units = |s: &str| s.encode_utf16().count();
+        assert_eq!(units(&fill), units(&src[1..src.len() - 1]));
     }
 
     /// What may separate two tokens: nothing, white space, line breaks, comments (references or

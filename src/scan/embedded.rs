@@ -22,6 +22,7 @@ use std::ops::Range;
 use memchr::memmem;
 
 use super::datauri;
+use super::js::{Form, Reference};
 use super::pattern::{NEEDLE, js_space_len, line_of, match_source_map_url};
 
 /// A string or template literal that holds the needle in its raw text.
@@ -56,6 +57,10 @@ pub struct Embedded {
     pub line: u64,
     pub evaluated: bool,
     pub payload: Payload,
+    /// What seal does when this reference leaks: overwrite `span` with [`super::cut::blank`]'s
+    /// spaces (a [`Form::InString`] reference). Set when `span` is, unless the string is
+    /// evaluated.
+    pub cut: Option<Reference>,
 }
 
 /// Decode a JavaScript string or template literal's contents: the cooked bytes and, for each,
@@ -179,16 +184,27 @@ pub fn find(src: &[u8], literals: &[Literal]) -> Vec<Embedded> {
                 let re = lit.raw.start + map[comment.end - 1] + 1;
                 (src.get(rs..re) == Some(&cooked[comment.clone()])).then_some(rs..re)
             };
-            let url_bytes = cooked[url].to_vec();
+            let url_bytes = cooked[url.clone()].to_vec();
             let pos = (lit.raw.start + map[hit]).max(at);
             line += line_of(&src[at..pos], pos - at) - 1;
             at = pos;
+            // Written literally, the URL's raw bytes are its cooked ones, at the same place.
+            // An evaluated string is never rewritten (its code is a development build), so
+            // its fill — as long as a multi-megabyte inline map — is not even worked out.
+            let cut = span.clone().filter(|_| !lit.evaluated).map(|s| Reference {
+                fill: super::cut::blank(src, s.clone()),
+                url: s.start + (url.start - comment.start)..s.start + (url.end - comment.start),
+                span: s,
+                line,
+                form: Form::InString,
+            });
             out.push(Embedded {
                 line,
                 span,
                 payload: payload_of(&url_bytes),
                 url: url_bytes,
                 evaluated: lit.evaluated,
+                cut,
             });
         }
     }

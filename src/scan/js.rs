@@ -72,6 +72,9 @@ pub enum Form {
     WasmSection,
     /// `SourceMap:` / `X-SourceMap:` header declared in a static-host config file.
     Header,
+    /// A reference comment written literally inside a string or template literal (an
+    /// `embedded-reference`, [`super::embedded`]): overwritten with spaces, never cut out.
+    InString,
 }
 
 /// Why the lexical fallback ran instead of the parser.

@@ -30,6 +30,7 @@ impl LeakKind {
         match form {
             Form::WasmSection => LeakKind::WasmSection,
             Form::Header => LeakKind::HttpHeader,
+            Form::InString => LeakKind::EmbeddedReference,
             Form::LineComment | Form::BlockComment if datauri::is_data_uri(url) => {
                 LeakKind::InlineMap
             }
@@ -325,6 +326,11 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
         }
         for e in &mut inner.embedded {
             e.span = e.span.clone().map(|s| d.original(s));
+            if let Some(r) = &mut e.cut {
+                r.span = d.original(r.span.clone());
+                r.url = d.original(r.url.clone());
+                r.fill = d.enc.encode_fill(&r.fill);
+            }
         }
         inner.encoding = Some(d.enc);
         inner.notes.push(Note {
@@ -356,8 +362,8 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     ),
                 });
             }
-            embedded_findings(&mut a, bytes, &s.literals);
             a.refs = s.refs;
+            embedded_findings(&mut a, bytes, &s.literals);
             a.js_method = Some(s.method);
         }
         FileKind::Css => a.refs = css::scan(bytes),
@@ -387,8 +393,8 @@ pub fn analyze_with(name: &[u8], bytes: &[u8], limits: Limits) -> Analysis {
                     ),
                 });
             }
-            embedded_findings(&mut a, bytes, &h.literals);
             a.refs = h.refs;
+            embedded_findings(&mut a, bytes, &h.literals);
         }
         FileKind::Wasm => {
             let w = wasm::scan(bytes);
@@ -469,27 +475,37 @@ fn needs_decoding(kind: FileKind, bytes: &[u8]) -> Option<encoding::Decoded> {
 /// with content is an `eval-map` leak when the string is evaluated (one leak per file, with the
 /// count), else an `embedded-reference` leak; a `data:` URI without content is a note; a URL
 /// waits in [`Analysis::embedded`] for the caller, who knows whether it names a map in the dist.
-/// Seal never rewrites string contents: these leaks are not in `refs`.
+/// An `embedded-reference` leak written literally goes into `refs` as a [`Form::InString`]
+/// reference, which seal overwrites with spaces ([`cut::blank`]); one written with escapes is
+/// stuck (the spaces would not be where the program sees the comment). Strings that are
+/// evaluated are never rewritten: their code is a development build.
 fn embedded_findings(a: &mut Analysis, bytes: &[u8], literals: &[embedded::Literal]) {
     if literals.is_empty() {
         return;
     }
     let mut evals = 0u64;
     let mut first_eval = None;
+    let mut cuts = false;
     for e in embedded::find(bytes, literals) {
         match (e.payload, e.evaluated) {
             (embedded::Payload::MapWithContent, true) => {
                 evals += 1;
                 first_eval.get_or_insert(e.line);
             }
-            (embedded::Payload::MapWithContent, false) => a.stuck.push(Leak {
-                kind: LeakKind::EmbeddedReference,
-                line: Some(e.line),
-                message: format!(
-                    "inline source map in a data: URI ({} bytes) inside a string the program can put in the page",
-                    e.url.len()
-                ),
-            }),
+            (embedded::Payload::MapWithContent, false) => match e.cut {
+                Some(r) => {
+                    a.refs.push(r);
+                    cuts = true;
+                }
+                None => a.stuck.push(Leak {
+                    kind: LeakKind::EmbeddedReference,
+                    line: Some(e.line),
+                    message: format!(
+                        "inline source map in a data: URI ({} bytes) inside a string the program can put in the page, written with escapes: cannot be blanked in place; edit it by hand",
+                        e.url.len()
+                    ),
+                }),
+            },
             (embedded::Payload::Empty, _) => a.notes.push(Note {
                 kind: Some(NoteKind::EmbeddedReference),
                 message: format!(
@@ -499,6 +515,10 @@ fn embedded_findings(a: &mut Analysis, bytes: &[u8], literals: &[embedded::Liter
             }),
             (embedded::Payload::Url, _) => a.embedded.push(e),
         }
+    }
+    if cuts {
+        // Comments and literals never overlap: file order is all seal needs.
+        a.refs.sort_by_key(|r| r.span.start);
     }
     if let Some(line) = first_eval {
         a.stuck.push(Leak {
@@ -514,25 +534,34 @@ fn embedded_findings(a: &mut Analysis, bytes: &[u8], literals: &[embedded::Liter
 }
 
 /// Decide the references inside literals that name a file: a leak when `is_dist_map(url)`
-/// says the URL names a map that ships, else a note.
+/// says the URL names a map that ships, else a note. The third list is what seal overwrites:
+/// the leaks written literally, as [`Form::InString`] references.
 pub fn decide_embedded(
-    a: &Analysis,
+    embedded: &[embedded::Embedded],
     mut is_dist_map: impl FnMut(&[u8]) -> bool,
-) -> (Vec<Leak>, Vec<Note>) {
-    let (mut leaks, mut notes) = (Vec::new(), Vec::new());
+) -> (Vec<Leak>, Vec<Note>, Vec<Reference>) {
+    let (mut leaks, mut notes, mut cuts) = (Vec::new(), Vec::new(), Vec::new());
     // Those that name nothing are one note per file (a bundler's runtime can hold thousands).
     let mut unnamed: Option<(u64, String)> = None;
     let mut count = 0u64;
-    for e in &a.embedded {
+    for e in embedded {
         let shown = crate::sanitize::truncate(&crate::sanitize::bytes_for_terminal(&e.url), 160);
         if is_dist_map(&e.url) {
+            let how = if e.cut.is_some() {
+                ""
+            } else if e.evaluated {
+                " (in an evaluated string: mapvault does not rewrite it; rebuild without it)"
+            } else {
+                " (written with escapes: cannot be blanked in place; edit it by hand)"
+            };
             leaks.push(Leak {
                 kind: LeakKind::EmbeddedReference,
                 line: Some(e.line),
                 message: format!(
-                    "sourceMappingURL={shown} inside a string the program can put in the page, naming a map that ships"
+                    "sourceMappingURL={shown} inside a string the program can put in the page, naming a map that ships{how}"
                 ),
             });
+            cuts.extend(e.cut.clone());
         } else {
             count += 1;
             unnamed.get_or_insert((e.line, shown));
@@ -547,7 +576,7 @@ pub fn decide_embedded(
             ),
         });
     }
-    (leaks, notes)
+    (leaks, notes, cuts)
 }
 
 fn plural(n: u64, w: &str) -> String {
@@ -606,6 +635,13 @@ pub fn leaks(a: &Analysis, bytes: &[u8]) -> Vec<Leak> {
             LeakKind::InlineMap => {
                 format!("inline source map in a data: URI ({} bytes)", url.len())
             }
+            LeakKind::EmbeddedReference if datauri::is_data_uri(url) => format!(
+                "inline source map in a data: URI ({} bytes) inside a string the program can put in the page",
+                url.len()
+            ),
+            LeakKind::EmbeddedReference => format!(
+                "sourceMappingURL={shown} inside a string the program can put in the page, naming a map that ships"
+            ),
             LeakKind::WasmSection => format!("sourceMappingURL custom section → {shown}"),
             LeakKind::HttpHeader => format!("SourceMap header → {shown}"),
             _ => format!("sourceMappingURL={shown}"),

@@ -55,6 +55,9 @@ pub(crate) struct Seen {
     /// The references behind `edit` (kept for `--debug-ids`, which plans the edit again).
     pub refs: Vec<scan::Reference>,
     pub debug: Option<DebugSeen>,
+    /// References inside string literals naming a file, with the bytes they were found in:
+    /// [`decide_embedded`] overwrites those that name a map of the dist once every map is known.
+    pub embedded: Option<(Vec<u8>, Vec<scan::embedded::Embedded>)>,
 }
 
 impl Seen {
@@ -68,6 +71,7 @@ impl Seen {
             error: None,
             refs: Vec::new(),
             debug: None,
+            embedded: None,
         }
     }
 
@@ -232,9 +236,37 @@ fn inspect_one(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> Seen {
     }
     if !a.refs.is_empty() {
         seen.edit = Some(plan_edit(buf, &a.refs, &seen.entry.meta, &Extra::default()));
-        seen.refs = a.refs;
+    }
+    seen.refs = a.refs;
+    if a.embedded.iter().any(|e| e.cut.is_some()) {
+        seen.embedded = Some((buf.clone(), a.embedded));
     }
     seen
+}
+
+/// References inside string literals that name a map of the dist (as verify decides them:
+/// [`crate::verify::DistMaps`]) are leaks: each file holding one gets them added to its
+/// references and its edit planned again, from the bytes inspected. The maps are every file
+/// inspection found to be one (by name or content, compressed or not).
+pub(crate) fn decide_embedded(seen: &mut [Seen]) {
+    let maps = crate::verify::DistMaps::of(
+        seen.iter()
+            .filter(|s| s.map.is_some())
+            .map(|s| &s.entry.rel),
+    );
+    for s in seen.iter_mut() {
+        let Some((bytes, embedded)) = s.embedded.take() else {
+            continue;
+        };
+        let rel = s.entry.rel.as_bytes();
+        let (_, _, cuts) = scan::decide_embedded(&embedded, |url| maps.names_a_map(rel, url));
+        if cuts.is_empty() {
+            continue;
+        }
+        s.refs.extend(cuts);
+        s.refs.sort_by_key(|r| r.span.start);
+        s.edit = Some(plan_edit(&bytes, &s.refs, &s.entry.meta, &Extra::default()));
+    }
 }
 
 /// A precompressed copy (`buf`, decoded as `inner`): a map to move, or references to cut from

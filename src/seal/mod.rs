@@ -180,13 +180,15 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     // Names only: inspection takes each file's metadata from the file it opens.
     let w = walk::walk_names(&opts.dist, None);
     phases.mark("walk");
-    // A link to a map is a leak seal cannot fix yet: the final verify reports it.
+    // A link to a map file is removed and recorded by the plan (`map_links`); one to a
+    // directory holding maps is a leak seal does not fix: the final verify reports it.
     let (_, notes, errors) = crate::inspect::walk_findings(&w);
     report.notes.extend(notes);
     report.errors.extend(errors);
     report.files_scanned = w.files.len() as u64;
     progress::phase("inspecting", report.files_scanned);
     let mut seen = inspect::inspect_all(&w.files, &opts.allow);
+    inspect::decide_embedded(&mut seen);
     phases.mark("inspect");
 
     if let Some(mode) = opts.debug_ids {
@@ -252,6 +254,7 @@ fn gather_facts(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &Wa
             present: v.which_present(&plan::objects_wanted(seen)),
         }),
         holds_sealed,
+        map_links: crate::inspect::map_links(w, &opts.allow),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::scan::url;
 use crate::txn::Temps;
 use crate::vault::journal::{How, Journal, Op, Step};
 use crate::vault::manifest::{
-    Action, DirRecord, EditKind, EditRecord, FileRecord, SealRecord, Stored,
+    Action, DirRecord, EditKind, EditRecord, FileRecord, LinkRecord, SealRecord, Stored,
 };
 use crate::walk::Walk;
 
@@ -39,6 +39,9 @@ pub(crate) struct Facts {
     /// Plain files that already hold what their precompressed copy gives once sealed (an
     /// earlier seal stopped between the two): of [`copies_to_check`].
     pub holds_sealed: HashSet<RelPath>,
+    /// Symbolic links that name or point at a source map file (not a directory), with their
+    /// targets as `readlink` gives them: removed and recorded ([`crate::inspect::map_links`]).
+    pub map_links: Vec<(RelPath, RawPath)>,
 }
 
 /// The vault as the plan sees it.
@@ -180,6 +183,7 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
             tool: format!("mapvault {}", env!("CARGO_PKG_VERSION")),
             files: Vec::new(),
             dirs: Vec::new(),
+            links: Vec::new(),
         },
         actions: Vec::new(),
         notes: Vec::new(),
@@ -214,6 +218,7 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         }
     }
     p.dirs(seen, w);
+    p.map_links(&facts.map_links);
     for s in seen {
         if let Some(e) = &s.error {
             p.errors
@@ -625,6 +630,9 @@ impl Planner<'_> {
                 let shown = String::from_utf8_lossy(&p);
                 if let Some(sha) = self.map_sha_of.get(p.as_slice()) {
                     (TargetKind::Inside, path, Some((*sha).to_string()))
+                } else if self.facts.map_links.iter().any(|(l, _)| l.as_bytes() == p) {
+                    // A link to a map, removed and recorded with this seal.
+                    (TargetKind::Inside, path, None)
                 } else if self.opts.allow.allows_file(&RelPath::new(p.clone())) {
                     self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown}, left in place by --allow; comment removed (allow this file too to keep it)", c.line)));
                     (TargetKind::NotAMap, path, None)
@@ -635,6 +643,24 @@ impl Planner<'_> {
                     (TargetKind::Missing, path, None)
                 }
             }
+        }
+    }
+
+    /// Links to maps: each removed (while it still is that link) and recorded with its target.
+    fn map_links(&mut self, links: &[(RelPath, RawPath)]) {
+        for (rel, target) in links {
+            self.journal.steps.push(Step::RemoveLink {
+                path: rel.clone(),
+                target: target.clone(),
+            });
+            self.record.links.push(LinkRecord {
+                path: rel.clone(),
+                target: target.clone(),
+            });
+            let shown = crate::sanitize::bytes_for_terminal(
+                target.to_path().as_os_str().as_encoded_bytes(),
+            );
+            self.action(rel, None, Change::RemoveLink { target: shown });
         }
     }
 
@@ -660,9 +686,15 @@ impl Planner<'_> {
                 e.1 += 1;
             }
         }
-        let others = (w.symlinks.iter().map(|(r, _)| r))
-            .chain(&w.special)
-            .chain(w.dirs.iter().map(|(r, _)| r));
+        // A link to a map goes too ([`Planner::map_links`], before directories are removed).
+        for (r, _) in &w.symlinks {
+            let e = children.entry(parent_of(r.as_bytes())).or_default();
+            e.0 += 1;
+            if self.facts.map_links.iter().any(|(l, _)| l == r) {
+                e.1 += 1;
+            }
+        }
+        let others = w.special.iter().chain(w.dirs.iter().map(|(r, _)| r));
         for r in others {
             children.entry(parent_of(r.as_bytes())).or_default().0 += 1;
         }

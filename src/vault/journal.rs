@@ -222,6 +222,16 @@ pub enum Step {
     },
     /// Remove a directory seal emptied (deepest first; only if empty).
     RemoveDir { path: RelPath },
+    /// Remove a symbolic link that names or points at a source map (seal): only while it is
+    /// still a link to `target`.
+    RemoveLink { path: RelPath, target: RawPath },
+    /// Recreate a symbolic link seal removed (unseal), never following it; only where nothing
+    /// is.
+    MakeLink {
+        seal_id: String,
+        path: RelPath,
+        target: RawPath,
+    },
     /// Recreate a directory seal removed.
     MakeDir {
         seal_id: String,
@@ -272,6 +282,8 @@ impl Step {
             | Step::Unlink { path, .. }
             | Step::Edit { path, .. }
             | Step::RemoveDir { path }
+            | Step::RemoveLink { path, .. }
+            | Step::MakeLink { path, .. }
             | Step::MakeDir { path, .. }
             | Step::Restore { path, .. }
             | Step::Unedit { path, .. } => path,
@@ -399,6 +411,8 @@ impl Step {
             Step::Unlink { .. } => "unlink",
             Step::Edit { .. } => "edit",
             Step::RemoveDir { .. } => "remove_dir",
+            Step::RemoveLink { .. } => "remove_link",
+            Step::MakeLink { .. } => "make_link",
             Step::MakeDir { .. } => "make_dir",
             Step::Restore { .. } => "restore",
             Step::Unedit { .. } => "unedit",
@@ -464,6 +478,15 @@ fn check_step(s: &Step, dist: &Path, tmp: &Path) -> Result<(), String> {
         // The mode in their `meta` is only compared, never applied: a rewritten copy takes the
         // mode of the file it replaces.
         Step::Recompress { .. } | Step::Edit { .. } | Step::RemoveDir { .. } => Ok(()),
+        // A link's target is only text put in a link (never opened): anything a link can hold.
+        Step::RemoveLink { target, .. } | Step::MakeLink { target, .. } => {
+            let t = target.to_path();
+            if t.as_os_str().is_empty() || t.as_os_str().as_encoded_bytes().contains(&0) {
+                Err("the link target is empty or not a path".into())
+            } else {
+                Ok(())
+            }
+        }
     }
 }
 

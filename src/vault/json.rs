@@ -117,6 +117,9 @@ pub fn record(r: &SealRecord) -> serde_json::Result<Pieces> {
     o.field("tool", &r.tool)?;
     o.raw("files", array(&r.files)?);
     o.field("dirs", &r.dirs)?;
+    if !r.links.is_empty() {
+        o.field("links", &r.links)?;
+    }
     Ok(o.end())
 }
 
@@ -193,6 +196,14 @@ mod tests {
                 path: RelPath::new(b"a".to_vec()),
                 mode: 0o755,
             }],
+            links: if n % 2 == 1 {
+                vec![crate::vault::manifest::LinkRecord {
+                    path: RelPath::new(b"l.js.map".to_vec()),
+                    target: RawPath::from_path(std::path::Path::new("../x \"q\".map")),
+                }]
+            } else {
+                Vec::new()
+            },
         }
     }
 

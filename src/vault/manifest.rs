@@ -63,6 +63,20 @@ pub struct SealRecord {
     pub files: Vec<FileRecord>,
     #[serde(default)]
     pub dirs: Vec<DirRecord>,
+    /// Symbolic links seal removed because they named or pointed at a source map (servers and
+    /// copy tools follow links). Absent from records that removed none (and from every record
+    /// written before links were moved): old vaults load unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkRecord>,
+}
+
+/// A symbolic link seal removed: its dist-relative name and its target, exactly as `readlink`
+/// gave it (relative or absolute, inside the dist or not, dangling or not). Unseal recreates
+/// it as it was, never following it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub path: RelPath,
+    pub target: RawPath,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -436,6 +450,18 @@ impl SealRecord {
                     return Err(bad("directory path escapes the dist", rec, &d.path));
                 }
             }
+            for l in &rec.links {
+                if l.path.as_bytes().is_empty() || l.path.under(root).is_none() {
+                    return Err(bad("link path escapes the dist", rec, &l.path));
+                }
+                if !paths.insert(&l.path) {
+                    return Err(bad("appears twice in one seal", rec, &l.path));
+                }
+                let t = l.target.to_path();
+                if t.as_os_str().is_empty() || t.as_os_str().as_encoded_bytes().contains(&0) {
+                    return Err(bad("link target is empty or not a path", rec, &l.path));
+                }
+            }
         }
         Ok(())
     }
@@ -497,6 +523,7 @@ mod tests {
                     )
                 }],
                 dirs: vec![],
+                links: vec![],
             }],
             ..Manifest::default()
         }

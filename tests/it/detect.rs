@@ -61,6 +61,105 @@ fn v8_classic_url(src: &str) -> Option<String> {
     }
 }
 
+/// V8's own reading of a module's `sourceMappingURL` (issue 14's module-goal oracle): node 20
+/// has no `sourceMapURL` on `vm.SourceTextModule`, but its ESM loader hands V8's reading of the
+/// module to `--enable-source-maps`. So `src` goes to a temp `m.mjs` that throws on an added
+/// last line, `url` gets a map whose source is `ORACLE.ts`, and the stack says whether V8 took
+/// `url` as the module's map. `None` when node is missing (a failure in CI).
+fn v8_module_reads(src: &str, url: &str) -> Option<bool> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = format!("{src}\nthrow new Error('oracle');\n");
+    let lines = module.split('\n').count();
+    let mappings = vec!["AAAA"; lines].join(";");
+    std::fs::write(dir.path().join("m.mjs"), &module).expect("write m.mjs");
+    std::fs::write(
+        dir.path().join(url),
+        format!(r#"{{"version":3,"sources":["ORACLE.ts"],"names":[],"mappings":"{mappings}"}}"#),
+    )
+    .expect("write map");
+    let out = std::process::Command::new("node")
+        .args([
+            "--enable-source-maps",
+            "-e",
+            "import('./m.mjs').then(() => console.log('no throw'), e => console.log(String(e.stack)))",
+        ])
+        .current_dir(dir.path())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let stack = String::from_utf8_lossy(&o.stdout).into_owned();
+            assert!(stack.contains("oracle"), "the module did not run: {stack}");
+            Some(stack.contains("ORACLE.ts"))
+        }
+        _ => {
+            assert!(std::env::var_os("CI").is_none(), "node is needed in CI");
+            crate::harness::say("skipped the V8 module oracle: node is not available");
+            None
+        }
+    }
+}
+
+/// Module goal, against V8: a reference a module reads is found; text V8 does not read as a
+/// comment (a string, a template literal) is no `map-reference`. (`<!--` cannot be asked: V8
+/// refuses HTML-like comments in a module outright, "HTML comments are not allowed in
+/// modules"; the classic goal's reading is `a_classic_script_hides_…`.)
+#[test]
+fn module_goal_references_match_v8s_reading() {
+    // (file, text, V8 reads the reference, mapvault reports it).
+    let cases: &[(&str, &str, bool, bool)] = &[
+        // A module: `import.meta` fails as a classic script.
+        (
+            "a.mjs",
+            "export const u = import.meta.url;\n//# sourceMappingURL=oracle.js.map",
+            true,
+            true,
+        ),
+        // V8 reads only `//#` comments; ECMA-426 also names `/*# … */`, which other consumers
+        // (and CSS) read: mapvault reports it, a superset of V8 on purpose.
+        (
+            "b.mjs",
+            "export const v = 1;\n/*# sourceMappingURL=oracle.js.map */",
+            false,
+            true,
+        ),
+        // The last real comment wins; the look-alike in a template is text.
+        (
+            "c.mjs",
+            "//# sourceMappingURL=oracle.js.map\nexport const s = `\n//# sourceMappingURL=other.js.map\n`;",
+            true,
+            true,
+        ),
+        (
+            "d.mjs",
+            "export const s = `\n//# sourceMappingURL=oracle.js.map\n`;",
+            false,
+            false,
+        ),
+        // A string is text to V8 and to mapvault (a note at most).
+        (
+            "e.mjs",
+            "export const s = \"//# sourceMappingURL=oracle.js.map\";",
+            false,
+            false,
+        ),
+    ];
+    let env = TestEnv::new();
+    for (name, src, _, _) in cases {
+        env.write(format!("dist/{name}"), src);
+    }
+    let (_, set, _) = leaks(&env);
+    for (name, src, reads, reports) in cases {
+        if let Some(v8) = v8_module_reads(src, "oracle.js.map") {
+            assert_eq!(v8, *reads, "{name}: the case is wrong about V8");
+        }
+        assert_eq!(
+            has(&set, name, "map-reference"),
+            *reports,
+            "{name}: mapvault's verdict: {set:?}"
+        );
+    }
+}
+
 #[test]
 fn a_classic_script_hides_a_reference_the_module_goal_reads_as_a_comment() {
     // Classic script: `<!--` starts a comment to the end of the line, so line 2 is a real
@@ -430,4 +529,44 @@ fn directory_links_whose_tree_holds_maps_are_leaks_and_never_followed_to_write()
         crate::harness::Level::Restored,
         "unseal",
     );
+}
+
+/// A linked directory outside the dist whose tree holds no map *name* but a bundle with a
+/// reference (a CDN URL), an inline map, or a map under another name still ships a leak under
+/// the link; a tree of plain files stays a note.
+#[test]
+fn directory_links_whose_tree_holds_a_leaking_bundle_are_leaks() {
+    use base64::Engine;
+    let full = base64::engine::general_purpose::STANDARD.encode(MAP);
+    let env = TestEnv::new();
+    env.write("dist/index.js", "i();\n");
+    env.write(
+        "ref/deep/app.js",
+        "a();\n//# sourceMappingURL=https://cdn.example/app.js.map\n",
+    );
+    env.write(
+        "inline/s.css",
+        format!("a{{}}\n/*# sourceMappingURL=data:application/json;base64,{full} */\n"),
+    );
+    env.write("renamed/data.json", MAP);
+    env.write("plain/p.js", "p();\n");
+    env.write("plain/readme.txt", "sourceMappingURL= in prose\n");
+    for d in ["ref", "inline", "renamed", "plain"] {
+        env.symlink(format!("../{d}"), format!("dist/{d}"));
+    }
+    let outside = env.snapshot("");
+    let (code, set, j) = leaks(&env);
+    assert_eq!(code, 1);
+    for p in ["ref", "inline", "renamed"] {
+        assert!(has(&set, p, "source-map"), "{p}: {set:?}");
+    }
+    assert!(!set.iter().any(|(p, _)| p == "plain"), "{set:?}");
+    assert!(j["notes"].to_string().contains("\"plain\""));
+    // Seal leaves these links (their trees are outside) and writes nothing through them.
+    env.mapvault(["seal", "dist", "--vault", "vault"])
+        .expect_code(1);
+    let d = outside.diff_only(&env.snapshot(""), crate::harness::Level::Untouched, |p| {
+        !p.starts_with("vault")
+    });
+    assert!(d.is_empty(), "seal wrote through a link: {d:?}");
 }

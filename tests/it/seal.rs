@@ -475,45 +475,132 @@ fn seal_json_report_is_one_object_and_seal_sees_hidden_files() {
 }
 
 #[test]
-fn seal_reports_links_to_maps_and_leaves_links_and_targets_alone() {
+fn seal_moves_links_to_maps_into_the_record_and_unseal_recreates_them() {
     let env = TestEnv::new();
     env.write("outside/real.js.map", MAP_A);
+    env.write("outside/renamed.json", MAP_B);
+    env.write("outside/plain.txt", "hello");
     env.write("dist/a.js", "a();\n//# sourceMappingURL=link.js.map\n");
+    env.write("dist/maps/in.js.map", MAP_A);
+    // Outside the dist (relative and absolute), by content, inside the dist, dangling.
     env.symlink("../outside/real.js.map", "dist/link.js.map");
-    env.symlink("../outside", "dist/outdir");
+    env.symlink(env.path("outside/real.js.map"), "dist/abs.js.map");
+    env.symlink("../outside/renamed.json", "dist/innocent.txt");
+    env.symlink("maps/in.js.map", "dist/inside.js.map");
+    env.symlink("nowhere.js.map", "dist/dangling.js.map");
+    // A directory holding only a link to a map is left empty: removed, and made again.
+    env.symlink("../../outside/real.js.map", "dist/sub/deep.js.map");
+    // Not a map: a note, left alone.
+    env.symlink("../outside/plain.txt", "dist/plain.txt");
+    let links = [
+        ("link.js.map", "../outside/real.js.map".to_owned()),
+        (
+            "abs.js.map",
+            env.path("outside/real.js.map").display().to_string(),
+        ),
+        ("innocent.txt", "../outside/renamed.json".to_owned()),
+        ("inside.js.map", "maps/in.js.map".to_owned()),
+        ("dangling.js.map", "nowhere.js.map".to_owned()),
+        ("sub/deep.js.map", "../../outside/real.js.map".to_owned()),
+    ];
     let before = env.snapshot("");
     let run = env
         .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
-        .run();
-    // A link named like a map ships the map (servers follow links): seal cannot move links
-    // yet, so it reports the leak and exits 1, changing neither the link nor its target.
+        .ok();
+    let j = run.json();
     run.ensure(
-        run.code == Some(1),
-        "a link to a map is a leak seal reports",
+        j["clean"] == true,
+        "the dist is clean once the links are gone",
     );
-    let leaks = run.json()["leaks"].to_string();
+    let actions = j["actions"].as_array().cloned().unwrap_or_default();
+    for (l, _) in &links {
+        run.ensure(
+            std::fs::symlink_metadata(env.path(format!("dist/{l}"))).is_err(),
+            format_args!("the link {l} is gone"),
+        );
+        run.ensure(
+            actions
+                .iter()
+                .any(|a| a["path"] == *l && a["action"] == "remove-link"),
+            format_args!("{l}: a remove-link action: {actions:?}"),
+        );
+    }
     run.ensure(
-        leaks.contains("dist/link.js.map") || leaks.contains("\"link.js.map\""),
-        "the link is named among the leaks",
+        std::fs::read_link(env.path("dist/plain.txt")).is_ok(),
+        "a link to something that is not a map stays",
     );
-    let after = env.snapshot("");
-    let d = before.diff_only(&after, Level::Untouched, |p| {
-        p.starts_with("outside") || p.starts_with("dist/link") || p.starts_with("dist/outdir")
+    run.ensure(
+        !env.path("dist/sub").exists(),
+        "a directory emptied of its link is removed",
+    );
+    // Nothing outside the dist changed; a map behind a link outside never reaches the vault.
+    let d = before.diff_only(&env.snapshot(""), Level::Untouched, |p| {
+        p.starts_with("outside")
     });
+    run.ensure(d.is_empty(), format_args!("outside changed: {d:?}"));
+    let vault = env.vault("vault");
     run.ensure(
-        d.is_empty(),
-        format_args!("links or their targets changed: {d:?}"),
+        vault.map(&sha256_hex(MAP_B.as_bytes())).is_none(),
+        "a map behind a link outside the dist reached the vault",
     );
-    run.ensure(
-        env.vault("vault")
-            .map(&sha256_hex(MAP_A.as_bytes()))
-            .is_none(),
-        "a map behind a symlink reached the vault",
-    );
-    run.ensure(
-        env.read("dist/a.js") == b"a();\n\n",
-        "the reference comment is still stripped",
-    );
+    // The record holds each link's name and target text.
+    let records = vault.record_files();
+    let rec: serde_json::Value =
+        serde_json::from_slice(&records.first().expect("one record").1).expect("record JSON");
+    let recorded = rec["seal"]["links"].to_string();
+    for (l, t) in &links {
+        run.ensure(
+            recorded.contains(&format!("\"path\":\"{l}\"")) && recorded.contains(t.as_str()),
+            format_args!("{l} -> {t} recorded: {recorded}"),
+        );
+    }
+    env.mapvault(["verify", "dist"]).ok();
+    // Unseal recreates every link exactly (its target text, not a copy of the target).
+    env.mapvault(["unseal", "dist", "--vault", "vault"]).ok();
+    let d = before.diff_only(&env.snapshot(""), Level::Content, |p| {
+        !p.starts_with("vault")
+    });
+    assert!(d.is_empty(), "unseal did not restore the tree: {d:?}");
+    for (l, t) in &links {
+        let now = std::fs::read_link(env.path(format!("dist/{l}"))).expect("link back");
+        assert_eq!(now, std::path::PathBuf::from(t), "{l}");
+    }
+}
+
+/// A record whose link entry names a path outside the dist (a hand-edited record) is refused
+/// as a whole: no link is made anywhere.
+#[test]
+fn records_with_links_outside_the_dist_are_refused() {
+    let env = TestEnv::new();
+    env.write("outside/real.js.map", MAP_A);
+    env.write("dist/a.js", "a();\n");
+    env.symlink("../outside/real.js.map", "dist/link.js.map");
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let records = env.vault("vault").record_files();
+    let (id, bytes) = records.first().expect("one seal record");
+    for hostile in [
+        "../escape.js.map",
+        "/tmp/escape.js.map",
+        "a/../../escape.js.map",
+        "",
+    ] {
+        let mut r: serde_json::Value = serde_json::from_slice(bytes).expect("record JSON");
+        r["seal"]["links"][0]["path"] = hostile.into();
+        env.write(
+            format!("vault/seals/{id}.json"),
+            serde_json::to_vec(&r).expect("json"),
+        );
+        let dist = env.snapshot("dist");
+        let run = env
+            .mapvault(["unseal", "dist", "--vault", "vault"])
+            .expect_code(2);
+        run.ensure(
+            std::fs::symlink_metadata(env.path("escape.js.map")).is_err()
+                && std::fs::symlink_metadata("/tmp/escape.js.map").is_err(),
+            format_args!("{hostile:?}: a link was made outside the dist"),
+        );
+        dist.assert_same(&env.snapshot("dist"), Level::Untouched, "the dist");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
