@@ -39,7 +39,7 @@ pub struct UnsealOptions {
     /// Canonical absolute path of the dist.
     pub dist: PathBuf,
     /// Absolute path of the vault.
-    pub vault: PathBuf,
+    pub vault: crate::vault::VaultLoc,
     /// `--seal ID`: restore this record only.
     pub seal: Option<String>,
 }
@@ -284,7 +284,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         ..UnsealReport::default()
     };
     let _lock = txn::lock_dist(&opts.dist, on_wait)?;
-    let v = Vault::open(&opts.vault, false, on_wait)?;
+    let v = Vault::open_at(&opts.vault, false, on_wait)?;
     if let Some(id) = txn::recover(&v, &opts.dist, &mut report.notes, &mut report.errors)? {
         report.resumed.push(id);
     }
