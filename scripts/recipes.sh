@@ -14,7 +14,9 @@
 #      successful deployment), its verify step run in bash with SITE_URL pointing at a local
 #      static server (Python's http.server on 127.0.0.1, stopped afterwards) over the fixture:
 #      fails on the unsealed build, passes once it is sealed;
-#   5. the README's recipe code blocks must equal these files byte for byte.
+#   5. github-actions-s3.yml and gitlab-ci.yml (remote vaults): parsed, their shape checked (OIDC
+#      permission and credentials step, pinned actions, the seal into s3://, no stored keys);
+#   6. the README's recipe code blocks must equal these files byte for byte.
 # Usage: bash scripts/recipes.sh   (MAPVAULT_BIN=path/to/mapvault to test a given binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -213,6 +215,35 @@ p="$tmp/deploy-sealed" && cp -R "$fixture" "$p"
 mapvault seal "$p" --vault "$tmp/deploy-vault" --quiet
 serve "$p"
 expect 0 "the job passes once the deployed build is sealed" deploy_step "$url"
+
+echo "== recipes: github-actions-s3.yml, gitlab-ci.yml (remote vault: their structure)"
+# Their seal needs a cloud account, so only their shape is checked here (actionlint lints the
+# GitHub one too); the remote vault itself is tested against a local S3 server by cargo test.
+"$py" - "$repo/docs/recipes/github-actions-s3.yml" "$repo/docs/recipes/gitlab-ci.yml" <<'PY'
+import re, sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+assert wf["permissions"]["id-token"] == "write", "OIDC needs id-token: write"
+(job,) = wf["jobs"].values()
+assert job["env"]["MAPVAULT_VAULT"].startswith("s3://"), job["env"]
+steps = job["steps"]
+uses = [str(s["uses"]) for s in steps if "uses" in s]
+for u in uses:
+    assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", u), f"not pinned: {u}"
+creds = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")]
+assert len(creds) == 1, "one configure-aws-credentials step"
+assert {"role-to-assume", "aws-region"} <= set(steps[creds[0]]["with"]), "OIDC: a role, a region"
+seal = [i for i, s in enumerate(steps) if 'mapvault seal dist --vault "$MAPVAULT_VAULT"' in s.get("run", "")]
+assert len(seal) == 1 and seal[0] > creds[0], "seal into the bucket after the credentials step"
+assert not any(k.startswith("AWS_SECRET") for k in job.get("env", {})), "no stored keys"
+gl = yaml.safe_load(open(sys.argv[2]))
+job = gl["build"]
+assert job["variables"]["MAPVAULT_VAULT"].startswith("s3://"), job["variables"]
+assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(job["variables"]), \
+    "credentials belong in CI/CD variables, not in the file"
+assert any('seal dist --vault "$MAPVAULT_VAULT"' in line and re.search(r"mapvault@\d+\.\d+\.\d+", line)
+           for line in job["script"]), "a pinned mapvault seals into the bucket"
+PY
+ok "the remote-vault recipes have their OIDC/credential steps, pinned actions and the seal into s3://"
 
 echo "== recipes: README code blocks equal docs/recipes/*"
 # Each recipe appears in README.md as `<!-- recipe: docs/recipes/FILE -->` then a fenced block.

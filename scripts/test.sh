@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine (Rust toolchain, Node/npm and Python present):
 #   bash scripts/test.sh
-# 1. installs the pinned npm tools some tests compare against (tests/tools, never global),
+# 1. installs the pinned npm tools some tests compare against (tests/tools, never global), and
+#    the pinned moto S3 server the remote-vault tests run against (scripts/moto.sh, a venv),
 # 2. runs cargo fmt/clippy checks, the module-cycle check (scripts/modcycles.py) and `cargo test`
 #    (unit, integration, property, conformance),
 # 3. runs the outside contract checks from ../shared/tools on every fixture when ../shared is
@@ -22,6 +23,11 @@ if [ -f tests/tools/package.json ]; then
   echo "== npm tools (pinned in tests/tools/package-lock.json)"
   (cd tests/tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The remote-vault tests start moto (an S3 server) from this venv; with CI set they fail rather
+# than skip without it. Once per machine: ~15-30 s and 140 MB under target/; a no-op after.
+echo "== moto S3 server for the remote-vault tests (scripts/moto.sh)"
+bash scripts/moto.sh
 
 echo "== cargo fmt --check, clippy"
 cargo fmt --all -- --check

@@ -1,6 +1,14 @@
 //! The one integration-test binary (ripgrep style): this file is only the table of contents.
 //! Every test runs the real `mapvault` binary in a fresh temp dir; see `it/harness.rs`.
 
+/// A fault-injecting HTTP proxy (tests/tools/faultproxy.py) in front of moto: 503s, stalls,
+/// resets; its own tests, one per mode.
+#[allow(
+    dead_code,
+    reason = "a shared harness: not every helper is used by every suite"
+)]
+#[path = "it/faultproxy.rs"]
+mod faultproxy;
 /// `TestEnv`, `TestCommand`, snapshots, vault views: the reusable harness.
 #[allow(
     dead_code,
@@ -18,6 +26,14 @@ mod httpd;
 /// Source-map helpers written independently of mapvault's scanner.
 #[path = "it/maps.rs"]
 mod maps;
+/// The moto S3 server (a venv from scripts/moto.sh) and an S3 client of the tests' own, for the
+/// remote-vault tests; its own tests pin what moto does with conditional puts and checksums.
+#[allow(
+    dead_code,
+    reason = "a shared harness: not every helper is used by every suite"
+)]
+#[path = "it/moto.rs"]
+mod moto;
 
 /// `--help` examples, completions and man pages, `--allow`, summaries, the progress bar.
 #[path = "it/cli.rs"]

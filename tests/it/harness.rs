@@ -467,6 +467,8 @@ pub struct TestCommand {
     args: Vec<OsString>,
     cwd: PathBuf,
     env: Vec<(OsString, OsString)>,
+    /// Variables of the test process the command must not inherit (applied before `env`).
+    env_remove: Vec<OsString>,
     umask: Option<u32>,
     /// `ulimit` settings (`("-f", 64)`) applied by the wrapping shell.
     ulimits: Vec<(&'static str, u64)>,
@@ -482,6 +484,7 @@ impl TestCommand {
             args: Vec::new(),
             cwd: root.to_path_buf(),
             env: Vec::new(),
+            env_remove: Vec::new(),
             umask: None,
             ulimits: Vec::new(),
             stdin: None,
@@ -514,6 +517,12 @@ impl TestCommand {
     pub fn env(&mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> &mut Self {
         self.env
             .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        self
+    }
+
+    /// Do not pass on the test process's `k` (an `env` setting of the same name still applies).
+    pub fn env_remove(&mut self, k: impl AsRef<OsStr>) -> &mut Self {
+        self.env_remove.push(k.as_ref().to_owned());
         self
     }
 
@@ -607,6 +616,9 @@ impl TestCommand {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for k in &self.env_remove {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
