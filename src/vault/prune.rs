@@ -219,43 +219,7 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     let mut young = 0u64;
     let grace = grace();
     if let Some(m) = v.remote() {
-        // The store's objects, aged by their last-modified time (a seal's put-if-absent of an
-        // object already there does not renew it: see the module docs of remote.rs).
-        for (dir, is_map) in [("maps", true), ("blobs", false)] {
-            for e in m.store.list(&format!("{dir}/"))? {
-                let name = e.key.strip_prefix(&format!("{dir}/")).unwrap_or_default();
-                let Some(key) = super::fsck::key_of(name, is_map) else {
-                    continue;
-                };
-                if needed.contains(&(is_map, key.sha)) {
-                    continue;
-                }
-                if now.duration_since(e.modified).unwrap_or_default() < grace {
-                    young += 1;
-                    continue;
-                }
-                if !o.dry_run {
-                    // Looked up again just before the delete: a seal on another machine that
-                    // relies on it rewrites it (renewing its time) before writing its record.
-                    match m.store.head(&e.key)? {
-                        Some(now_there)
-                            if now.duration_since(now_there.modified).unwrap_or_default()
-                                >= grace => {}
-                        _ => {
-                            young += 1;
-                            continue;
-                        }
-                    }
-                    m.store.delete(&e.key)?;
-                    let _ = fs::remove_file(v.root().join(&e.key));
-                    crate::failpoint::failpoint("prune-object");
-                }
-                objects_removed.push(RemovedObject {
-                    object: e.key.clone(),
-                    bytes: e.size,
-                });
-            }
-        }
+        young += prune_remote_objects(&v, m, &needed, o.dry_run, &mut objects_removed)?;
     }
     for (dir, is_map) in [("maps", true), ("blobs", false)]
         .into_iter()
@@ -327,4 +291,54 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
         objects_kept_young: young,
         notes,
     })
+}
+
+/// Step 2 of [`prune`] on a remote vault: the store's objects no remaining record needs, past
+/// the grace period by their last-modified time (a seal that relies on an object already there
+/// rewrites it, renewing that time: see remote.rs). Returns how many were kept as too young.
+fn prune_remote_objects(
+    v: &Vault,
+    m: &super::remote::Mirror,
+    needed: &BTreeSet<(bool, String)>,
+    dry_run: bool,
+    objects_removed: &mut Vec<RemovedObject>,
+) -> Result<u64> {
+    let (now, grace) = (SystemTime::now(), grace());
+    let mut young = 0u64;
+    for (dir, is_map) in [("maps", true), ("blobs", false)] {
+        for e in m.store.list(&format!("{dir}/"))? {
+            let name = e.key.strip_prefix(&format!("{dir}/")).unwrap_or_default();
+            let Some(key) = super::fsck::key_of(name, is_map) else {
+                continue;
+            };
+            if needed.contains(&(is_map, key.sha)) {
+                continue;
+            }
+            if now.duration_since(e.modified).unwrap_or_default() < grace {
+                young += 1;
+                continue;
+            }
+            if !dry_run {
+                // Looked up again just before the delete: a seal on another machine that
+                // relies on it rewrites it (renewing its time) before writing its record.
+                match m.store.head(&e.key)? {
+                    Some(now_there)
+                        if now.duration_since(now_there.modified).unwrap_or_default()
+                            >= grace => {}
+                    _ => {
+                        young += 1;
+                        continue;
+                    }
+                }
+                m.store.delete(&e.key)?;
+                let _ = fs::remove_file(v.root().join(&e.key));
+                crate::failpoint::failpoint("prune-object");
+            }
+            objects_removed.push(RemovedObject {
+                object: e.key.clone(),
+                bytes: e.size,
+            });
+        }
+    }
+    Ok(young)
 }
