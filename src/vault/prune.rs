@@ -323,8 +323,7 @@ fn prune_remote_objects(
                 // relies on it rewrites it (renewing its time) before writing its record.
                 match m.store.head(&e.key)? {
                     Some(now_there)
-                        if now.duration_since(now_there.modified).unwrap_or_default()
-                            >= grace => {}
+                        if now.duration_since(now_there.modified).unwrap_or_default() >= grace => {}
                     _ => {
                         young += 1;
                         continue;

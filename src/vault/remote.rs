@@ -690,7 +690,9 @@ mod tests {
             [("endpoint".to_string(), "http://x".to_string())]
         );
         assert_eq!(RemoteSpec::parse("gs://bkt", &[])?.prefix, "");
-        let e = RemoteSpec::parse("ftp://h/p", &[]).expect_err("ftp is refused").to_string();
+        let e = RemoteSpec::parse("ftp://h/p", &[])
+            .expect_err("ftp is refused")
+            .to_string();
         assert!(e.contains("\"ftp\""), "{e}");
         assert!(RemoteSpec::parse("s3://b/../x", &[]).is_err());
         assert!(RemoteSpec::parse("s3://b", &["novalue".into()]).is_err());

@@ -277,7 +277,10 @@ pub(crate) fn check_contract(s: &dyn Store, scratch: &Path) -> Result<()> {
     );
     s.put_once("seals/a.json", b"one")?;
     s.put_once("seals/a.json", b"one")?;
-    let e = s.put_once("seals/a.json", b"two").expect_err("other bytes are refused").to_string();
+    let e = s
+        .put_once("seals/a.json", b"two")
+        .expect_err("other bytes are refused")
+        .to_string();
     assert!(e.contains("seals/a.json"), "{e}");
     assert_eq!(s.get_small("seals/a.json")?.as_deref(), Some(&b"one"[..]));
     assert_eq!(s.get_small("seals/b.json")?, None);
