@@ -19,8 +19,8 @@
 //! printed reason otherwise. A venv that is there but whose server does not start is always a
 //! failure.
 //!
-//! What moto 5.2.5 does with the requests the S3 backend makes (checked by the tests below; the
-//! backend must not rely on more):
+//! What moto 5.2.5 does with the requests the S3 backend makes (checked by the tests below,
+//! the multipart case by hand with boto3; the backend must not rely on more):
 //! - **Conditional put is honoured.** `PutObject` with `If-None-Match: *` over an existing key is
 //!   `412 PreconditionFailed` and leaves the object alone (object_store's `PutMode::Create` maps
 //!   that to `AlreadyExists`); `CompleteMultipartUpload` with `If-None-Match: *` likewise. The
@@ -53,6 +53,27 @@ pub const REGION: &str = "us-east-1";
 
 /// How long moto may take to start on a loaded machine (it imports Flask and boto3 first).
 const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// `moto_server`'s main, ended when stdin closes (see [`S3Server::start`]), with S3's clock
+/// shifted by the seconds in the file `$MAPVAULT_MOTO_CLOCK` names (see [`S3Server::set_clock`]).
+const MOTO_MAIN: &str = "import datetime, os, sys, threading
+import moto.s3.models as s3_models
+from moto.server import main
+real_utcnow = s3_models.utcnow
+def shifted_utcnow():
+    try:
+        with open(os.environ['MAPVAULT_MOTO_CLOCK']) as f:
+            offset = float(f.read() or 0)
+    except (KeyError, OSError, ValueError):
+        offset = 0
+    return real_utcnow() + datetime.timedelta(seconds=offset)
+s3_models.utcnow = shifted_utcnow
+def watch():
+    sys.stdin.buffer.read()
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+main(sys.argv[1:])
+";
 
 /// A moto server on 127.0.0.1, killed when dropped. Derefs to the [`S3Client`] talking to it.
 pub struct S3Server {
@@ -148,20 +169,26 @@ impl S3Server {
             .expect("temp dir for moto");
         let log_path = dir.path().join("moto.log");
         let log = std::fs::File::create(&log_path).expect("moto log");
-        let mut cmd = Command::new(venv.join("bin/moto_server"));
+        // moto's own `moto_server` entry point, run through the venv's Python with a thread
+        // that ends the server once its stdin closes: the pipe stays open while this
+        // `S3Server` lives, so a test process killed before `Drop` runs (a timeout, SIGKILL)
+        // leaves no server behind.
+        let mut cmd = Command::new(venv.join("bin/python"));
+        cmd.arg("-c").arg(MOTO_MAIN);
         // Port 0: the kernel picks a free port and Werkzeug prints it — no race with other
         // tests over a port chosen in advance.
         cmd.args(["-H", "127.0.0.1", "-p", "0"])
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("moto log"))
             .stderr(log)
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("MAPVAULT_MOTO_CLOCK", dir.path().join("clock-offset"));
         for k in inherited_aws_vars() {
             cmd.env_remove(k);
         }
         let child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}/bin/moto_server: {e}", venv.display()));
+            .unwrap_or_else(|e| panic!("cannot start moto in {}: {e}", venv.display()));
         let mut server = S3Server {
             child,
             port: 0,
@@ -263,6 +290,18 @@ impl S3Server {
         } else {
             format!("s3://{bucket}/{prefix}")
         }
+    }
+
+    /// Shift the server's S3 clock by `offset_secs` (negative: the past) for every object
+    /// written from now on: its `LastModified`, as listings and `HEAD` report it, is that far
+    /// from real time. For prune's grace rule (an unneeded object younger than 1 hour is kept):
+    /// `set_clock(-7200)`, plant or seal, `set_clock(0)`, and those objects are two hours old.
+    pub fn set_clock(&self, offset_secs: i64) {
+        std::fs::write(
+            self.dir.path().join("clock-offset"),
+            offset_secs.to_string(),
+        )
+        .expect("moto clock offset");
     }
 
     /// The default local cache directory ([`S3Server::apply`] sets `MAPVAULT_CACHE_DIR` to it):
@@ -425,7 +464,8 @@ impl S3Client {
         }
     }
 
-    /// Size, ETag and the stored `x-amz-checksum-sha256` (asked for with checksum mode);
+    /// `{"size", "etag", "checksum_sha256", "last_modified"}` (the stored
+    /// `x-amz-checksum-sha256`, asked for with checksum mode; `LastModified` in Unix seconds);
     /// `None` when there is no such key.
     pub fn head_key(&self, bucket: &str, key: &str) -> Option<serde_json::Value> {
         let out = self.s3ctl(&["head", bucket, key], b"");
@@ -606,5 +646,62 @@ fn moto_accepts_a_wrong_checksum_header() {
     assert!(
         head["checksum_sha256"].is_null(),
         "moto now keeps the checksum header: {head}"
+    );
+}
+
+/// The server ends on its own once the test process is gone (its stdin pipe closes), so a
+/// killed test run leaves no server listening.
+#[test]
+fn moto_server_ends_when_its_test_process_is_gone() {
+    let Some(mut s3) = S3Server::start("moto_server_ends_when_its_test_process_is_gone") else {
+        return;
+    };
+    drop(s3.child.stdin.take());
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(_)) = s3.child.try_wait() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto still running 30 s after its stdin closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let addr = SocketAddr::from(([127, 0, 0, 1], s3.port()));
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err());
+}
+
+/// [`S3Server::set_clock`] moves the `LastModified` of objects written while it is set, and
+/// only of those.
+#[test]
+fn moto_clock_offset_ages_new_objects() {
+    let Some(s3) = S3Server::start("moto_clock_offset_ages_new_objects") else {
+        return;
+    };
+    s3.create_bucket("clock");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs_f64()
+    };
+    let age = |key: &str| {
+        now()
+            - s3.head_key("clock", key).expect("head")["last_modified"]
+                .as_f64()
+                .expect("secs")
+    };
+    s3.put_key("clock", "fresh", b"a");
+    s3.set_clock(-7200);
+    s3.put_key("clock", "old", b"b");
+    s3.set_clock(0);
+    s3.put_key("clock", "fresh-again", b"c");
+    assert!(age("fresh").abs() < 120.0, "fresh: {}", age("fresh"));
+    assert!((age("old") - 7200.0).abs() < 120.0, "old: {}", age("old"));
+    assert!(
+        age("fresh-again").abs() < 120.0,
+        "fresh-again: {}",
+        age("fresh-again")
     );
 }

@@ -5,7 +5,8 @@ independently of mapvault's object_store code. Run with the moto venv's Python (
     $VENV/bin/python tests/tools/s3ctl.py ENDPOINT create-bucket BUCKET
     ... ENDPOINT list BUCKET PREFIX          -> JSON [{"key", "size"}...], every page, by key
     ... ENDPOINT get BUCKET KEY              -> the object's bytes on stdout
-    ... ENDPOINT head BUCKET KEY             -> JSON {"size", "etag", "checksum_sha256"}
+    ... ENDPOINT head BUCKET KEY             -> JSON {"size", "etag", "checksum_sha256",
+                                                "last_modified" (Unix seconds)}
     ... ENDPOINT put BUCKET KEY [--if-none-match] [--checksum-sha256 B64]   (body on stdin)
     ... ENDPOINT delete BUCKET KEY
 
@@ -72,6 +73,7 @@ def main(argv):
                     "size": h["ContentLength"],
                     "etag": h["ETag"],
                     "checksum_sha256": h.get("ChecksumSHA256"),
+                    "last_modified": h["LastModified"].timestamp(),
                 },
                 sys.stdout,
             )

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Seal into a remote vault vs into a local one (issue 16's goal: the 1 GB benchmark dist sealed
+into a loopback S3 server within 2x of a local seal, peak RSS at or below 200 MB). Called by
+benches/s3/run.sh, which builds mapvault, generates the dist and installs moto.
+
+Each round runs both seals once, in an order that alternates per round, each on a fresh `cp -a`
+of the master dist (copy and `sync` untimed):
+  local   `mapvault seal DIST --vault RUN/vault`           (an empty vault directory)
+  s3      `mapvault seal DIST --vault s3://bench/round-N`  (a fresh moto server per round, so
+          its memory and CPU start from zero; an empty cache directory, MAPVAULT_CACHE_DIR)
+each under `/usr/bin/time -v`: wall time is taken around the child (perf_counter), peak RSS is
+time's "Maximum resident set size". moto runs on the same 2 cores, so the s3 time includes the
+server's own work; its CPU seconds and peak RSS are reported beside it.
+
+After every s3 seal, untimed, it checks that the seal really went to the bucket: one record
+under `seals/`, the same `maps/` and `blobs/` names as the local seal of that round wrote
+(mapvault names objects by their sha256, so the sets must be equal), and the same exit code and
+the same sealed dist, byte for byte (a digest of every path, mode and content). Seal exits 1 on
+this dist (its webpack eval-source-map copies cannot be sealed), so 0 and 1 are both accepted,
+as long as both seals agree. A failed seal (exit 2) or check ends the run with exit 2 (a build
+without the S3 backend fails here, clearly). Prints a Markdown table
+(median, min–max, ratio of medians, peak RSS, the goals) and writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+S3CTL = REPO / "tests" / "tools" / "s3ctl.py"
+BUCKET = "bench"
+RSS_GOAL_BYTES = 200 * 1000 * 1000
+KEYS = {"AWS_ACCESS_KEY_ID": "mapvault-bench", "AWS_SECRET_ACCESS_KEY": "mapvault-bench-secret",
+        "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true", "NO_PROXY": "*", "no_proxy": "*"}
+
+
+def log(msg: str) -> None:
+    print(f"[s3 bench] {msg}", file=sys.stderr, flush=True)
+
+
+class Failed(Exception):
+    pass
+
+
+def s3_env(endpoint: str, cache: Path) -> dict[str, str]:
+    """The machine's environment without its AWS_* settings, pointed at the loopback server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(KEYS)
+    env["AWS_ENDPOINT_URL"] = endpoint
+    env["MAPVAULT_CACHE_DIR"] = str(cache)
+    return env
+
+
+class Moto:
+    """A moto server on 127.0.0.1, port chosen by the kernel (Werkzeug prints it)."""
+
+    def __init__(self, venv: Path, logfile: Path):
+        self.venv = venv
+        self.logfile = logfile
+        out = open(logfile, "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.proc = subprocess.Popen([str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", "0"],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        out.close()
+        deadline = time.monotonic() + 90
+        self.port = None
+        while self.port is None:
+            m = re.search(r"Running on http://127\.0\.0\.1:(\d+)", logfile.read_text(errors="replace"))
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise Failed(f"moto_server did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
+            else:
+                time.sleep(0.05)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        # Answering: the bucket is made through the S3 API, which retries nothing (s3ctl).
+        deadline = time.monotonic() + 90
+        while self.s3ctl("create-bucket", BUCKET, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                self.stop()
+                raise Failed("moto_server never answered create-bucket")
+            time.sleep(0.2)
+
+    def s3ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        env = s3_env(self.endpoint, Path("/nonexistent"))
+        r = subprocess.run([str(self.venv / "bin" / "python"), str(S3CTL), self.endpoint, *args],
+                           capture_output=True, env=env)
+        if check and r.returncode != 0:
+            raise Failed(f"s3ctl {' '.join(args)}: {r.stderr.decode(errors='replace')}")
+        return r
+
+    def keys(self, prefix: str) -> list[tuple[str, int]]:
+        out = self.s3ctl("list", BUCKET, prefix).stdout
+        return [(o["key"], o["size"]) for o in json.loads(out)]
+
+    def usage(self) -> tuple[float, int]:
+        """(CPU seconds, peak RSS bytes) of the server so far."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            tick = os.sysconf("SC_CLK_TCK")
+            cpu = (int(stat[11]) + int(stat[12])) / tick
+            hwm = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{self.proc.pid}/status").read_text())
+            return cpu, int(hwm.group(1)) * 1024 if hwm else 0
+        except (OSError, IndexError, ValueError):
+            return 0.0, 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path, errlog: Path) -> tuple[float, int, int]:
+    """(wall seconds, exit code, peak RSS bytes) of `argv` under /usr/bin/time -v."""
+    tfile = errlog.with_suffix(".time")
+    with open(errlog, "wb") as err:
+        t0 = time.perf_counter()
+        rc = subprocess.run(["/usr/bin/time", "-v", "-o", str(tfile), *argv], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd).returncode
+        wall = time.perf_counter() - t0
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tfile.read_text(errors="replace"))
+    if not m:
+        raise Failed(f"/usr/bin/time -v printed no peak RSS: {tfile.read_text(errors='replace')}")
+    return wall, rc, int(m.group(1)) * 1024
+
+
+def fresh_copy(master: Path, dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    subprocess.run(["cp", "-a", str(master), str(dest)], check=True)
+    subprocess.run(["sync"], check=True)
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over every entry's path, kind, mode and content (links: their target)."""
+    h = hashlib.sha256()
+    for dirpath, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]):
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            h.update(f"{os.path.relpath(p, root)}\0{st.st_mode:o}\0".encode())
+            if os.path.islink(p):
+                h.update(os.readlink(p).encode())
+            else:
+                with open(p, "rb") as f:
+                    h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def object_names(vault: Path) -> set[str]:
+    names = set()
+    for sub in ("maps", "blobs"):
+        d = vault / sub
+        if d.is_dir():
+            names |= {f"{sub}/{n}" for n in os.listdir(d)}
+    return names
+
+
+def seal_local(mapvault: str, master: Path, run: Path, r: int) -> dict:
+    dist, vault = run / "dist", run / "vault"
+    fresh_copy(master, dist)
+    if vault.exists():
+        shutil.rmtree(vault)
+    vault.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    wall, rc, rss = timed([mapvault, "seal", str(dist), "--vault", str(vault)], env, run,
+                          run / f"local-{r}.log")
+    if rc not in (0, 1):
+        raise Failed(f"round {r}: local seal exited {rc}: {(run / f'local-{r}.log').read_text()[-2000:]}")
+    return {"wall": wall, "rss": rss, "rc": rc, "objects": object_names(vault), "dist": tree_digest(dist)}
+
+
+def seal_s3(mapvault: str, master: Path, run: Path, venv: Path, r: int) -> dict:
+    dist = run / "dist"
+    fresh_copy(master, dist)
+    cache = run / f"cache-{r}"
+    shutil.rmtree(cache, ignore_errors=True)
+    moto = Moto(venv, run / f"moto-{r}.log")
+    try:
+        prefix = f"round-{r}"
+        url = f"s3://{BUCKET}/{prefix}"
+        env = s3_env(moto.endpoint, cache)
+        wall, rc, rss = timed([mapvault, "seal", str(dist), "--vault", url], env, run, run / f"s3-{r}.log")
+        moto_cpu, moto_rss = moto.usage()
+        if rc not in (0, 1):
+            raise Failed(f"round {r}: seal --vault {url} exited {rc}: "
+                         f"{(run / f's3-{r}.log').read_text(errors='replace')[-2000:]}")
+        keys = moto.keys(prefix + "/")
+        names = {k[len(prefix) + 1:] for k, _ in keys}
+        records = [n for n in names if n.startswith("seals/") and n.endswith(".json")]
+        if len(records) != 1:
+            raise Failed(f"round {r}: seal exited 0 but the bucket holds {len(records)} records under "
+                         f"{url}/seals/ ({len(keys)} keys in all): is this a build with the S3 backend?")
+        return {"wall": wall, "rss": rss, "rc": rc, "moto_cpu": moto_cpu, "moto_rss": moto_rss,
+                "objects": {n for n in names if n.startswith(("maps/", "blobs/"))},
+                "bytes": sum(s for _, s in keys), "keys": len(keys), "dist": tree_digest(dist)}
+    finally:
+        moto.stop()
+
+
+def mib(b: float) -> str:
+    return f"{b / 1048576:.0f} MiB"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mapvault", required=True)
+    ap.add_argument("--master", required=True, type=Path)
+    ap.add_argument("--venv", required=True, type=Path)
+    ap.add_argument("--run-dir", required=True, type=Path)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--ratio-goal", type=float, default=2.0)
+    ap.add_argument("--label", default="")
+    ap.add_argument("--json-out", type=Path)
+    ap.add_argument("--md-out", type=Path)
+    a = ap.parse_args()
+    a.run_dir.mkdir(parents=True, exist_ok=True)
+
+    rows: dict[str, list[dict]] = {"local": [], "s3": []}
+    try:
+        for r in range(1, a.runs + 1):
+            order = ["local", "s3"] if r % 2 else ["s3", "local"]
+            for kind in order:
+                log(f"round {r}/{a.runs}: {kind} seal")
+                if kind == "local":
+                    res = seal_local(a.mapvault, a.master, a.run_dir, r)
+                else:
+                    res = seal_s3(a.mapvault, a.master, a.run_dir, a.venv, r)
+                rows[kind].append(res)
+                log(f"  {res['wall']:.2f} s, peak RSS {mib(res['rss'])}")
+            loc, rem = rows["local"][-1], rows["s3"][-1]
+            if (loc["rc"], loc["dist"]) != (rem["rc"], rem["dist"]):
+                raise Failed(f"round {r}: the s3 seal left another dist than the local one "
+                             f"(exit {rem['rc']} vs {loc['rc']}, tree {rem['dist'][:12]} vs {loc['dist'][:12]})")
+            if rows["local"][-1]["objects"] != rows["s3"][-1]["objects"]:
+                only_l = rows["local"][-1]["objects"] - rows["s3"][-1]["objects"]
+                only_s = rows["s3"][-1]["objects"] - rows["local"][-1]["objects"]
+                raise Failed(f"round {r}: the local and s3 vaults hold different objects "
+                             f"({len(only_l)} only local, {len(only_s)} only in the bucket)")
+    except Failed as e:
+        log(f"FAILED: {e}")
+        sys.exit(2)
+
+    med = {k: statistics.median(x["wall"] for x in v) for k, v in rows.items()}
+    ratio = med["s3"] / med["local"]
+    s3_rss = max(x["rss"] for x in rows["s3"])
+    lines = [
+        f"### Seal into a loopback S3 server (moto) vs a local vault{': ' + a.label if a.label else ''}",
+        "",
+        f"{a.runs} rounds, alternating; seal exit {rows['local'][0]['rc']} both ways (the same sealed "
+        f"dist, the same objects); {rows['s3'][0]['keys']} keys, "
+        f"{rows['s3'][0]['bytes'] / 1e6:.0f} MB in the bucket after each s3 seal.",
+        "",
+        "| seal into | median | min–max | ratio | peak RSS (max) |",
+        "|---|---|---|---|---|",
+    ]
+    for k, label in (("local", "local vault"), ("s3", "s3:// (moto on 127.0.0.1)")):
+        w = [x["wall"] for x in rows[k]]
+        lines.append(f"| {label} | {med[k]:.2f} s | {min(w):.2f}–{max(w):.2f} s | "
+                     f"{med[k] / med['local']:.2f}× | {mib(max(x['rss'] for x in rows[k]))} |")
+    moto_cpu = statistics.median(x["moto_cpu"] for x in rows["s3"])
+    moto_rss = max(x["moto_rss"] for x in rows["s3"])
+    lines += [
+        "",
+        f"moto itself, per s3 seal: {moto_cpu:.1f} CPU s (median), peak RSS {mib(moto_rss)}.",
+        "",
+        f"- goal: s3 within {a.ratio_goal:g}× of local: **{'met' if ratio <= a.ratio_goal else 'missed'}** "
+        f"({ratio:.2f}×)",
+        f"- goal: peak RSS ≤ 200 MB: **{'met' if s3_rss <= RSS_GOAL_BYTES else 'missed'}** "
+        f"({s3_rss / 1e6:.0f} MB)",
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if a.md_out:
+        a.md_out.write_text(report)
+    if a.json_out:
+        a.json_out.write_text(json.dumps({
+            "label": a.label, "runs": a.runs, "ratio": ratio,
+            "rounds": {k: [{kk: vv for kk, vv in x.items() if kk not in ("objects", "dist")} for x in v]
+                       for k, v in rows.items()},
+        }, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
