@@ -393,6 +393,19 @@ impl Vault {
         self.remote.is_some() && self.fetch(s).is_ok() && self.has_local(s, size)
     }
 
+    /// [`Vault::fetch`] of an object the store has; one it does not have is left for the
+    /// caller to report as missing. Errors (the store cannot be reached, the object does not
+    /// hash to its name) are returned, naming the key.
+    pub fn fetch_if_stored(&self, s: &Stored) -> Result<()> {
+        let Some(m) = &self.remote else {
+            return Ok(());
+        };
+        if self.has_local(s, None) || m.store.head(&remote::object_key(s))?.is_none() {
+            return Ok(());
+        }
+        self.fetch(s)
+    }
+
     /// [`Vault::has`] of the directory alone (a remote vault's cache).
     fn has_local(&self, s: &Stored, size: Option<u64>) -> bool {
         match fs::symlink_metadata(self.object_path(s)) {

@@ -409,3 +409,36 @@ fn prune_on_a_bucket_removes_old_seals_and_their_objects_only() {
     env.snapshot("dist")
         .assert_same(&second, Level::Restored, "unseal after prune");
 }
+
+#[test]
+fn unseal_from_a_failing_server_names_the_key_not_missing_objects() {
+    let Some(s3) = S3Server::start("unseal_from_a_failing_server_names_the_key") else {
+        return;
+    };
+    s3.create_bucket(BUCKET);
+    let env = TestEnv::new();
+    let url = S3Server::url(BUCKET, "u");
+    make_dist(&env, "dist", "u", 4, false);
+    mv(&env, &s3, &["seal", "dist", "--vault", &url]).ok();
+    let sealed = env.snapshot("dist");
+    // Another machine (nothing cached) whose server fails after listing the records.
+    let proxy = FaultProxy::start(&s3.endpoint(), Fault::FailAfter(4));
+    let mut c = env.mapvault([
+        "unseal",
+        "dist",
+        "--vault",
+        url.as_str(),
+        "--vault-option",
+        "max_retries=0",
+    ]);
+    s3.apply_as(&mut c, "other");
+    proxy.apply(&mut c);
+    let r = c.expect_code(2);
+    let err = r.stderr_str();
+    assert!(
+        err.contains(&format!("remote vault {url}: cannot")) && !err.contains("are missing"),
+        "{err}"
+    );
+    env.snapshot("dist")
+        .assert_same(&sealed, Level::Content, "a failed unseal changes nothing");
+}
