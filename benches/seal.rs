@@ -140,7 +140,7 @@ fn fresh(master: &Path, dry_run: bool) -> Fresh {
         _dir: dir,
         opts: SealOptions {
             dist,
-            vault,
+            vault: mapvault::vault::VaultLoc::local(vault),
             dry_run,
             debug_ids: None,
             allow: Default::default(),

@@ -217,9 +217,17 @@ pub struct SealArgs {
     /// The build output folder to seal.
     pub dist: PathBuf,
 
-    /// The vault directory (created 0700 if missing). Must not be inside DIST.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    /// The vault directory (created 0700 if missing; must not be inside DIST), or a remote
+    /// vault: `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`
+    /// (`file:///abs/path` is a directory).
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Print the plan and change nothing.
     #[arg(long)]
@@ -373,8 +381,14 @@ pub struct UnsealArgs {
     pub dist: PathBuf,
 
     /// The vault the dist was sealed into.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Restore this seal record (its id, as `seal` printed it) instead of the latest one of
     /// the dist; the dist must still be as that seal left it.
@@ -403,8 +417,14 @@ pub struct ResolveArgs {
     pub position: Option<String>,
 
     /// The vault the dist was sealed into.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Only use maps of this sealed dist (when several dists share the vault).
     #[arg(long, value_name = "DIR")]
@@ -418,8 +438,14 @@ pub struct ResolveArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The vault to export maps from.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// The directory to write into: must be new or empty; created private (0700).
     #[arg(long, value_name = "DIR")]
@@ -491,8 +517,14 @@ pub struct VaultPruneArgs {
     pub dry_run: bool,
 
     /// The vault to prune.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
@@ -502,8 +534,14 @@ pub struct VaultPruneArgs {
 #[derive(Debug, Args)]
 pub struct VaultFsckArgs {
     /// The vault to check.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
@@ -513,8 +551,14 @@ pub struct VaultFsckArgs {
 #[derive(Debug, Args)]
 pub struct VaultListArgs {
     /// The vault to read.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
@@ -527,8 +571,14 @@ pub struct VaultShowArgs {
     pub id: String,
 
     /// The vault to read.
-    #[arg(long, value_name = "DIR", default_value = ".mapvault")]
+    #[arg(long, value_name = "DIR|URL", default_value = ".mapvault")]
     pub vault: PathBuf,
+
+    /// A setting of the remote vault's object store (repeatable): `endpoint=URL`,
+    /// `region=R`, `allow_http=true`, `virtual_hosted_style_request=false`, … (object_store's
+    /// config keys), and `max_retries=N`, `retry_timeout=DURATION`.
+    #[arg(long = "vault-option", value_name = "KEY=VALUE")]
+    pub vault_option: Vec<String>,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]

@@ -15,6 +15,7 @@ use crate::report::Format;
 use crate::resolve::{Position, ResolveOptions};
 use crate::seal::SealOptions;
 use crate::unseal::UnsealOptions;
+use crate::vault::VaultLoc;
 
 #[derive(Debug)]
 pub struct Config {
@@ -53,12 +54,12 @@ pub enum Job {
     },
     /// `vault list` (`id: None`) or `vault show ID`.
     VaultInfo {
-        vault: PathBuf,
+        vault: VaultLoc,
         id: Option<String>,
     },
     /// `vault fsck`.
     VaultFsck {
-        vault: PathBuf,
+        vault: VaultLoc,
     },
     /// `vault prune`.
     VaultPrune {
@@ -77,12 +78,12 @@ fn format(f: FormatArg) -> Format {
 fn vault_config(a: &crate::cli::VaultArgs, quiet: bool) -> Result<Config> {
     use crate::cli::VaultCommand;
     let (vault, f) = match &a.command {
-        VaultCommand::List(l) => (&l.vault, l.format),
-        VaultCommand::Show(s) => (&s.vault, s.format),
-        VaultCommand::Fsck(c) => (&c.vault, c.format),
-        VaultCommand::Prune(p) => (&p.vault, p.format),
+        VaultCommand::List(l) => ((&l.vault, &l.vault_option), l.format),
+        VaultCommand::Show(s) => ((&s.vault, &s.vault_option), s.format),
+        VaultCommand::Fsck(c) => ((&c.vault, &c.vault_option), c.format),
+        VaultCommand::Prune(p) => ((&p.vault, &p.vault_option), p.format),
     };
-    let vault = resolve_maybe_missing(vault)?;
+    let vault = vault_loc(vault.0, vault.1)?;
     let (jobs, command) = match &a.command {
         VaultCommand::List(_) => (1, Job::VaultInfo { vault, id: None }),
         VaultCommand::Show(s) => (
@@ -180,6 +181,11 @@ fn dist_dir(p: &Path) -> Result<PathBuf> {
 }
 
 /// `what` is `vault` or `--out`, as the message names it.
+/// `--vault` and its `--vault-option`s (see [`VaultLoc::parse`]).
+fn vault_loc(arg: &Path, options: &[String]) -> Result<VaultLoc> {
+    VaultLoc::parse(arg, options, resolve_maybe_missing)
+}
+
 fn check_apart(dist: &Path, vault: &Path, what: &str) -> Result<()> {
     let (name, fix) = match what {
         "vault" => ("the vault", "Put the vault outside (--vault DIR)"),
@@ -225,7 +231,7 @@ impl Config {
         crate::budget::set_limit(cli.max_expanded);
         Ok(match cli.command {
             Command::Seal(a) => {
-                let vault = resolve_maybe_missing(&a.vault)?;
+                let vault = vault_loc(&a.vault, &a.vault_option)?;
                 let (dist, copy_from) = match &a.out {
                     Some(out) => {
                         let src = dist_dir(&a.dist)?;
@@ -235,9 +241,9 @@ impl Config {
                     }
                     None => (dist_dir(&a.dist)?, None),
                 };
-                check_apart(&dist, &vault, "vault")?;
+                check_apart(&dist, vault.path(), "vault")?;
                 if let Some(src) = &copy_from {
-                    check_apart(src, &vault, "vault")?;
+                    check_apart(src, vault.path(), "vault")?;
                 }
                 Config {
                     quiet,
@@ -288,8 +294,8 @@ impl Config {
 
             Command::Unseal(a) => {
                 let dist = dist_dir(&a.dist)?;
-                let vault = resolve_maybe_missing(&a.vault)?;
-                check_apart(&dist, &vault, "vault")?;
+                let vault = vault_loc(&a.vault, &a.vault_option)?;
+                check_apart(&dist, vault.path(), "vault")?;
                 Config {
                     quiet,
                     jobs: a.jobs,
@@ -316,7 +322,7 @@ impl Config {
                     format: format(a.format),
                     command: Job::Resolve {
                         opts: ResolveOptions {
-                            vault: resolve_maybe_missing(&a.vault)?,
+                            vault: vault_loc(&a.vault, &a.vault_option)?,
                             dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,
                             position,
                         },
@@ -333,7 +339,7 @@ impl Config {
                     format: format(a.format),
                     command: Job::Export {
                         opts: ExportOptions {
-                            vault: resolve_maybe_missing(&a.vault)?,
+                            vault: vault_loc(&a.vault, &a.vault_option)?,
                             out: resolve_maybe_missing(&a.out)?,
                             with,
                             dist: a.dist.as_deref().map(resolve_maybe_missing).transpose()?,

@@ -43,7 +43,7 @@ use crate::vault::{Vault, fsutil};
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
-    pub vault: PathBuf,
+    pub vault: crate::vault::VaultLoc,
     /// Absolute; must not exist or be an empty directory.
     pub out: PathBuf,
     /// `--with DIST`: copy the sealed bundles from here (absolute, canonical).
@@ -215,7 +215,7 @@ fn inside(p: &Path, dir: &Path) -> bool {
     reason = "the export run in order (records, maps, bundles, report); left whole while the vault rework (issue 13) changes how records are chosen"
 )]
 pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<ExportReport> {
-    let vault = Vault::open_shared(&opts.vault, on_wait)?;
+    let vault = Vault::open_shared_at(&opts.vault, on_wait)?;
     let manifest = vault.load_records()?.all;
     let cat = Catalog::build(&manifest);
     let dists = cat.dists();
@@ -335,7 +335,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             );
         }
     }
-    if inside(out, &opts.vault) || inside(&opts.vault, out) {
+    if inside(out, opts.vault.path()) || inside(opts.vault.path(), out) {
         bail!(
             "--out {} and the vault {} must be apart",
             out.display(),
@@ -425,6 +425,10 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             );
             continue;
         };
+        if let Err(e) = vault.fetch(&Stored::Map(m.map.clone())) {
+            err(&mut errors, path, format!("{e:#}"));
+            continue;
+        }
         let obj = vault.object_path(&Stored::Map(m.map.clone()));
         let res = make_parents(out, path)
             .map_err(|e| format!("cannot write {}: {e}", dest.display()))

@@ -43,7 +43,7 @@ use crate::vault::{Vault, fsutil};
 
 #[derive(Debug, Clone)]
 pub struct ResolveOptions {
-    pub vault: PathBuf,
+    pub vault: crate::vault::VaultLoc,
     /// `--dist`: only entries sealed from this (absolute) dist.
     pub dist: Option<PathBuf>,
     /// `FILE:LINE:COL`, or `None` to read a stack trace from standard input.
@@ -330,7 +330,7 @@ fn original(found: mapread::Found) -> Original {
 impl Resolver {
     /// Open the vault (shared lock) and read its catalog.
     pub fn open(opts: &ResolveOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Resolver> {
-        let vault = Vault::open_shared(&opts.vault, on_wait)?;
+        let vault = Vault::open_shared_at(&opts.vault, on_wait)?;
         let manifest = vault.load_records()?.all;
         let cat = Catalog::build(&manifest);
         let mut notes = cat.notes.clone();
@@ -372,7 +372,12 @@ impl Resolver {
         let (sha, max) = (e.map.as_str(), e.map_size);
         let vault = &self.vault;
         self.maps.get_or_load(sha, || {
-            let path = vault.object_path(&Stored::Map(sha.to_string()));
+            let obj = Stored::Map(sha.to_string());
+            // A remote vault's map comes into its cache first (only the maps asked for).
+            if let Err(e) = vault.fetch(&obj) {
+                return (Err(format!("{e:#}")), 0);
+            }
+            let path = vault.object_path(&obj);
             match fsutil::read_verified(&path, sha, max) {
                 Ok(bytes) => {
                     let size = bytes.len();
@@ -479,7 +484,9 @@ impl Resolver {
                 }
                 // One map at a time, within its recorded size and hash-checked.
                 let id = from_map.entry(e.map.as_str()).or_insert_with(|| {
-                    let path = self.vault.object_path(&Stored::Map(e.map.clone()));
+                    let obj = Stored::Map(e.map.clone());
+                    self.vault.fetch(&obj).ok()?;
+                    let path = self.vault.object_path(&obj);
                     fsutil::read_verified(&path, &e.map, e.map_size)
                         .ok()
                         .and_then(|b| debugid::in_map(&b))

@@ -39,7 +39,7 @@ pub struct UnsealOptions {
     /// Canonical absolute path of the dist.
     pub dist: PathBuf,
     /// Absolute path of the vault.
-    pub vault: PathBuf,
+    pub vault: crate::vault::VaultLoc,
     /// `--seal ID`: restore this record only.
     pub seal: Option<String>,
 }
@@ -244,6 +244,27 @@ fn skipped_notes(
 /// objects the vault lacks was edited or the vault damaged; unseal refuses it whole rather than
 /// restoring part of the dist.
 fn refuse_missing_objects(v: &Vault, j: &Journal) -> Result<()> {
+    // A remote vault: what the cache lacks is fetched first, so a store that cannot be reached
+    // is reported as such (the key and the reason), not as objects missing from the vault.
+    if v.remote().is_some() {
+        for s in &j.steps {
+            match s {
+                Step::Restore { from, .. } => v.fetch_if_stored(from)?,
+                Step::Unedit { edits, .. } => {
+                    for e in edits {
+                        match &e.removed {
+                            Bytes::Blob(s) => v.fetch_if_stored(&Stored::Blob(s.clone()))?,
+                            Bytes::InlineMap { map, .. } => {
+                                v.fetch_if_stored(&Stored::Map(map.clone()))?;
+                            }
+                            Bytes::Text(_) | Bytes::Base64(_) => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
     let mut missing = BTreeSet::new();
     for s in &j.steps {
         match s {
@@ -284,7 +305,7 @@ pub fn unseal(opts: &UnsealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Uns
         ..UnsealReport::default()
     };
     let _lock = txn::lock_dist(&opts.dist, on_wait)?;
-    let v = Vault::open(&opts.vault, false, on_wait)?;
+    let v = Vault::open_at(&opts.vault, false, on_wait)?;
     if let Some(id) = txn::recover(&v, &opts.dist, &mut report.notes, &mut report.errors)? {
         report.resumed.push(id);
     }

@@ -47,6 +47,9 @@ mod remote;
 /// `resolve`: positions and stack traces against Mozilla's `source-map`; matching rules.
 #[path = "it/resolve.rs"]
 mod resolve;
+/// Remote vaults in a real S3 server (moto): round trip, concurrency, crashes, faults, prune.
+#[path = "it/s3vault.rs"]
+mod s3vault;
 /// `seal`: vault placement, dry run, idempotence, privacy, untouched files, CRLF, `--out`.
 #[path = "it/seal.rs"]
 mod seal;

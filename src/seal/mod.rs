@@ -41,7 +41,7 @@ pub struct SealOptions {
     /// Canonical absolute path of the dist.
     pub dist: PathBuf,
     /// Absolute path of the vault.
-    pub vault: PathBuf,
+    pub vault: crate::vault::VaultLoc,
     pub dry_run: bool,
     /// `--debug-ids`: give bundles and their maps debug IDs.
     pub debug_ids: Option<DebugIds>,
@@ -167,7 +167,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         (None, None)
     } else {
         let l = txn::lock_dist(&opts.dist, on_wait)?;
-        let v = Vault::open(&opts.vault, true, on_wait)?;
+        let v = Vault::open_at(&opts.vault, true, on_wait)?;
         (Some(l), Some(v))
     };
     if let Some(v) = &vault

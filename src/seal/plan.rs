@@ -811,7 +811,7 @@ mod tests {
     fn opts() -> SealOptions {
         SealOptions {
             dist: PathBuf::from("/d"),
-            vault: PathBuf::from("/v"),
+            vault: crate::vault::VaultLoc::local(PathBuf::from("/v")),
             dry_run: false,
             debug_ids: None,
             allow: crate::allow::AllowList::default(),

@@ -178,11 +178,14 @@ fn list_objects(v: &Vault, dir: &str, is_map: bool) -> Result<(Vec<Key>, Vec<Str
 }
 
 /// `vault fsck`.
-pub fn fsck(vault: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<FsckReport> {
-    let v = Vault::open_shared(vault, on_wait)?;
+pub fn fsck(vault: &super::VaultLoc, on_wait: &mut dyn FnMut(&str)) -> Result<FsckReport> {
+    let v = Vault::open_shared_at(vault, on_wait)?;
     // A vault of a newer layout is refused (exit 2) rather than half checked.
     v.check_marker()?;
-    let mut notes = Vec::new();
+    // A remote vault: its objects are downloaded anew into the cache and checked there (the
+    // whole bucket is read, as a local fsck reads every object); a failed download is a note
+    // and the object shows as missing or unreferenced.
+    let mut notes = super::remote::refresh_objects(&v)?;
     let mut bad_records = Vec::new();
     if v.has_journal() {
         notes.push(

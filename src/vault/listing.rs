@@ -6,8 +6,6 @@
 //! moved maps, `bytes` the sizes of those maps as sealed. `show ID --format json`: `{"vault",
 //! "seal": <the record as stored>, "unsealed": <its marker or null>}`.
 
-use std::path::Path;
-
 use anyhow::{Result, bail};
 use serde::Serialize;
 
@@ -61,8 +59,8 @@ pub(crate) fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummar
 }
 
 /// `vault list`.
-pub fn list(vault: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
-    let v = Vault::open_shared(vault, on_wait)?;
+pub fn list(vault: &super::VaultLoc, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
+    let v = Vault::open_shared_at(vault, on_wait)?;
     let recs = v.load_records()?;
     Ok(ListReport {
         vault: vault.display().to_string(),
@@ -76,8 +74,12 @@ pub fn list(vault: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
 }
 
 /// `vault show ID`.
-pub fn show(vault: &Path, id: &str, on_wait: &mut dyn FnMut(&str)) -> Result<ShowReport> {
-    let v = Vault::open_shared(vault, on_wait)?;
+pub fn show(
+    vault: &super::VaultLoc,
+    id: &str,
+    on_wait: &mut dyn FnMut(&str),
+) -> Result<ShowReport> {
+    let v = Vault::open_shared_at(vault, on_wait)?;
     let recs = v.load_records()?;
     let Some(seal) = recs.get(id).cloned() else {
         bail!("no seal {id} in vault {}", vault.display());

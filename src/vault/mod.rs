@@ -29,7 +29,9 @@ pub(crate) mod listing;
 pub mod manifest;
 pub mod multihash;
 pub(crate) mod prune;
+pub mod remote;
 pub mod seals;
+pub mod store;
 
 use std::fs::{self, File};
 use std::io;
@@ -46,6 +48,73 @@ pub(crate) struct Vault {
     root: PathBuf,
     dev: u64,
     _lock: File,
+    /// A remote vault: `root` is its local cache, mirrored to this store (see remote.rs).
+    remote: Option<remote::Mirror>,
+}
+
+/// Where `--vault` points: a directory (a plain path or `file:///abs/path`), or a URL of an
+/// object store, whose local state lives in its cache directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultLoc {
+    path: PathBuf,
+    remote: Option<remote::RemoteSpec>,
+}
+
+impl VaultLoc {
+    /// A local vault directory.
+    pub fn local(path: PathBuf) -> VaultLoc {
+        VaultLoc { path, remote: None }
+    }
+
+    /// `--vault` as given (anything with `://` is a URL; anything else a path, made absolute
+    /// by `absolute`) and its `--vault-option`s, which only a remote vault takes.
+    pub fn parse(
+        arg: &Path,
+        options: &[String],
+        absolute: impl FnOnce(&Path) -> Result<PathBuf>,
+    ) -> Result<VaultLoc> {
+        let text = arg.to_string_lossy();
+        let Some((scheme, rest)) = text.split_once("://") else {
+            if !options.is_empty() {
+                bail!("--vault-option is for a remote vault (s3://, gs://, az://) only");
+            }
+            return Ok(VaultLoc::local(absolute(arg)?));
+        };
+        if scheme.eq_ignore_ascii_case("file") {
+            if !options.is_empty() {
+                bail!("--vault-option is for a remote vault (s3://, gs://, az://) only");
+            }
+            if !rest.starts_with('/') {
+                bail!("--vault {text}: a file:// URL names an absolute path (file:///abs/path)");
+            }
+            let p = percent_encoding::percent_decode_str(rest).collect::<Vec<u8>>();
+            let p =
+                PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(p));
+            return Ok(VaultLoc::local(absolute(&p)?));
+        }
+        let spec = remote::RemoteSpec::parse(&text, options)?;
+        Ok(VaultLoc {
+            path: spec.cache_dir()?,
+            remote: Some(spec),
+        })
+    }
+
+    /// The vault directory: the vault itself, or a remote vault's cache.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// How messages name the vault: its path, or its URL.
+    pub fn display(&self) -> String {
+        match &self.remote {
+            Some(r) => r.url.clone(),
+            None => self.path.display().to_string(),
+        }
+    }
 }
 
 /// How long to wait for another mapvault holding the vault or dist lock before giving up.
@@ -193,6 +262,7 @@ impl Vault {
             root: path.to_path_buf(),
             dev,
             _lock: lock,
+            remote: None,
         };
         v.clear_tmp()?;
         v.migrate()?;
@@ -228,7 +298,46 @@ impl Vault {
             root: path.to_path_buf(),
             dev: m.dev(),
             _lock: lock,
+            remote: None,
         })
+    }
+
+    /// Open the vault `loc` names for a command that writes: [`Vault::open`] of a directory, or
+    /// a remote vault's cache, pulled from its store (see remote.rs).
+    pub fn open_at(loc: &VaultLoc, create: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Vault> {
+        match &loc.remote {
+            None => Vault::open(&loc.path, create, on_wait),
+            Some(spec) => remote::open(spec, &loc.path, true, on_wait),
+        }
+    }
+
+    /// [`Vault::open_shared`] of a directory; a remote vault's cache is opened exclusively (a
+    /// reader updates it from the store).
+    pub fn open_shared_at(loc: &VaultLoc, on_wait: &mut dyn FnMut(&str)) -> Result<Vault> {
+        match &loc.remote {
+            None => Vault::open_shared(&loc.path, on_wait),
+            Some(spec) => remote::open(spec, &loc.path, false, on_wait),
+        }
+    }
+
+    /// The store a remote vault mirrors.
+    pub(crate) fn remote(&self) -> Option<&remote::Mirror> {
+        self.remote.as_ref()
+    }
+
+    /// Bring object `s` into a remote vault's cache when it is not there (downloaded and
+    /// verified against its name); a no-op for a local vault. Readers that open an object's
+    /// path themselves (resolve, export) call this first.
+    pub fn fetch(&self, s: &Stored) -> Result<()> {
+        let Some(m) = &self.remote else {
+            return Ok(());
+        };
+        if self.has_local(s, None) {
+            return Ok(());
+        }
+        let tmp = self.unique_tmp("fetch");
+        m.store.get_object(&remote::object_key(s), s.sha(), &tmp)?;
+        fs::rename(&tmp, self.object_path(s)).context("cannot move a fetched object into the cache")
     }
 
     /// Is a seal or unseal unfinished (a journal left by a crash)? Readers warn about it: the
@@ -241,9 +350,15 @@ impl Vault {
         &self.root
     }
 
-    /// Device id of the vault's file system (renames work only within one).
+    /// Device id of the vault's file system (renames work only within one). A remote vault
+    /// answers a device no file is on: seal then copies maps into its cache instead of renaming
+    /// them, so each is uploaded from the cache at the barrier while the dist still has it.
     pub fn dev(&self) -> u64 {
-        self.dev
+        if self.remote.is_some() {
+            u64::MAX
+        } else {
+            self.dev
+        }
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -271,6 +386,28 @@ impl Vault {
     /// and for reads that verify the bytes they read; before anything relies on an object to
     /// delete the dist's copy, [`Vault::object_sound`] hashes it.
     pub fn has(&self, s: &Stored, size: Option<u64>) -> bool {
+        if self.has_local(s, size) {
+            return true;
+        }
+        // A remote vault: fetched into the cache (verified) when the store has it.
+        self.remote.is_some() && self.fetch(s).is_ok() && self.has_local(s, size)
+    }
+
+    /// [`Vault::fetch`] of an object the store has; one it does not have is left for the
+    /// caller to report as missing. Errors (the store cannot be reached, the object does not
+    /// hash to its name) are returned, naming the key.
+    pub fn fetch_if_stored(&self, s: &Stored) -> Result<()> {
+        let Some(m) = &self.remote else {
+            return Ok(());
+        };
+        if self.has_local(s, None) || m.store.head(&remote::object_key(s))?.is_none() {
+            return Ok(());
+        }
+        self.fetch(s)
+    }
+
+    /// [`Vault::has`] of the directory alone (a remote vault's cache).
+    fn has_local(&self, s: &Stored, size: Option<u64>) -> bool {
         match fs::symlink_metadata(self.object_path(s)) {
             Ok(m) => m.is_file() && size.is_none_or(|n| m.len() == n),
             Err(_) => false,
@@ -319,7 +456,7 @@ impl Vault {
         } else {
             wanted
                 .into_par_iter()
-                .filter(|s| self.has(s, None))
+                .filter(|s| self.has_local(s, None))
                 .cloned()
                 .collect()
         }
@@ -344,6 +481,9 @@ impl Vault {
                 .is_ok_and(|(sha, _)| sha == s.sha());
         if !sound {
             self.move_aside(&p)?;
+        } else if let Some(m) = &self.remote {
+            // Relied on: the barrier confirms the store has it too.
+            m.queue(s);
         }
         Ok(sound)
     }
@@ -386,6 +526,9 @@ impl Vault {
             f.write_all(bytes)?;
         }
         fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        if let Some(m) = &self.remote {
+            m.queue(s);
+        }
         Ok(())
     }
 
@@ -406,6 +549,9 @@ impl Vault {
             );
         }
         fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        if let Some(m) = &self.remote {
+            m.queue(s);
+        }
         Ok(())
     }
 
@@ -421,6 +567,7 @@ impl Vault {
                 return Err(e).with_context(|| format!("cannot remove {}", dest.display()));
             }
         }
+        self.fetch(s)?;
         let p = self.object_path(s);
         fsutil::copy_verified(&p, s.sha(), None, dest)
             .map_err(|e| anyhow::anyhow!("vault object {}", fsutil::describe(&p, &e)))?;
@@ -429,6 +576,7 @@ impl Vault {
 
     /// Read an object, checking its hash.
     pub fn get(&self, s: &Stored) -> Result<Vec<u8>> {
+        self.fetch(s)?;
         let p = self.object_path(s);
         // A regular file only (no symlink to /dev/zero, no FIFO), read up to its size.
         fsutil::read_verified(&p, s.sha(), Some(u64::MAX))
@@ -443,6 +591,20 @@ impl Vault {
         {
             fsutil::syncfs(p)
                 .with_context(|| format!("cannot flush {} to disk (syncfs)", p.display()))?;
+        }
+        // A remote vault: every object stored or relied on since the last barrier must be in
+        // the store before the dist changes.
+        if let Some(m) = &self.remote {
+            let uploads: Vec<store::Upload> = m
+                .take_pending()
+                .into_iter()
+                .map(|s| store::Upload {
+                    key: remote::object_key(&s),
+                    src: self.object_path(&s),
+                    sha: s.sha().to_string(),
+                })
+                .collect();
+            m.store.put_objects(&uploads)?;
         }
         Ok(())
     }

@@ -67,7 +67,7 @@ fn grace() -> Duration {
 /// What to prune.
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
-    pub vault: PathBuf,
+    pub vault: crate::vault::VaultLoc,
     pub keep_last: Option<usize>,
     pub older_than: Option<Duration>,
     /// Only the seals of this dist (absolute).
@@ -155,7 +155,7 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     if o.keep_last.is_none() && o.older_than.is_none() {
         bail!("vault prune needs --keep-last N or --older-than DURATION");
     }
-    let v = Vault::open(&o.vault, false, on_wait)?;
+    let v = Vault::open_at(&o.vault, false, on_wait)?;
     if v.has_journal() {
         let whose = match v.load_journal() {
             Ok(Some(j)) => format!(" of {}", j.dist),
@@ -192,12 +192,22 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     let (_, marks) = v.list_seals()?;
     let orphan_marks: Vec<&String> = marks.iter().filter(|id| !v.has_record(id)).collect();
     if !o.dry_run {
+        // A remote vault: each key goes from the store first, then from the cache.
+        let remote_delete = |name: String| -> Result<()> {
+            if let Some(m) = v.remote() {
+                m.store.delete(&format!("seals/{name}"))?;
+            }
+            Ok(())
+        };
         for id in &gone {
+            remote_delete(format!("{id}.json"))?;
             remove(&v.record_path(id))?;
             crate::failpoint::failpoint("prune-record");
+            remote_delete(format!("{id}{}", super::seals::UNSEALED_SUFFIX))?;
             remove(&v.unsealed_path(id))?;
         }
         for id in orphan_marks {
+            remote_delete(format!("{id}{}", super::seals::UNSEALED_SUFFIX))?;
             remove(&v.unsealed_path(id))?;
         }
         fsutil::sync_dir(&v.seals_dir()).context("cannot sync seals/")?;
@@ -208,7 +218,13 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     let mut objects_removed = Vec::new();
     let mut young = 0u64;
     let grace = grace();
-    for (dir, is_map) in [("maps", true), ("blobs", false)] {
+    if let Some(m) = v.remote() {
+        young += prune_remote_objects(&v, m, &needed, o.dry_run, &mut objects_removed)?;
+    }
+    for (dir, is_map) in [("maps", true), ("blobs", false)]
+        .into_iter()
+        .filter(|_| v.remote().is_none())
+    {
         let d = v.root().join(dir);
         let rd = match fs::read_dir(&d) {
             Ok(rd) => rd,
@@ -275,4 +291,53 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
         objects_kept_young: young,
         notes,
     })
+}
+
+/// Step 2 of [`prune`] on a remote vault: the store's objects no remaining record needs, past
+/// the grace period by their last-modified time (a seal that relies on an object already there
+/// rewrites it, renewing that time: see remote.rs). Returns how many were kept as too young.
+fn prune_remote_objects(
+    v: &Vault,
+    m: &super::remote::Mirror,
+    needed: &BTreeSet<(bool, String)>,
+    dry_run: bool,
+    objects_removed: &mut Vec<RemovedObject>,
+) -> Result<u64> {
+    let (now, grace) = (SystemTime::now(), grace());
+    let mut young = 0u64;
+    for (dir, is_map) in [("maps", true), ("blobs", false)] {
+        for e in m.store.list(&format!("{dir}/"))? {
+            let name = e.key.strip_prefix(&format!("{dir}/")).unwrap_or_default();
+            let Some(key) = super::fsck::key_of(name, is_map) else {
+                continue;
+            };
+            if needed.contains(&(is_map, key.sha)) {
+                continue;
+            }
+            if now.duration_since(e.modified).unwrap_or_default() < grace {
+                young += 1;
+                continue;
+            }
+            if !dry_run {
+                // Looked up again just before the delete: a seal on another machine that
+                // relies on it rewrites it (renewing its time) before writing its record.
+                match m.store.head(&e.key)? {
+                    Some(now_there)
+                        if now.duration_since(now_there.modified).unwrap_or_default() >= grace => {}
+                    _ => {
+                        young += 1;
+                        continue;
+                    }
+                }
+                m.store.delete(&e.key)?;
+                let _ = fs::remove_file(v.root().join(&e.key));
+                crate::failpoint::failpoint("prune-object");
+            }
+            objects_removed.push(RemovedObject {
+                object: e.key.clone(),
+                bytes: e.size,
+            });
+        }
+    }
+    Ok(young)
 }

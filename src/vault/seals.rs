@@ -57,13 +57,38 @@ pub const LAYOUT_VERSION: u32 = 2;
 /// What `manifest.json` becomes once migrated.
 pub const V1_BACKUP: &str = "manifest.v1.json";
 
-const UNSEALED_SUFFIX: &str = ".unsealed.json";
+pub(super) const UNSEALED_SUFFIX: &str = ".unsealed.json";
 
 /// `vault.json`.
 #[derive(Debug, Serialize, Deserialize)]
 struct Marker {
     format: String,
     version: u32,
+}
+
+/// The bytes of `vault.json` (the same on every machine: a remote vault's is written once).
+pub(super) fn marker_bytes() -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(&Marker {
+        format: VAULT_FORMAT.into(),
+        version: LAYOUT_VERSION,
+    })?)
+}
+
+/// Check a `vault.json` read from a remote vault as [`Vault::check_marker`] checks a local one.
+pub(super) fn check_marker_bytes(what: &str, bytes: &[u8]) -> Result<()> {
+    let m: Marker = serde_json::from_slice(bytes)
+        .map_err(|e| anyhow::anyhow!("{what}: not a valid vault marker ({e})"))?;
+    if m.format != VAULT_FORMAT {
+        bail!("{what}: not a mapvault vault (format {:?})", m.format);
+    }
+    if m.version != LAYOUT_VERSION {
+        bail!(
+            "{what}: vault layout version {} is not supported by this mapvault (supports \
+             {LAYOUT_VERSION}); use the mapvault that wrote it",
+            m.version
+        );
+    }
+    Ok(())
 }
 
 /// `seals/<id>.json`, as read.
@@ -102,7 +127,7 @@ impl Records {
 /// Create `dest` with `pieces` once: a private temp in `tmp_dir`, fsync, `link` to `dest`,
 /// fsync of `dest`'s directory. When `dest` exists with the same bytes (a re-run) that is
 /// success; with other bytes an error — a write-once file is never replaced.
-fn write_once<'a>(
+pub(super) fn write_once<'a>(
     tmp_dir: &Path,
     dest: &Path,
     pieces: impl IntoIterator<Item = &'a [u8]>,
@@ -203,6 +228,11 @@ impl Vault {
             bail!("seal id {:?} cannot name a record", rec.id);
         }
         let text = record_text(rec, json)?;
+        // A remote vault: the store first, so the cache never holds a record the store lacks.
+        if let Some(m) = self.remote() {
+            m.store
+                .put_once(&format!("seals/{}.json", rec.id), &text.concat())?;
+        }
         write_once(
             &self.tmp_dir(),
             &self.record_path(&rec.id),
@@ -228,6 +258,10 @@ impl Vault {
                 .to_string(),
         };
         let text = serde_json::to_vec(&m)?;
+        if let Some(r) = self.remote() {
+            r.store
+                .put_once(&format!("seals/{id}{UNSEALED_SUFFIX}"), &text)?;
+        }
         write_once(&self.tmp_dir(), &self.unsealed_path(id), [text.as_slice()])
     }
 
@@ -391,11 +425,11 @@ impl Vault {
             }
         }
         if !has_marker {
-            let text = serde_json::to_vec(&Marker {
-                format: VAULT_FORMAT.into(),
-                version: LAYOUT_VERSION,
-            })?;
-            write_once(&self.tmp_dir(), &self.marker_path(), [text.as_slice()])?;
+            write_once(
+                &self.tmp_dir(),
+                &self.marker_path(),
+                [marker_bytes()?.as_slice()],
+            )?;
         }
         if fs::symlink_metadata(self.manifest_path()).is_ok() {
             crate::failpoint::failpoint("migrate-before-rename");
