@@ -165,11 +165,32 @@ impl FaultProxy {
         self.lines.lock().expect("proxy lines").clone()
     }
 
+    /// The log once the proxy has stopped adding lines: the proxy prints a request's line after
+    /// the client may already have its answer, and a reader thread copies it here, so a count
+    /// taken right after the last request can miss it (seen under load). Waits until no line
+    /// came for 300 ms, 10 s at most.
+    pub fn settled_log(&self) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut seen = self.log().len();
+        let mut quiet_since = std::time::Instant::now();
+        while std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let now = self.log().len();
+            if now != seen {
+                seen = now;
+                quiet_since = std::time::Instant::now();
+            } else if quiet_since.elapsed() >= std::time::Duration::from_millis(300) {
+                break;
+            }
+        }
+        self.log()
+    }
+
     /// How many requests got `action` (`pass`, `fail`, `stall`, `reset-request`,
     /// `reset-response`, `skip`). A line is printed once the action is taken, so a request
     /// still being forwarded is not counted yet.
     pub fn count(&self, action: &str) -> usize {
-        self.log()
+        self.settled_log()
             .iter()
             .filter(|l| {
                 l.split_once(" -> ")
@@ -475,7 +496,7 @@ fn faultproxy_passes_s3_traffic_through_unchanged() {
         via.list_keys("through-proxy", "maps/"),
         vec!["maps/big.map"]
     );
-    let log = proxy.log();
+    let log = proxy.settled_log();
     assert_eq!(proxy.count("pass"), log.len(), "{log:?}");
     assert!(
         log.len() >= 7,
