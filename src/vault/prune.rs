@@ -14,7 +14,8 @@
 //!   objects are not in any record yet, and its recovery needs them.
 //! - Every record must parse ([`Vault::load_records`]): a record that cannot be read may need
 //!   any object, so nothing is deleted (exit 2; `vault fsck` names it).
-//! - Records go first: each record file, then its unsealed marker, then an fsync of `seals/`.
+//! - Records go first: each record file, then its unsealed marker, then an fsync of `seals/`;
+//!   then the derived index of every record gone (`index/<id>.json`, see index.rs).
 //!   Objects go after: only those no remaining record needs, then an fsync of `maps/` and
 //!   `blobs/`. A crash at any point therefore leaves at worst objects no record needs (or an
 //!   unsealed marker without its record), which the next prune removes; never a record whose
@@ -202,6 +203,13 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
         }
         fsutil::sync_dir(&v.seals_dir()).context("cannot sync seals/")?;
         crate::failpoint::failpoint("prune-after-records");
+        // Then the derived indexes of the records gone, and any other index left without
+        // its record (a crash here): an index is never read without its record.
+        for id in v.list_indexes()? {
+            if !v.has_record(&id) {
+                v.remove_index(&id)?;
+            }
+        }
     }
 
     // 2. Objects no remaining record needs, old enough.

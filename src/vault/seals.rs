@@ -102,7 +102,7 @@ impl Records {
 /// Create `dest` with `pieces` once: a private temp in `tmp_dir`, fsync, `link` to `dest`,
 /// fsync of `dest`'s directory. When `dest` exists with the same bytes (a re-run) that is
 /// success; with other bytes an error — a write-once file is never replaced.
-fn write_once<'a>(
+pub(super) fn write_once<'a>(
     tmp_dir: &Path,
     dest: &Path,
     pieces: impl IntoIterator<Item = &'a [u8]>,
@@ -172,6 +172,63 @@ fn read_vault_json(p: &Path, what: &str) -> Result<Option<Vec<u8>>> {
         Err(e) if fsutil::NotJson::is(&e) => Err(corrupt(p, what, e)),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
     }
+}
+
+/// Parse and check the bytes of record file `p` (`seals/<id>.json`): JSON of the v2 record
+/// format, valid, and naming seal `id`. Public for the fuzz targets.
+pub fn parse_record(p: &Path, id: &str, bytes: &[u8]) -> Result<SealRecord> {
+    let f: RecordFile = serde_json::from_slice(bytes).map_err(|e| corrupt(p, "seal record", e))?;
+    if f.format != RECORD_FORMAT {
+        return Err(corrupt(p, "seal record", format!("format {:?}", f.format)));
+    }
+    if f.version != LAYOUT_VERSION {
+        bail!(
+            "{}: seal record version {} is not supported by this mapvault (supports \
+             {LAYOUT_VERSION})",
+            p.display(),
+            f.version
+        );
+    }
+    if f.seal.id != id {
+        return Err(corrupt(
+            p,
+            "seal record",
+            format!("it names seal {:?}, not {id:?}", f.seal.id),
+        ));
+    }
+    f.seal
+        .validate()
+        .map_err(|e| corrupt(p, "seal record", e))?;
+    Ok(f.seal)
+}
+
+/// Parse and check the bytes of unsealed marker `p` (`seals/<id>.unsealed.json`). Public for
+/// the fuzz targets.
+pub fn parse_unsealed(p: &Path, id: &str, bytes: &[u8]) -> Result<Unsealed> {
+    let m: Unsealed =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(p, "unsealed marker", e))?;
+    if m.format != UNSEALED_FORMAT || m.seal != id {
+        return Err(corrupt(p, "unsealed marker", "wrong format or seal id"));
+    }
+    Ok(m)
+}
+
+/// Parse and check the bytes of `p`, the `vault.json` marker: a vault of another layout
+/// version is refused. Public for the fuzz targets.
+pub fn parse_marker(p: &Path, bytes: &[u8]) -> Result<()> {
+    let m: Marker = serde_json::from_slice(bytes).map_err(|e| corrupt(p, "vault marker", e))?;
+    if m.format != VAULT_FORMAT {
+        return Err(corrupt(p, "vault marker", format!("format {:?}", m.format)));
+    }
+    if m.version != LAYOUT_VERSION {
+        bail!(
+            "{}: vault layout version {} is not supported by this mapvault (supports \
+             {LAYOUT_VERSION}); use the mapvault that wrote it",
+            p.display(),
+            m.version
+        );
+    }
+    Ok(())
 }
 
 impl Vault {
@@ -263,45 +320,24 @@ impl Vault {
     /// Read and check record `id`: a regular file, JSON of the v2 record format, valid, and
     /// naming itself.
     pub fn load_record(&self, id: &str) -> Result<SealRecord> {
+        self.load_record_bytes(id).map(|(r, _)| r)
+    }
+
+    /// [`Vault::load_record`], and the bytes it was read from (the derived index keeps their
+    /// sha256, `index.rs`).
+    pub(super) fn load_record_bytes(&self, id: &str) -> Result<(SealRecord, Vec<u8>)> {
         let p = self.record_path(id);
         let bytes = read_vault_json(&p, "seal record")?
             .ok_or_else(|| anyhow::anyhow!("no seal record {id} in {}", self.root().display()))?;
-        let f: RecordFile =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(&p, "seal record", e))?;
-        if f.format != RECORD_FORMAT {
-            return Err(corrupt(&p, "seal record", format!("format {:?}", f.format)));
-        }
-        if f.version != LAYOUT_VERSION {
-            bail!(
-                "{}: seal record version {} is not supported by this mapvault (supports \
-                 {LAYOUT_VERSION})",
-                p.display(),
-                f.version
-            );
-        }
-        if f.seal.id != id {
-            return Err(corrupt(
-                &p,
-                "seal record",
-                format!("it names seal {:?}, not {id:?}", f.seal.id),
-            ));
-        }
-        f.seal
-            .validate()
-            .map_err(|e| corrupt(&p, "seal record", e))?;
-        Ok(f.seal)
+        let rec = parse_record(&p, id, &bytes)?;
+        Ok((rec, bytes))
     }
 
     pub(super) fn load_unsealed(&self, id: &str) -> Result<Unsealed> {
         let p = self.unsealed_path(id);
         let bytes = read_vault_json(&p, "unsealed marker")?
             .ok_or_else(|| anyhow::anyhow!("{} vanished", p.display()))?;
-        let m: Unsealed =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(&p, "unsealed marker", e))?;
-        if m.format != UNSEALED_FORMAT || m.seal != id {
-            return Err(corrupt(&p, "unsealed marker", "wrong format or seal id"));
-        }
-        Ok(m)
+        parse_unsealed(&p, id, &bytes)
     }
 
     /// The v1 manifest, when the vault still has one (not migrated yet, or a migration cut
@@ -325,23 +361,7 @@ impl Vault {
         let Some(bytes) = read_vault_json(&p, "vault marker")? else {
             return Ok(false);
         };
-        let m: Marker =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(&p, "vault marker", e))?;
-        if m.format != VAULT_FORMAT {
-            return Err(corrupt(
-                &p,
-                "vault marker",
-                format!("format {:?}", m.format),
-            ));
-        }
-        if m.version != LAYOUT_VERSION {
-            bail!(
-                "{}: vault layout version {} is not supported by this mapvault (supports \
-                 {LAYOUT_VERSION}); use the mapvault that wrote it",
-                p.display(),
-                m.version
-            );
-        }
+        parse_marker(&p, &bytes)?;
         Ok(true)
     }
 
