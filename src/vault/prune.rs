@@ -30,7 +30,8 @@
 //!   never through a link (`unlink` removes a link itself); directories and other names are
 //!   left alone.
 //!
-//! `--dry-run` takes the same lock, computes the same plan and deletes nothing.
+//! `--dry-run` computes the same plan and writes nothing: it opens the vault as a reader (the
+//! shared lock, like `vault list`; a v1 vault is read as it is, not migrated).
 //!
 //! JSON: `{"vault", "dry_run", "seals_removed": [id…], "seals_kept", "objects_removed":
 //! [{"object", "bytes"}], "bytes_freed", "objects_kept_young", "notes": [..]}`.
@@ -156,7 +157,12 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     if o.keep_last.is_none() && o.older_than.is_none() {
         bail!("vault prune needs --keep-last N or --older-than DURATION");
     }
-    let v = Vault::open(&o.vault, false, on_wait)?;
+    // A dry run only reads: the shared lock, no migration of a v1 vault, no `tmp/` cleanup.
+    let v = if o.dry_run {
+        Vault::open_shared(&o.vault, on_wait)?
+    } else {
+        Vault::open(&o.vault, false, on_wait)?
+    };
     if v.has_journal() {
         let whose = match v.load_journal() {
             Ok(Some(j)) => format!(" of {}", j.dist),

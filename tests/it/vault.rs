@@ -1067,3 +1067,32 @@ fn fsck_rebuilds_a_missing_or_disagreeing_index_and_prune_removes_a_pruned_seals
         [ids[2].clone()]
     );
 }
+
+#[test]
+fn prune_dry_run_only_reads_a_v1_vault_it_does_not_migrate_it() {
+    let env = TestEnv::new();
+    copy_v1_fixture(&env);
+    let before = env.snapshot("v1/vault");
+    let j = env
+        .mapvault([
+            "vault",
+            "prune",
+            "--vault",
+            "v1/vault",
+            "--keep-last",
+            "1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .env("MAPVAULT_PRUNE_GRACE_SECS", "0")
+        .ok()
+        .json();
+    assert_eq!(ids_of(&j).len(), 1, "{j}");
+    before.assert_same(
+        &env.snapshot("v1/vault"),
+        Level::Untouched,
+        "a dry run of a v1 vault",
+    );
+    assert!(env.path("v1/vault/manifest.json").is_file(), "not migrated");
+}
