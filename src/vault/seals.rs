@@ -13,16 +13,16 @@
 //! [`crate::txn::new_id`]), so "the latest seal" is the greatest id. Ids a v1 vault gave are
 //! kept as they are (they carry whole seconds: two v1 seals in one second have no order).
 //!
-//! Readers (`unseal`, `export`, `resolve`, `vault list|show`) load every record, so their cost
-//! still grows with history — as v1's did (the same bytes, one file per seal instead of one
-//! file). Measured with `benches/vault/history.py --readers 50` (release build, 2 shared cores
-//! at load 9): in a vault of 49 releases of a 1,012-file dist, `resolve` of one position takes
-//! 385 ms (median of 5) and `export` of one release 871 ms — not the "well under 100 ms" issue
-//! 13 asks for. The fix is a derived index (per-seal write-once shards by sealed sha256, path
-//! suffix and debug ID, read instead of whole records); it is not built yet. Seal, the command
-//! that runs in every build, reads no record: seal of release 20 into a 19-release vault took
-//! 0.67x the time of release 1 into an empty vault (same bench, medians 577 vs 860 ms; the
-//! difference is noise and page-cache state, the point is that it does not grow).
+//! Readers: `resolve`, `export` and `vault list` read the derived index instead (`index.rs`:
+//! one small write-once file per seal, rebuilt from the record); `vault show` reads the one
+//! record asked for; `unseal` (a writer, rare) still loads every record to choose which to
+//! restore. Before the index, in a vault of 49 releases of a 1,012-file dist
+//! (`benches/vault/history.py --readers 50`), `resolve` of one position took 385 ms and
+//! `export` of one release 871 ms; the numbers with it are in `index.rs` and
+//! docs/performance.md. Seal, the command that runs in every build, reads no record: seal of
+//! release 20 into a 19-release vault took 0.67x the time of release 1 into an empty vault
+//! (same bench, medians 577 vs 860 ms; the difference is noise and page-cache state, the point
+//! is that it does not grow).
 //!
 //! Record file: `{"format":"mapvault-seal","version":2,"seal":<record as in manifest.rs>}`; the
 //! record's `id` must equal the file name's. Unsealed marker: `{"format":"mapvault-unsealed",
