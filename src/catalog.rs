@@ -23,16 +23,21 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::compress::Codec;
 use crate::relpath::RelPath;
-use crate::vault::manifest::{Action, Manifest, Stored, TargetKind};
+use crate::vault::manifest::{Action, Manifest, SealRecord, Stored, TargetKind};
 
-/// A generated file and the vaulted map that maps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A generated file and the vaulted map that maps it. Serialized (without `seal` and `dist`,
+/// which the seal's index file holds once) in the vault's derived index (`vault/index.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Index of the seal record (a later seal is newer).
+    #[serde(skip)]
     pub seal: usize,
     /// Absolute path of the dist when it was sealed.
+    #[serde(skip)]
     pub dist: PathBuf,
     /// Dist-relative path of the bundle.
     pub bundle: RelPath,
@@ -52,7 +57,8 @@ pub struct Entry {
 }
 
 /// Where an exported map comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MapSource {
     /// A map file of the dist, written back at its path.
     File,
@@ -62,10 +68,12 @@ pub enum MapSource {
     Inline,
 }
 
-/// A map file to write back (for `export`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A map file to write back (for `export`); serialized like [`Entry`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MapFile {
+    #[serde(skip)]
     pub seal: usize,
+    #[serde(skip)]
     pub dist: PathBuf,
     /// Dist-relative path to write it at.
     pub path: RelPath,
@@ -82,6 +90,10 @@ pub struct Catalog {
     pub maps: Vec<MapFile>,
     /// Things a reader should know (HTML inline maps that map no standalone file…).
     pub notes: Vec<String>,
+    /// The debug ID inside each stored map that has one (map object → ID), when the maps
+    /// were read for it (the vault's index does that once per seal); `None`: not known, a
+    /// reader that needs it reads the maps.
+    pub map_debug_ids: Option<HashMap<String, String>>,
 }
 
 fn is_html(path: &RelPath) -> bool {
@@ -103,9 +115,37 @@ fn strip_codec_ext(path: &RelPath) -> Option<RelPath> {
 }
 
 impl Catalog {
+    /// The catalog of every seal of `manifest` (seal indexes are positions in it).
     pub fn build(manifest: &Manifest) -> Catalog {
+        Catalog::assemble(manifest.seals.iter().map(Catalog::of_seal))
+    }
+
+    /// Catalogs of single seals, oldest first, as one: each part's entries and maps get its
+    /// position as their seal index. `map_debug_ids` is known when it is known for every part.
+    pub fn assemble(parts: impl IntoIterator<Item = Catalog>) -> Catalog {
+        let mut cat = Catalog {
+            map_debug_ids: Some(HashMap::new()),
+            ..Catalog::default()
+        };
+        for (si, part) in parts.into_iter().enumerate() {
+            cat.entries
+                .extend(part.entries.into_iter().map(|e| Entry { seal: si, ..e }));
+            cat.maps
+                .extend(part.maps.into_iter().map(|m| MapFile { seal: si, ..m }));
+            cat.notes.extend(part.notes);
+            match (&mut cat.map_debug_ids, part.map_debug_ids) {
+                (Some(all), Some(ids)) => all.extend(ids),
+                (all, _) => *all = None,
+            }
+        }
+        cat
+    }
+
+    /// The catalog of one seal record (seal index 0; `map_debug_ids` not known).
+    pub fn of_seal(rec: &SealRecord) -> Catalog {
         let mut cat = Catalog::default();
-        for (si, rec) in manifest.seals.iter().enumerate() {
+        let si = 0;
+        {
             let dist = rec.dist.to_path();
             // Map files of this seal: path → (decoded map object, compressed?, debug ID).
             let mut moved: BTreeMap<&RelPath, (String, bool, Option<&String>)> = BTreeMap::new();

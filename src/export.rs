@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, MapSource};
+use crate::catalog::MapSource;
 use crate::exit::Outcome;
 use crate::findings::ErrorRecord;
 use crate::relpath::RelPath;
@@ -216,8 +216,9 @@ fn inside(p: &Path, dir: &Path) -> bool {
 )]
 pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<ExportReport> {
     let vault = Vault::open_shared_at(&opts.vault, on_wait)?;
-    let manifest = vault.load_records()?.all;
-    let cat = Catalog::build(&manifest);
+    let indexed = vault.load_indexed()?;
+    let seals = &indexed.seals;
+    let cat = &indexed.catalog;
     let dists = cat.dists();
     let mut notes = cat.notes.clone();
     if vault.has_journal() {
@@ -238,7 +239,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     };
     let by_seal = match &opts.seal {
         Some(id) => {
-            let Some(rec) = manifest.seals.iter().find(|r| &r.id == id) else {
+            let Some((_, rec)) = seals.iter().find(|(s, _)| s == id) else {
                 bail!(
                     "--seal {id}: no such seal in vault {} (its records are {}/seals/<id>.json)",
                     opts.vault.display(),
@@ -284,20 +285,14 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     };
 
     // Which seals of it: one release unless told otherwise.
-    let of_dist: Vec<usize> = manifest
-        .seals
+    let of_dist: Vec<usize> = seals
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.dist.to_path() == dist)
+        .filter(|(_, (_, r))| r.dist.to_path() == dist)
         .map(|(i, _)| i)
         .collect();
     let chosen: std::collections::BTreeSet<usize> = match &opts.seal {
-        Some(id) => manifest
-            .seals
-            .iter()
-            .position(|r| &r.id == id)
-            .into_iter()
-            .collect(),
+        Some(id) => indexed.position(id).into_iter().collect(),
         None if opts.all => of_dist.iter().copied().collect(),
         None => of_dist.last().copied().into_iter().collect(),
     };
@@ -310,10 +305,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             dist.display()
         ));
     }
-    let seal_ids: Vec<String> = chosen
-        .iter()
-        .map(|&i| manifest.seals[i].id.clone())
-        .collect();
+    let seal_ids: Vec<String> = chosen.iter().map(|&i| seals[i].0.clone()).collect();
 
     // Never write maps where they could ship.
     let out = &opts.out;

@@ -15,7 +15,8 @@
 //! Positions are 1-based in and out; a position maps as Mozilla `source-map`'s
 //! `originalPositionFor` maps it (see [`crate::mapread`], which also says where and why the
 //! answer differs). Index maps (`sections`) are followed. Read-only: the vault is opened with
-//! a shared lock and nothing is written.
+//! a shared lock; what is read is the vault's derived index (`vault/index.rs`: one small file
+//! per seal), and the only thing ever written is such an index when it is missing.
 //!
 //! Bounded by what is needed, not by what the vault or the trace claims: a map is read only
 //! when a frame needs it, never past the size its record states, and hash-checked first (see
@@ -331,8 +332,7 @@ impl Resolver {
     /// Open the vault (shared lock) and read its catalog.
     pub fn open(opts: &ResolveOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Resolver> {
         let vault = Vault::open_shared_at(&opts.vault, on_wait)?;
-        let manifest = vault.load_records()?.all;
-        let cat = Catalog::build(&manifest);
+        let cat = vault.load_indexed()?.catalog;
         let mut notes = cat.notes.clone();
         if vault.has_journal() {
             notes.push(format!(
@@ -482,8 +482,13 @@ impl Resolver {
                 if let Some(id) = e.debug_id.as_deref().and_then(debugid::normalize) {
                     idx.entry(id).or_default().push(i);
                 }
-                // One map at a time, within its recorded size and hash-checked.
+                // The vault's index read every map for its ID once; without it (a v1 vault
+                // not migrated yet), one map at a time, within its recorded size and
+                // hash-checked.
                 let id = from_map.entry(e.map.as_str()).or_insert_with(|| {
+                    if let Some(ids) = &self.cat.map_debug_ids {
+                        return ids.get(&e.map).cloned();
+                    }
                     let obj = Stored::Map(e.map.clone());
                     self.vault.fetch(&obj).ok()?;
                     let path = self.vault.object_path(&obj);

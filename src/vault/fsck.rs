@@ -1,8 +1,10 @@
 //! `mapvault vault fsck`: is every byte the vault promises still there and sound? Re-hashes
 //! every object under `maps/` and `blobs/`, reads every record and unsealed marker, and says
 //! which objects are damaged or missing and which seals (and which of their files) that
-//! affects. Read-only, under the shared lock (like `vault list`): it runs beside readers and
-//! waits only for a seal, unseal or prune in progress.
+//! affects. Read-only for records and objects, under the shared lock (like `vault list`): it
+//! runs beside readers and waits only for a seal, unseal or prune in progress. It rebuilds the
+//! derived index (`index/<id>.json`, index.rs) of every record whose index is missing, invalid
+//! or disagrees with the record, and says so in a note (not damage).
 //!
 //! What counts as damage (exit 1): an object whose bytes do not hash to its name (truncated,
 //! bit-flipped, tampered with), one that cannot be read, an entry of `maps/` or `blobs/` that is
@@ -225,6 +227,12 @@ pub fn fsck(vault: &super::VaultLoc, on_wait: &mut dyn FnMut(&str)) -> Result<Fs
                 reason: format!("{e:#}"),
             });
         }
+    }
+
+    // The derived indexes: rebuilt from the records where missing, invalid or different
+    // (never damage: the record is the truth).
+    if v.load_v1().ok().flatten().is_none() {
+        notes.extend(v.check_indexes(&records));
     }
 
     // Who needs what: object → seal → files.

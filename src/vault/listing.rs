@@ -1,10 +1,13 @@
-//! `mapvault vault list` and `mapvault vault show ID`: what the archive holds, read from the
-//! seal records (and a v1 manifest not migrated yet) under the shared lock, never written.
+//! `mapvault vault list` and `mapvault vault show ID`: what the archive holds, under the shared
+//! lock. `list` reads the seals' derived indexes (index.rs; a v1 manifest not migrated yet is
+//! read whole), `show` the one record asked for.
 //!
 //! `list --format json`: `{"vault", "seals": [{"id", "dist", "sealed_at", "tool", "files",
 //! "maps", "bytes", "unsealed"}]}`, oldest first; `files` counts the record's files, `maps` its
 //! moved maps, `bytes` the sizes of those maps as sealed. `show ID --format json`: `{"vault",
 //! "seal": <the record as stored>, "unsealed": <its marker or null>}`.
+
+use std::fs;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -61,14 +64,23 @@ pub(crate) fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummar
 /// `vault list`.
 pub fn list(vault: &super::VaultLoc, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
     let v = Vault::open_shared_at(vault, on_wait)?;
-    let recs = v.load_records()?;
+    // The counts are in each seal's derived index (index.rs): no record is read.
+    let ix = v.load_indexed()?;
     Ok(ListReport {
         vault: vault.display().to_string(),
-        seals: recs
-            .all
+        seals: ix
             .seals
             .iter()
-            .map(|r| summary(r, recs.unsealed.get(&r.id)))
+            .map(|(id, i)| SealSummary {
+                id: id.clone(),
+                dist: i.dist.to_string(),
+                sealed_at: i.sealed_at.clone(),
+                tool: i.tool.clone(),
+                files: i.files,
+                maps: i.maps,
+                bytes: i.bytes,
+                unsealed: ix.unsealed.get(id).map(|u| u.unsealed_at.clone()),
+            })
             .collect(),
     })
 }
@@ -80,6 +92,20 @@ pub fn show(
     on_wait: &mut dyn FnMut(&str),
 ) -> Result<ShowReport> {
     let v = Vault::open_shared_at(vault, on_wait)?;
+    v.check_marker()?;
+    // One record of `seals/`, read alone; the whole set only while a v1 manifest is there.
+    if super::manifest::is_record_id(id) && v.has_record(id) && v.load_v1()?.is_none() {
+        let seal = v.load_record(id)?;
+        let unsealed = match fs::symlink_metadata(v.unsealed_path(id)) {
+            Ok(_) => Some(v.load_unsealed(id)?),
+            Err(_) => None,
+        };
+        return Ok(ShowReport {
+            vault: vault.display().to_string(),
+            seal,
+            unsealed,
+        });
+    }
     let recs = v.load_records()?;
     let Some(seal) = recs.get(id).cloned() else {
         bail!("no seal {id} in vault {}", vault.display());

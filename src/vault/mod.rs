@@ -7,6 +7,7 @@
 //!   vault.json                  0600  {"format":"mapvault-vault","version":2}, written once
 //!   seals/<id>.json             0600  one seal's record, written once (see seals.rs, manifest.rs)
 //!   seals/<id>.unsealed.json    0600  written once when that seal was unsealed
+//!   index/<id>.json             0600  derived from seals/<id>.json, written once (index.rs)
 //!   maps/<sha256>.map           0600  each map, byte-identical (inline maps decoded)
 //!   blobs/<sha256>              0600  removed bytes too large for a record
 //!   damaged/<name>-<time>       0600  objects found not to hash to their name, moved aside
@@ -23,6 +24,7 @@
 
 pub(crate) mod fsck;
 pub(crate) mod fsutil;
+pub mod index;
 pub mod journal;
 pub(crate) mod json;
 pub(crate) mod listing;

@@ -14,7 +14,8 @@
 //!   objects are not in any record yet, and its recovery needs them.
 //! - Every record must parse ([`Vault::load_records`]): a record that cannot be read may need
 //!   any object, so nothing is deleted (exit 2; `vault fsck` names it).
-//! - Records go first: each record file, then its unsealed marker, then an fsync of `seals/`.
+//! - Records go first: each record file, then its unsealed marker, then an fsync of `seals/`;
+//!   then the derived index of every record gone (`index/<id>.json`, see index.rs).
 //!   Objects go after: only those no remaining record needs, then an fsync of `maps/` and
 //!   `blobs/`. A crash at any point therefore leaves at worst objects no record needs (or an
 //!   unsealed marker without its record), which the next prune removes; never a record whose
@@ -29,7 +30,8 @@
 //!   never through a link (`unlink` removes a link itself); directories and other names are
 //!   left alone.
 //!
-//! `--dry-run` takes the same lock, computes the same plan and deletes nothing.
+//! `--dry-run` computes the same plan and writes nothing: it opens the vault as a reader (the
+//! shared lock, like `vault list`; a v1 vault is read as it is, not migrated).
 //!
 //! JSON: `{"vault", "dry_run", "seals_removed": [id…], "seals_kept", "objects_removed":
 //! [{"object", "bytes"}], "bytes_freed", "objects_kept_young", "notes": [..]}`.
@@ -155,7 +157,12 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     if o.keep_last.is_none() && o.older_than.is_none() {
         bail!("vault prune needs --keep-last N or --older-than DURATION");
     }
-    let v = Vault::open_at(&o.vault, false, on_wait)?;
+    // A dry run only reads: the shared lock, no migration of a v1 vault, no `tmp/` cleanup.
+    let v = if o.dry_run {
+        Vault::open_shared_at(&o.vault, on_wait)?
+    } else {
+        Vault::open_at(&o.vault, false, on_wait)?
+    };
     if v.has_journal() {
         let whose = match v.load_journal() {
             Ok(Some(j)) => format!(" of {}", j.dist),
@@ -212,6 +219,13 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
         }
         fsutil::sync_dir(&v.seals_dir()).context("cannot sync seals/")?;
         crate::failpoint::failpoint("prune-after-records");
+        // Then the derived indexes of the records gone, and any other index left without
+        // its record (a crash here): an index is never read without its record.
+        for id in v.list_indexes()? {
+            if !v.has_record(&id) {
+                v.remove_index(&id)?;
+            }
+        }
     }
 
     // 2. Objects no remaining record needs, old enough.

@@ -13,16 +13,16 @@
 //! [`crate::txn::new_id`]), so "the latest seal" is the greatest id. Ids a v1 vault gave are
 //! kept as they are (they carry whole seconds: two v1 seals in one second have no order).
 //!
-//! Readers (`unseal`, `export`, `resolve`, `vault list|show`) load every record, so their cost
-//! still grows with history — as v1's did (the same bytes, one file per seal instead of one
-//! file). Measured with `benches/vault/history.py --readers 50` (release build, 2 shared cores
-//! at load 9): in a vault of 49 releases of a 1,012-file dist, `resolve` of one position takes
-//! 385 ms (median of 5) and `export` of one release 871 ms — not the "well under 100 ms" issue
-//! 13 asks for. The fix is a derived index (per-seal write-once shards by sealed sha256, path
-//! suffix and debug ID, read instead of whole records); it is not built yet. Seal, the command
-//! that runs in every build, reads no record: seal of release 20 into a 19-release vault took
-//! 0.67x the time of release 1 into an empty vault (same bench, medians 577 vs 860 ms; the
-//! difference is noise and page-cache state, the point is that it does not grow).
+//! Readers: `resolve`, `export` and `vault list` read the derived index instead (`index.rs`:
+//! one small write-once file per seal, rebuilt from the record); `vault show` reads the one
+//! record asked for; `unseal` (a writer, rare) still loads every record to choose which to
+//! restore. Before the index, in a vault of 49 releases of a 1,012-file dist
+//! (`benches/vault/history.py --readers 50`), `resolve` of one position took 385 ms and
+//! `export` of one release 871 ms; the numbers with it are in `index.rs` and
+//! docs/performance.md. Seal, the command that runs in every build, reads no record: seal of
+//! release 20 into a 19-release vault took 0.67x the time of release 1 into an empty vault
+//! (same bench, medians 577 vs 860 ms; the difference is noise and page-cache state, the point
+//! is that it does not grow).
 //!
 //! Record file: `{"format":"mapvault-seal","version":2,"seal":<record as in manifest.rs>}`; the
 //! record's `id` must equal the file name's. Unsealed marker: `{"format":"mapvault-unsealed",
@@ -199,6 +199,63 @@ fn read_vault_json(p: &Path, what: &str) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// Parse and check the bytes of record file `p` (`seals/<id>.json`): JSON of the v2 record
+/// format, valid, and naming seal `id`. Public for the fuzz targets.
+pub fn parse_record(p: &Path, id: &str, bytes: &[u8]) -> Result<SealRecord> {
+    let f: RecordFile = serde_json::from_slice(bytes).map_err(|e| corrupt(p, "seal record", e))?;
+    if f.format != RECORD_FORMAT {
+        return Err(corrupt(p, "seal record", format!("format {:?}", f.format)));
+    }
+    if f.version != LAYOUT_VERSION {
+        bail!(
+            "{}: seal record version {} is not supported by this mapvault (supports \
+             {LAYOUT_VERSION})",
+            p.display(),
+            f.version
+        );
+    }
+    if f.seal.id != id {
+        return Err(corrupt(
+            p,
+            "seal record",
+            format!("it names seal {:?}, not {id:?}", f.seal.id),
+        ));
+    }
+    f.seal
+        .validate()
+        .map_err(|e| corrupt(p, "seal record", e))?;
+    Ok(f.seal)
+}
+
+/// Parse and check the bytes of unsealed marker `p` (`seals/<id>.unsealed.json`). Public for
+/// the fuzz targets.
+pub fn parse_unsealed(p: &Path, id: &str, bytes: &[u8]) -> Result<Unsealed> {
+    let m: Unsealed =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(p, "unsealed marker", e))?;
+    if m.format != UNSEALED_FORMAT || m.seal != id {
+        return Err(corrupt(p, "unsealed marker", "wrong format or seal id"));
+    }
+    Ok(m)
+}
+
+/// Parse and check the bytes of `p`, the `vault.json` marker: a vault of another layout
+/// version is refused. Public for the fuzz targets.
+pub fn parse_marker(p: &Path, bytes: &[u8]) -> Result<()> {
+    let m: Marker = serde_json::from_slice(bytes).map_err(|e| corrupt(p, "vault marker", e))?;
+    if m.format != VAULT_FORMAT {
+        return Err(corrupt(p, "vault marker", format!("format {:?}", m.format)));
+    }
+    if m.version != LAYOUT_VERSION {
+        bail!(
+            "{}: vault layout version {} is not supported by this mapvault (supports \
+             {LAYOUT_VERSION}); use the mapvault that wrote it",
+            p.display(),
+            m.version
+        );
+    }
+    Ok(())
+}
+
 impl Vault {
     pub fn seals_dir(&self) -> PathBuf {
         self.root().join("seals")
@@ -297,45 +354,24 @@ impl Vault {
     /// Read and check record `id`: a regular file, JSON of the v2 record format, valid, and
     /// naming itself.
     pub fn load_record(&self, id: &str) -> Result<SealRecord> {
+        self.load_record_bytes(id).map(|(r, _)| r)
+    }
+
+    /// [`Vault::load_record`], and the bytes it was read from (the derived index keeps their
+    /// sha256, `index.rs`).
+    pub(super) fn load_record_bytes(&self, id: &str) -> Result<(SealRecord, Vec<u8>)> {
         let p = self.record_path(id);
         let bytes = read_vault_json(&p, "seal record")?
             .ok_or_else(|| anyhow::anyhow!("no seal record {id} in {}", self.root().display()))?;
-        let f: RecordFile =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(&p, "seal record", e))?;
-        if f.format != RECORD_FORMAT {
-            return Err(corrupt(&p, "seal record", format!("format {:?}", f.format)));
-        }
-        if f.version != LAYOUT_VERSION {
-            bail!(
-                "{}: seal record version {} is not supported by this mapvault (supports \
-                 {LAYOUT_VERSION})",
-                p.display(),
-                f.version
-            );
-        }
-        if f.seal.id != id {
-            return Err(corrupt(
-                &p,
-                "seal record",
-                format!("it names seal {:?}, not {id:?}", f.seal.id),
-            ));
-        }
-        f.seal
-            .validate()
-            .map_err(|e| corrupt(&p, "seal record", e))?;
-        Ok(f.seal)
+        let rec = parse_record(&p, id, &bytes)?;
+        Ok((rec, bytes))
     }
 
     pub(super) fn load_unsealed(&self, id: &str) -> Result<Unsealed> {
         let p = self.unsealed_path(id);
         let bytes = read_vault_json(&p, "unsealed marker")?
             .ok_or_else(|| anyhow::anyhow!("{} vanished", p.display()))?;
-        let m: Unsealed =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(&p, "unsealed marker", e))?;
-        if m.format != UNSEALED_FORMAT || m.seal != id {
-            return Err(corrupt(&p, "unsealed marker", "wrong format or seal id"));
-        }
-        Ok(m)
+        parse_unsealed(&p, id, &bytes)
     }
 
     /// The v1 manifest, when the vault still has one (not migrated yet, or a migration cut
@@ -359,23 +395,7 @@ impl Vault {
         let Some(bytes) = read_vault_json(&p, "vault marker")? else {
             return Ok(false);
         };
-        let m: Marker =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(&p, "vault marker", e))?;
-        if m.format != VAULT_FORMAT {
-            return Err(corrupt(
-                &p,
-                "vault marker",
-                format!("format {:?}", m.format),
-            ));
-        }
-        if m.version != LAYOUT_VERSION {
-            bail!(
-                "{}: vault layout version {} is not supported by this mapvault (supports \
-                 {LAYOUT_VERSION}); use the mapvault that wrote it",
-                p.display(),
-                m.version
-            );
-        }
+        parse_marker(&p, &bytes)?;
         Ok(true)
     }
 

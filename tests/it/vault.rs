@@ -906,3 +906,193 @@ fn prune_crashed_at_any_point_loses_nothing_a_kept_seal_needs_and_a_rerun_finish
         assert!(fired.iter().any(|f| f == p), "{p} never fired: {fired:?}");
     }
 }
+
+/// The one index file of `vault` (`index/<id>.json`), by id.
+fn index_files(env: &TestEnv) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(env.path("vault/index"))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let id = name.strip_suffix(".json").unwrap_or(&name).to_owned();
+                    (id, std::fs::read(e.path()).expect("read index"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn resolve_a(env: &TestEnv) -> serde_json::Value {
+    env.mapvault([
+        "resolve", "--vault", "vault", "--format", "json", "a.js:1:1",
+    ])
+    .ok()
+    .json()
+}
+
+#[test]
+fn readers_build_each_seals_index_once_and_never_trust_a_corrupt_one() {
+    let env = TestEnv::new();
+    // A map carrying its own debug ID: found through the index, without reading the map.
+    let id = "85314830-023f-4cf1-a267-535f4e37bb17";
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write(
+        "dist/a.js.map",
+        format!(
+            r#"{{"version":3,"debugId":"{id}","sources":["a.ts"],"names":[],"mappings":"AAAA"}}"#
+        ),
+    );
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let recs = env.vault("vault").record_files();
+    assert!(index_files(&env).is_empty(), "seal writes no index");
+    let j = resolve_a(&env);
+    assert_eq!(j["frames"][0]["original"]["source"], "a.ts", "{j}");
+    let built = index_files(&env);
+    assert_eq!(built.len(), 1, "the first reader writes the index");
+    assert_eq!(built[0].0, recs[0].0, "named after its record");
+    let ix: serde_json::Value = serde_json::from_slice(&built[0].1).expect("index is JSON");
+    assert_eq!(ix["format"], "mapvault-index");
+    assert_eq!(ix["record_sha256"], sha256_hex(&recs[0].1));
+    assert_eq!(
+        ix["body"]["map_debug_ids"]
+            .as_object()
+            .map(|m| m.values().cloned().collect::<Vec<_>>()),
+        Some(vec![serde_json::json!(id)]),
+        "{ix}"
+    );
+    // Later readers leave it as it is.
+    let by_id = env
+        .mapvault([
+            "resolve",
+            "--vault",
+            "vault",
+            "--format",
+            "json",
+            &format!("{id}:1:1"),
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        by_id["frames"][0]["bundle"]["matched_by"], "debug-id",
+        "{by_id}"
+    );
+    assert_eq!(index_files(&env), built);
+
+    // Corrupt it: a body that no longer hashes right (another map named), then junk. Each
+    // time the record wins, and the file is rebuilt as it was.
+    let p = env.path(format!("vault/index/{}.json", built[0].0));
+    let text = String::from_utf8(built[0].1.clone()).expect("utf-8");
+    let map_sha = ix["body"]["entries"][0]["map"]
+        .as_str()
+        .expect("map")
+        .to_owned();
+    for bad in [
+        text.replace(&map_sha, &"0".repeat(64)),
+        "{\"format\":".to_string(),
+    ] {
+        std::fs::write(&p, bad).expect("corrupt the index");
+        let j = resolve_a(&env);
+        assert_eq!(j["frames"][0]["original"]["source"], "a.ts", "{j}");
+        assert_eq!(j["frames"][0]["map"]["sha256"], map_sha.as_str(), "{j}");
+        assert_eq!(index_files(&env), built, "rebuilt from the record");
+    }
+    // A vault that lost its index works as before (and gets it back).
+    std::fs::remove_dir_all(env.path("vault/index")).expect("rm index");
+    let out = env.path("out");
+    env.mapvault([
+        "export",
+        "--vault",
+        "vault",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])
+    .ok();
+    assert!(env.path("out/a.js.map").is_file());
+    assert_eq!(index_files(&env), built);
+}
+
+#[test]
+fn fsck_rebuilds_a_missing_or_disagreeing_index_and_prune_removes_a_pruned_seals() {
+    let env = TestEnv::new();
+    let (ids, _) = three_releases(&env);
+    env.mapvault(["vault", "list", "--vault", "vault"]).ok();
+    let built = index_files(&env);
+    assert_eq!(
+        built.iter().map(|b| b.0.clone()).collect::<Vec<_>>(),
+        ids,
+        "vault list builds every index"
+    );
+    // A well-formed index that disagrees with its record (its body re-hashed): readers cannot
+    // tell, fsck does, and rebuilds it; a missing one is rebuilt quietly. Neither is damage.
+    let p = env.path(format!("vault/index/{}.json", ids[1]));
+    let mut ix: serde_json::Value = serde_json::from_slice(&built[1].1).expect("JSON");
+    ix["body"]["info"]["files"] = serde_json::json!(999);
+    let body = serde_json::to_vec(&ix["body"]).expect("body");
+    ix["body_sha256"] = serde_json::json!(sha256_hex(&body));
+    std::fs::write(&p, serde_json::to_vec(&ix).expect("index")).expect("forge the index");
+    let forged = env
+        .mapvault(["vault", "list", "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        forged["seals"][1]["files"], 999,
+        "a well-formed index is read: {forged}"
+    );
+    std::fs::remove_file(env.path(format!("vault/index/{}.json", ids[2]))).expect("rm");
+    let j = fsck_json(&env, 0);
+    let notes = j["notes"].to_string();
+    assert!(
+        notes.contains(&format!("index/{}.json did not match its record", ids[1])),
+        "{j}"
+    );
+    assert_eq!(j["notes"].as_array().map(Vec::len), Some(1), "{j}");
+    assert_eq!(index_files(&env), built, "fsck put both right");
+    assert_eq!(
+        fsck_json(&env, 0)["notes"],
+        serde_json::json!([]),
+        "and then has nothing to say"
+    );
+
+    // Prune: the pruned seals' indexes go with their records (a dry run removes none).
+    prune(&env, &["--keep-last", "1", "--dry-run"]).ok();
+    assert_eq!(index_files(&env), built);
+    prune(&env, &["--keep-last", "1"]).ok();
+    assert_eq!(
+        index_files(&env)
+            .into_iter()
+            .map(|b| b.0)
+            .collect::<Vec<_>>(),
+        [ids[2].clone()]
+    );
+}
+
+#[test]
+fn prune_dry_run_only_reads_a_v1_vault_it_does_not_migrate_it() {
+    let env = TestEnv::new();
+    copy_v1_fixture(&env);
+    let before = env.snapshot("v1/vault");
+    let j = env
+        .mapvault([
+            "vault",
+            "prune",
+            "--vault",
+            "v1/vault",
+            "--keep-last",
+            "1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .env("MAPVAULT_PRUNE_GRACE_SECS", "0")
+        .ok()
+        .json();
+    assert_eq!(ids_of(&j).len(), 1, "{j}");
+    before.assert_same(
+        &env.snapshot("v1/vault"),
+        Level::Untouched,
+        "a dry run of a v1 vault",
+    );
+    assert!(env.path("v1/vault/manifest.json").is_file(), "not migrated");
+}
