@@ -70,7 +70,7 @@ impl AllowList {
         if self.is_empty() {
             return false;
         }
-        if crate::remote::is_url(path.as_ref()) {
+        if crate::relpath::is_url(path.as_ref()) {
             let Ok(u) = url::Url::parse(path) else {
                 return false;
             };

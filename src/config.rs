@@ -270,7 +270,7 @@ impl Config {
                 let (urls, paths): (Vec<PathBuf>, Vec<PathBuf>) = a
                     .paths
                     .into_iter()
-                    .partition(|p| crate::remote::is_url(p.as_os_str()));
+                    .partition(|p| crate::relpath::is_url(p.as_os_str()));
                 let remote = if urls.is_empty() {
                     None
                 } else {

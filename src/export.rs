@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::catalog::MapSource;
 use crate::exit::Outcome;
 use crate::findings::ErrorRecord;
 use crate::relpath::RelPath;
+use crate::vault::catalog::MapSource;
 use crate::vault::manifest::Stored;
 use crate::vault::{Vault, fsutil};
 
@@ -345,7 +345,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     };
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let mut maps: BTreeMap<&RelPath, &crate::catalog::MapFile> = BTreeMap::new();
+    let mut maps: BTreeMap<&RelPath, &crate::vault::catalog::MapFile> = BTreeMap::new();
     for m in cat
         .maps
         .iter()
@@ -376,7 +376,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
         }
     }
     // Newest record of each bundle that named its map.
-    let mut newest: BTreeMap<&RelPath, &crate::catalog::Entry> = BTreeMap::new();
+    let mut newest: BTreeMap<&RelPath, &crate::vault::catalog::Entry> = BTreeMap::new();
     for e in cat
         .entries
         .iter()

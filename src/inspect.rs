@@ -165,14 +165,15 @@ pub fn note_records(path: &str, a: &Analysis) -> Vec<NoteRecord> {
 /// unreadable directories.
 /// The symbolic links seal removes: those that name or point at a source map, unless their
 /// target is a directory (a link to a tree holding maps stays, reported by verify) or
-/// `--allow` names them; each with its target as `readlink` gave it.
+/// `allowed` says `--allow` names them (a predicate, so this layer does not import `allow`);
+/// each with its target as `readlink` gave it.
 pub fn map_links(
     w: &Walk,
-    allow: &crate::allow::AllowList,
+    allowed: impl Fn(&crate::relpath::RelPath) -> bool,
 ) -> Vec<(crate::relpath::RelPath, crate::relpath::RawPath)> {
     w.symlinks
         .iter()
-        .filter(|(rel, target)| !target.as_os_str().is_empty() && !allow.allows_file(rel))
+        .filter(|(rel, target)| !target.as_os_str().is_empty() && !allowed(rel))
         .filter_map(|(rel, target)| {
             let p = rel.under(&w.root)?;
             // Followed only to see whether it is a directory (a dangling link is not).

@@ -21,7 +21,6 @@ pub mod vault;
 
 mod allow;
 mod apply;
-mod catalog;
 mod cli;
 mod color;
 mod config;

@@ -166,6 +166,15 @@ impl<'de> Deserialize<'de> for RelPath {
     }
 }
 
+/// Is this command-line argument (or report path) a URL to fetch rather than a local path? Only
+/// `http://` and `https://` (any case) are; `./http:/x` names a local directory. Here, beside
+/// the paths it tells apart, so that `allow` and `report` need not import the HTTP crawler.
+pub fn is_url(arg: &std::ffi::OsStr) -> bool {
+    let b = arg.as_encoded_bytes();
+    let starts = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
+    starts(b"http://") || starts(b"https://")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

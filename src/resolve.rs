@@ -33,12 +33,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Entry};
 use crate::debugid;
 use crate::exit::Outcome;
 use crate::mapread;
 use crate::sanitize;
 use crate::stacktrace;
+use crate::vault::catalog::{Catalog, Entry};
 use crate::vault::manifest::Stored;
 use crate::vault::{Vault, fsutil};
 

@@ -70,13 +70,7 @@ pub const MAX_REDIRECTS: u32 = 10;
 
 pub use crate::findings::{HttpFinding, Via};
 
-/// Is this command-line argument a URL to fetch rather than a local path? Only `http://` and
-/// `https://` (any case) are; `./http:/x` names a local directory.
-pub fn is_url(arg: &std::ffi::OsStr) -> bool {
-    let b = arg.as_encoded_bytes();
-    let starts = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
-    starts(b"http://") || starts(b"https://")
-}
+pub use crate::relpath::is_url;
 
 /// Parse a URL argument: http or https with a host; the fragment is dropped (never sent).
 pub fn parse_url(arg: &str) -> anyhow::Result<url::Url> {

@@ -16,7 +16,7 @@ const HELP: &str = "https://github.com/mapvault/mapvault#what-counts-as-a-leak";
 /// Location of a finding: `root` (the PATH argument) joined with the report path, `/`-separated.
 fn uri(root: &str, path: &str) -> String {
     // A URL finding (`verify https://…`): its path is already a valid absolute URI.
-    if crate::remote::is_url(path.as_ref()) {
+    if crate::relpath::is_url(path.as_ref()) {
         return path.to_string();
     }
     let root = root.trim_end_matches('/');

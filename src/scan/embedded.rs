@@ -22,8 +22,8 @@ use std::ops::Range;
 use memchr::memmem;
 
 use super::datauri;
-use super::js::{Form, Reference};
 use super::pattern::{NEEDLE, js_space_len, line_of, match_source_map_url};
+use super::reference::{Form, Reference};
 
 /// A string or template literal that holds the needle in its raw text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod js;
 pub mod jslex;
 pub mod mapsniff;
 pub mod pattern;
+pub mod reference;
 pub mod url;
 pub mod wasm;
 

@@ -39,6 +39,7 @@ use serde::Serialize;
 use super::Vault;
 use super::fsutil;
 use super::manifest::{SealRecord, Stored};
+use super::store::Key;
 
 /// What is wrong with one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,36 +106,6 @@ impl FsckReport {
     }
 }
 
-/// An entry of `maps/` or `blobs/`, named as an object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(super) struct Key {
-    pub is_map: bool,
-    pub sha: String,
-}
-
-impl Key {
-    fn rel(&self) -> String {
-        if self.is_map {
-            format!("maps/{}.map", self.sha)
-        } else {
-            format!("blobs/{}", self.sha)
-        }
-    }
-}
-
-/// The object named by the entry `name` of `maps/` (`is_map`) or `blobs/`, if it is one.
-pub(super) fn key_of(name: &str, is_map: bool) -> Option<Key> {
-    let sha = if is_map {
-        name.strip_suffix(".map")?
-    } else {
-        name
-    };
-    crate::hash::is_sha256_hex(sha).then(|| Key {
-        is_map,
-        sha: sha.to_string(),
-    })
-}
-
 /// What hashing one object found.
 enum Checked {
     Sound(u64),
@@ -171,7 +142,7 @@ fn list_objects(v: &Vault, dir: &str, is_map: bool) -> Result<(Vec<Key>, Vec<Str
     for e in rd {
         let e = e.with_context(|| format!("cannot read {}", p.display()))?;
         let name = e.file_name();
-        match name.to_str().and_then(|n| key_of(n, is_map)) {
+        match name.to_str().and_then(|n| super::store::key_of(n, is_map)) {
             Some(k) => keys.push(k),
             None => strays.push(format!("{dir}/{}", name.to_string_lossy())),
         }

@@ -3,7 +3,7 @@
 //!
 //! A record holds every file of a seal, with every edit (hundreds of KB for a 1,000-file dist);
 //! readers need a small part of it: the seal's dist, time and counts (`vault list`), and its
-//! catalog (`crate::catalog`: each bundle with its map object, map path, hashes and debug ID;
+//! catalog (`catalog.rs`: each bundle with its map object, map path, hashes and debug ID;
 //! each map file to write back), plus the debug ID inside each stored map, which otherwise
 //! costs reading every map of every seal. The index file holds exactly that, so a reader's
 //! cost is the size of the catalogs, not of the records — see the numbers below.
@@ -61,10 +61,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Vault;
+use super::catalog::Catalog;
 use super::fsutil;
 use super::manifest::{SealRecord, Stored, is_record_id};
 use super::seals::{Records, Unsealed, write_once};
-use crate::catalog::Catalog;
 use crate::hash::{is_sha256_hex, sha256_hex};
 use crate::relpath::RawPath;
 
@@ -94,8 +94,8 @@ pub struct SealInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Body {
     info: SealInfo,
-    entries: Vec<crate::catalog::Entry>,
-    map_files: Vec<crate::catalog::MapFile>,
+    entries: Vec<super::catalog::Entry>,
+    map_files: Vec<super::catalog::MapFile>,
     notes: Vec<String>,
     /// Map object → the debug ID in it, for the seal's maps that have one.
     map_debug_ids: BTreeMap<String, String>,
@@ -509,8 +509,8 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Entry, MapFile, MapSource};
     use crate::relpath::RelPath;
+    use crate::vault::catalog::{Entry, MapFile, MapSource};
 
     fn sample() -> SealIndex {
         let sha = |c: char| c.to_string().repeat(64);

@@ -22,6 +22,7 @@
 //! by another user is refused. A v1 vault (`manifest.json`) is read as it is and migrated by the
 //! first command that writes (`seals.rs`).
 
+pub(crate) mod catalog;
 pub(crate) mod fsck;
 pub(crate) mod fsutil;
 pub mod index;

@@ -250,7 +250,7 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
             let e = e.with_context(|| format!("cannot read {}", d.display()))?;
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
-            let Some(key) = super::fsck::key_of(name, is_map) else {
+            let Some(key) = super::store::key_of(name, is_map) else {
                 continue;
             };
             if needed.contains(&(is_map, key.sha)) {
@@ -322,7 +322,7 @@ fn prune_remote_objects(
     for (dir, is_map) in [("maps", true), ("blobs", false)] {
         for e in m.store.list(&format!("{dir}/"))? {
             let name = e.key.strip_prefix(&format!("{dir}/")).unwrap_or_default();
-            let Some(key) = super::fsck::key_of(name, is_map) else {
+            let Some(key) = super::store::key_of(name, is_map) else {
                 continue;
             };
             if needed.contains(&(is_map, key.sha)) {

@@ -646,7 +646,7 @@ pub(crate) fn refresh_objects(v: &super::Vault) -> Result<Vec<String>> {
         let mut there = std::collections::BTreeSet::new();
         for e in listed {
             let name = e.key.strip_prefix(&format!("{dir}/")).unwrap_or_default();
-            let Some(k) = super::fsck::key_of(name, is_map) else {
+            let Some(k) = super::store::key_of(name, is_map) else {
                 continue;
             };
             there.insert(name.to_string());

@@ -253,6 +253,36 @@ impl Store for DirStore {
 
 /// The contract every [`Store`] keeps, run against [`DirStore`] here and against a real S3
 /// server by the integration tests (through the CLI).
+/// An entry of `maps/` or `blobs/`, named as an object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Key {
+    pub is_map: bool,
+    pub sha: String,
+}
+
+impl Key {
+    pub(super) fn rel(&self) -> String {
+        if self.is_map {
+            format!("maps/{}.map", self.sha)
+        } else {
+            format!("blobs/{}", self.sha)
+        }
+    }
+}
+
+/// The object named by the entry `name` of `maps/` (`is_map`) or `blobs/`, if it is one.
+pub(super) fn key_of(name: &str, is_map: bool) -> Option<Key> {
+    let sha = if is_map {
+        name.strip_suffix(".map")?
+    } else {
+        name
+    };
+    crate::hash::is_sha256_hex(sha).then(|| Key {
+        is_map,
+        sha: sha.to_string(),
+    })
+}
+
 #[cfg(test)]
 pub(crate) fn check_contract(s: &dyn Store, scratch: &Path) -> Result<()> {
     let data = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}".to_vec();

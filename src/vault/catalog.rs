@@ -25,9 +25,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::manifest::{Action, Manifest, SealRecord, Stored, TargetKind};
 use crate::compress::Codec;
 use crate::relpath::RelPath;
-use crate::vault::manifest::{Action, Manifest, SealRecord, Stored, TargetKind};
 
 /// A generated file and the vaulted map that maps it. Serialized (without `seal` and `dist`,
 /// which the seal's index file holds once) in the vault's derived index (`vault/index.rs`).
@@ -154,7 +154,7 @@ impl Catalog {
             let mut stored_of: HashMap<&str, &str> = HashMap::new();
             // Vault map object → the most bytes its record allows.
             let mut size_of: HashMap<String, u64> = HashMap::new();
-            let inserted = |f: &crate::vault::manifest::FileRecord| {
+            let inserted = |f: &super::manifest::FileRecord| {
                 f.inserted.as_ref().map_or(0, |i| i.text.len() as u64)
             };
             for f in &rec.files {
