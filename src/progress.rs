@@ -166,6 +166,20 @@ pub fn tick() {
     }
 }
 
+/// `n` more files found and done inside one being scanned (an archive's members): the bar's
+/// total and count both grow, so it ends at the count the summary reports.
+pub fn found_and_done(n: u64) {
+    if n == 0 || !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Some(s) = state().as_ref()
+        && s.bar.length().is_some()
+    {
+        s.bar.inc_length(n);
+    }
+    COUNT.fetch_add(n, Ordering::Relaxed);
+}
+
 /// [`tick`], then hand `done` back: for `map(|f| progress::counted(work(f)))`.
 #[inline]
 pub fn counted<T>(done: T) -> T {

@@ -217,6 +217,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
         let s = archive::scan_file(&f.path, &path, archive::Limits::default());
         // The archive itself and every member count as scanned.
         out.scanned += s.members_scanned;
+        crate::progress::found_and_done(s.members_scanned);
         for m in s.members {
             for l in m.leaks {
                 out.leaks.push(LeakRecord {
