@@ -148,6 +148,17 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
             })
         })
         .collect();
+    log(rules, r.errors.is_empty(), notifications, results)
+}
+
+/// A SARIF log of one run of mapvault: its rules, whether it succeeded with the notifications
+/// saying why not, and its results.
+fn log(
+    rules: Vec<Value>,
+    succeeded: bool,
+    notifications: Vec<Value>,
+    results: Vec<Value>,
+) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -159,7 +170,7 @@ pub fn to_value(r: &VerifyReport, root: &str) -> Value {
                 "rules": rules
             }},
             "invocations": [{
-                "executionSuccessful": r.errors.is_empty(),
+                "executionSuccessful": succeeded,
                 "toolExecutionNotifications": notifications
             }],
             "results": results
@@ -175,23 +186,7 @@ pub fn fatal_value(message: &str, path: Option<&str>) -> Value {
     if let Some(p) = path {
         notification["locations"] = json!([location("", p, None)]);
     }
-    json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "mapvault",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/mapvault/mapvault",
-                "rules": []
-            }},
-            "invocations": [{
-                "executionSuccessful": false,
-                "toolExecutionNotifications": [notification]
-            }],
-            "results": []
-        }]
-    })
+    log(vec![], false, vec![notification], vec![])
 }
 
 pub fn write(out: &mut dyn Write, r: &VerifyReport, root: &str) -> io::Result<()> {
