@@ -39,7 +39,7 @@ use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 
-use super::store::{Entry, Store, Upload, check_key};
+use super::store::{Entry, SMALL_MAX, Store, Upload, check_key};
 
 /// How many requests run at once (uploads at the barrier, downloads of records).
 const CONCURRENCY: usize = 8;
@@ -493,12 +493,29 @@ impl Store for BucketStore {
         let loc = self.loc(key)?;
         self.rt.block_on(async {
             match self.store.get(&loc).await {
-                Ok(g) => Ok(Some(
-                    g.bytes()
-                        .await
-                        .map_err(|e| self.err("read", key, e))?
-                        .to_vec(),
-                )),
+                Ok(g) => {
+                    let too_big = || {
+                        self.err(
+                            "read",
+                            key,
+                            format!("larger than {SMALL_MAX} bytes, not a vault record"),
+                        )
+                    };
+                    if g.meta.size > SMALL_MAX {
+                        return Err(too_big());
+                    }
+                    // The stated size is the server's word: count what actually arrives.
+                    let mut out = Vec::new();
+                    let mut body = g.into_stream();
+                    while let Some(chunk) = body.next().await {
+                        let chunk = chunk.map_err(|e| self.err("read", key, e))?;
+                        if (out.len() + chunk.len()) as u64 > SMALL_MAX {
+                            return Err(too_big());
+                        }
+                        out.extend_from_slice(&chunk);
+                    }
+                    Ok(Some(out))
+                }
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(self.err("read", key, e)),
             }

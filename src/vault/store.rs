@@ -61,6 +61,8 @@ pub trait Store: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<Entry>>;
     /// Write a small key once: the same bytes again is success, other bytes an error.
     fn put_once(&self, key: &str, bytes: &[u8]) -> Result<()>;
+    /// Read a small key (a record, a marker, `vault.json`): at most [`SMALL_MAX`] bytes, a
+    /// larger one is an error naming it (a store is untrusted: its answer must not fill memory).
     fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Delete a key (`vault prune` only); a key already gone is success.
     fn delete(&self, key: &str) -> Result<()>;
@@ -231,10 +233,13 @@ impl Store for DirStore {
     fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let p = self.path(key)?;
         match fsutil::open_regular(&p) {
-            Ok((mut f, _)) => {
+            Ok((f, _)) => {
                 let mut b = Vec::new();
-                io::Read::read_to_end(&mut f, &mut b)
+                io::Read::read_to_end(&mut io::Read::take(f, SMALL_MAX + 1), &mut b)
                     .with_context(|| format!("cannot read {key}"))?;
+                if b.len() as u64 > SMALL_MAX {
+                    bail!("{key}: larger than {SMALL_MAX} bytes, not a vault record");
+                }
                 Ok(Some(b))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -253,6 +258,11 @@ impl Store for DirStore {
 
 /// The contract every [`Store`] keeps, run against [`DirStore`] here and against a real S3
 /// server by the integration tests (through the CLI).
+/// The most bytes [`Store::get_small`] reads: a seal record of a 12,000-map release is about
+/// 20 MB, so this leaves room for ten times that and still bounds what a hostile store can make
+/// a reader hold.
+pub const SMALL_MAX: u64 = 256 * 1024 * 1024;
+
 /// An entry of `maps/` or `blobs/`, named as an object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) struct Key {
