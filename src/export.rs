@@ -37,7 +37,7 @@ use serde::Serialize;
 use crate::exit::Outcome;
 use crate::findings::ErrorRecord;
 use crate::relpath::RelPath;
-use crate::vault::catalog::MapSource;
+use crate::vault::catalog::{Catalog, MapSource};
 use crate::vault::manifest::Stored;
 use crate::vault::{Vault, fsutil};
 
@@ -216,11 +216,10 @@ fn inside(p: &Path, dir: &Path) -> bool {
 )]
 pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<ExportReport> {
     let vault = Vault::open_shared_at(&opts.vault, on_wait)?;
-    let indexed = vault.load_indexed()?;
-    let seals = &indexed.seals;
-    let cat = &indexed.catalog;
-    let dists = cat.dists();
-    let mut notes = cat.notes.clone();
+    // The seals' heads only: the catalogs read are those of the seals exported.
+    let mut set = vault.load_heads()?;
+    let dists = set.dists();
+    let mut notes = Vec::new();
     if vault.has_journal() {
         notes.push(format!(
             "vault {} has an unfinished seal or unseal (journal.json); its files are not in the \
@@ -239,14 +238,14 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     };
     let by_seal = match &opts.seal {
         Some(id) => {
-            let Some((_, rec)) = seals.iter().find(|(s, _)| s == id) else {
+            let Some(head) = set.seals.iter().find(|s| &s.id == id) else {
                 bail!(
                     "--seal {id}: no such seal in vault {} (its records are {}/seals/<id>.json)",
                     opts.vault.display(),
                     opts.vault.display()
                 );
             };
-            let d = rec.dist.to_path();
+            let d = head.info.dist.to_path();
             if opts.dist.as_ref().is_some_and(|o| o != &d) {
                 bail!("--seal {id} is a seal of {}, not of --dist", d.display());
             }
@@ -285,14 +284,15 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
     };
 
     // Which seals of it: one release unless told otherwise.
-    let of_dist: Vec<usize> = seals
+    let of_dist: Vec<usize> = set
+        .seals
         .iter()
         .enumerate()
-        .filter(|(_, (_, r))| r.dist.to_path() == dist)
+        .filter(|(_, s)| s.info.dist.to_path() == dist)
         .map(|(i, _)| i)
         .collect();
     let chosen: std::collections::BTreeSet<usize> = match &opts.seal {
-        Some(id) => indexed.position(id).into_iter().collect(),
+        Some(id) => set.position(id).into_iter().collect(),
         None if opts.all => of_dist.iter().copied().collect(),
         None => of_dist.last().copied().into_iter().collect(),
     };
@@ -305,7 +305,18 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             dist.display()
         ));
     }
-    let seal_ids: Vec<String> = chosen.iter().map(|&i| seals[i].0.clone()).collect();
+    let seal_ids: Vec<String> = chosen.iter().map(|&i| set.seals[i].id.clone()).collect();
+    // Only the chosen seals' catalogs are read.
+    let mut parts = Vec::with_capacity(chosen.len());
+    for &i in &chosen {
+        parts.push(set.part(&vault, i)?);
+    }
+    let cat = &Catalog::assemble_at(parts);
+    for n in &cat.notes {
+        if !notes.contains(n) {
+            notes.push(n.clone());
+        }
+    }
 
     // Never write maps where they could ship.
     let out = &opts.out;
@@ -318,7 +329,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             w.display()
         );
     }
-    for d in &dists {
+    for d in &set.all_dists() {
         if inside(out, d) {
             bail!(
                 "--out {} is inside the sealed dist {}; the maps would ship with it",

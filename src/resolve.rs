@@ -10,13 +10,22 @@
 //! 3. a path or URL: scheme, host, query and fragment dropped, percent-decoded, then the bundle
 //!    whose dist-relative path is the longest whole-segment suffix of it (or, failing that, whose
 //!    path ends with it). Several dists with different maps for the match are ambiguous unless
-//!    `--dist` picks one. Among seals of the same dist the newest wins.
+//!    `--dist` picks one.
+//!
+//! Among seals of the same dist the newest that holds a match wins: each dist's seals are
+//! searched newest first, and the search stops at the first seal where the file matches (for
+//! the path rules: any whole-segment suffix; the longest is then chosen among the dists'
+//! answers). The seal before that one is read too, so that the answer can say when the same
+//! file had another map there ("older seals of this file have other maps"). So a lookup reads
+//! one or two seals' catalogs when the file is in a recent release, and the whole history of
+//! a dist only when the file is in none of its seals.
 //!
 //! Positions are 1-based in and out; a position maps as Mozilla `source-map`'s
 //! `originalPositionFor` maps it (see [`crate::mapread`], which also says where and why the
 //! answer differs). Index maps (`sections`) are followed. Read-only: the vault is opened with
 //! a shared lock; what is read is the vault's derived index (`vault/index.rs`: one small file
-//! per seal), and the only thing ever written is such an index when it is missing.
+//! per seal, its head first), and the only thing ever written is such an index when it is
+//! missing or invalid.
 //!
 //! Bounded by what is needed, not by what the vault or the trace claims: a map is read only
 //! when a frame needs it, never past the size its record states, and hash-checked first (see
@@ -38,7 +47,8 @@ use crate::exit::Outcome;
 use crate::mapread;
 use crate::sanitize;
 use crate::stacktrace;
-use crate::vault::catalog::{Catalog, Entry};
+use crate::vault::catalog::Entry;
+use crate::vault::index::SealSet;
 use crate::vault::manifest::Stored;
 use crate::vault::{Vault, fsutil};
 
@@ -249,14 +259,40 @@ impl MapCache {
     }
 }
 
-/// An open vault, its catalog, and what has been read from it so far: answers positions one
-/// at a time.
+/// A seal whose catalog has been read: where its entries are, and its maps' debug IDs.
+struct LoadedSeal {
+    entries: std::ops::Range<usize>,
+    /// Map object → the debug ID in it, from the seal's index (`None`: not known; the maps
+    /// are read for it).
+    map_debug_ids: Option<HashMap<String, String>>,
+    /// Debug ID → entries, built on first use.
+    debug_ids: Option<HashMap<String, Vec<usize>>>,
+}
+
+/// What a frame's file is looked for by, in one seal.
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    DebugId(&'a str),
+    Sha256(&'a str),
+    /// The entry's whole path is a whole-segment suffix of these segments.
+    PathSuffix(&'a [Vec<u8>]),
+    /// These segments are the end of the entry's (longer) path.
+    PathEnd(&'a [Vec<u8>]),
+}
+
+/// An open vault, its seals, the catalogs read from it so far and the maps: answers
+/// positions one at a time. A seal's catalog is read when a search reaches it (newest
+/// first), once.
 pub struct Resolver {
     vault: Vault,
-    cat: Catalog,
+    set: SealSet,
+    /// The dists searched (every one, or `--dist`), each as its seals' positions, oldest first.
+    dists: Vec<Vec<usize>>,
+    /// The entries of the seals read so far (`Entry::seal` is the seal's position).
+    entries: Vec<Entry>,
+    loaded: HashMap<usize, LoadedSeal>,
     dist: Option<PathBuf>,
     maps: MapCache,
-    debug_ids: Option<HashMap<String, Vec<usize>>>,
     matches: HashMap<String, MatchKey>,
     /// Things to tell the reader (unfinished seal, HTML inline maps left out…).
     pub notes: Vec<String>,
@@ -281,6 +317,44 @@ fn url_segments(url: &str) -> Vec<Vec<u8>> {
 
 fn entry_segs(e: &Entry) -> Vec<&[u8]> {
     e.bundle.as_bytes().split(|&b| b == b'/').collect()
+}
+
+/// Debug ID → entries of `range` (one seal's): the IDs the records give bundles and maps, and
+/// those inside the maps — from the seal's index when it knows them (`map_ids`), else read
+/// from each map (a v1 vault not migrated yet, a remote vault's partial cache), within its
+/// recorded size and hash-checked.
+fn debug_index(
+    vault: &Vault,
+    entries: &[Entry],
+    range: std::ops::Range<usize>,
+    map_ids: Option<&HashMap<String, String>>,
+) -> HashMap<String, Vec<usize>> {
+    let mut idx: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut from_map: HashMap<&str, Option<String>> = HashMap::new();
+    for i in range {
+        let e = &entries[i];
+        if let Some(id) = e.debug_id.as_deref().and_then(debugid::normalize) {
+            idx.entry(id).or_default().push(i);
+        }
+        let id = from_map.entry(e.map.as_str()).or_insert_with(|| {
+            if let Some(ids) = map_ids {
+                return ids.get(&e.map).cloned();
+            }
+            let obj = Stored::Map(e.map.clone());
+            vault.fetch(&obj).ok()?;
+            let path = vault.object_path(&obj);
+            fsutil::read_verified(&path, &e.map, e.map_size)
+                .ok()
+                .and_then(|b| debugid::in_map(&b))
+        });
+        if let Some(id) = id {
+            let v = idx.entry(id.clone()).or_default();
+            if !v.contains(&i) {
+                v.push(i);
+            }
+        }
+    }
+    idx
 }
 
 /// The `//# debugId=` comment in the last lines of a file (ECMA-426 debug-ID proposal).
@@ -329,11 +403,12 @@ fn original(found: mapread::Found) -> Original {
 }
 
 impl Resolver {
-    /// Open the vault (shared lock) and read its catalog.
+    /// Open the vault (shared lock) and read its seals' heads; catalogs are read as frames
+    /// need them.
     pub fn open(opts: &ResolveOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Resolver> {
         let vault = Vault::open_shared_at(&opts.vault, on_wait)?;
-        let cat = vault.load_indexed()?.catalog;
-        let mut notes = cat.notes.clone();
+        let set = vault.load_heads()?;
+        let mut notes = Vec::new();
         if vault.has_journal() {
             notes.push(format!(
                 "vault {} has an unfinished seal or unseal (journal.json); its files are not in \
@@ -341,8 +416,9 @@ impl Resolver {
                 opts.vault.display()
             ));
         }
+        let all = set.dists();
         if let Some(d) = &opts.dist
-            && !cat.dists().contains(d)
+            && !all.contains(d)
         {
             anyhow::bail!(
                 "--dist {}: no dist of that path was sealed into vault {}",
@@ -350,25 +426,151 @@ impl Resolver {
                 opts.vault.display()
             );
         }
+        let dists = all
+            .iter()
+            .filter(|d| opts.dist.as_ref().is_none_or(|o| o == *d))
+            .map(|d| {
+                set.seals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.catalog_len > 0 && s.info.dist.to_path() == *d)
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
         Ok(Resolver {
             vault,
-            cat,
+            set,
+            dists,
+            entries: Vec::new(),
+            loaded: HashMap::new(),
             dist: opts.dist.clone(),
             maps: MapCache::default(),
-            debug_ids: None,
             matches: HashMap::new(),
             notes,
         })
     }
 
     fn entry(&self, i: usize) -> &Entry {
-        &self.cat.entries[i]
+        &self.entries[i]
+    }
+
+    /// Read seal `s`'s catalog, unless it was read already.
+    fn load(&mut self, s: usize) -> Result<(), String> {
+        if self.loaded.contains_key(&s) {
+            return Ok(());
+        }
+        let part = self.set.part(&self.vault, s).map_err(|e| {
+            format!(
+                "cannot read seal {} of the vault: {e:#}",
+                self.set.seals[s].id
+            )
+        })?;
+        let start = self.entries.len();
+        self.entries.extend(part.entries);
+        for n in part.notes {
+            if !self.notes.contains(&n) {
+                self.notes.push(n);
+            }
+        }
+        self.loaded.insert(
+            s,
+            LoadedSeal {
+                entries: start..self.entries.len(),
+                map_debug_ids: part.map_debug_ids,
+                debug_ids: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// The entries of (loaded) seal `s` that `key` matches.
+    fn matching(&mut self, s: usize, key: Key<'_>) -> Vec<usize> {
+        let Some(range) = self.loaded.get(&s).map(|l| l.entries.clone()) else {
+            return Vec::new();
+        };
+        match key {
+            Key::DebugId(id) => {
+                if let Some(l) = self.loaded.get(&s)
+                    && l.debug_ids.is_none()
+                {
+                    let idx =
+                        debug_index(&self.vault, &self.entries, range, l.map_debug_ids.as_ref());
+                    if let Some(l) = self.loaded.get_mut(&s) {
+                        l.debug_ids = Some(idx);
+                    }
+                }
+                self.loaded
+                    .get(&s)
+                    .and_then(|l| l.debug_ids.as_ref())
+                    .and_then(|m| m.get(id))
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            Key::Sha256(sha) => range
+                .filter(|&i| self.entries[i].hashes.iter().any(|h| h == sha))
+                .collect(),
+            Key::PathSuffix(segs) => range
+                .filter(|&i| {
+                    let es = entry_segs(&self.entries[i]);
+                    es.len() <= segs.len()
+                        && segs[segs.len() - es.len()..]
+                            .iter()
+                            .zip(&es)
+                            .all(|(a, b)| a == b)
+                })
+                .collect(),
+            Key::PathEnd(segs) => range
+                .filter(|&i| {
+                    let es = entry_segs(&self.entries[i]);
+                    es.len() > segs.len()
+                        && es[es.len() - segs.len()..]
+                            .iter()
+                            .zip(segs)
+                            .all(|(a, b)| *a == b.as_slice())
+                })
+                .collect(),
+        }
+    }
+
+    /// The entries `key` matches in each dist searched: in the newest seal of the dist where
+    /// it matches anything (its catalogs read newest first, up to that one), plus, for the
+    /// note that older seals of a file have other maps, the matching entries of the same
+    /// bundles in the seal before it.
+    fn search(&mut self, key: Key<'_>) -> Result<Vec<usize>, String> {
+        let mut out = Vec::new();
+        for d in 0..self.dists.len() {
+            let mut newest_first = self.dists[d].clone().into_iter().rev();
+            while let Some(s) = newest_first.next() {
+                self.load(s)?;
+                let found = self.matching(s, key);
+                if found.is_empty() {
+                    continue;
+                }
+                if let Some(prev) = newest_first.next() {
+                    self.load(prev)?;
+                    let before = self.matching(prev, key);
+                    let bundles: std::collections::HashSet<&[u8]> = found
+                        .iter()
+                        .map(|&i| self.entries[i].bundle.as_bytes())
+                        .collect();
+                    let same: Vec<usize> = before
+                        .into_iter()
+                        .filter(|&i| bundles.contains(self.entries[i].bundle.as_bytes()))
+                        .collect();
+                    out.extend(same);
+                }
+                out.extend(found);
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// The decoded map of entry `i`, read (within the size its record allows, hash-checked) on
     /// first use.
     fn map(&mut self, i: usize) -> &mut Result<mapread::Map, String> {
-        let e = &self.cat.entries[i];
+        let e = &self.entries[i];
         let (sha, max) = (e.map.as_str(), e.map_size);
         let vault = &self.vault;
         self.maps.get_or_load(sha, || {
@@ -474,93 +676,27 @@ impl Resolver {
         }
     }
 
-    fn debug_index(&mut self) -> &HashMap<String, Vec<usize>> {
-        if self.debug_ids.is_none() {
-            let mut idx: HashMap<String, Vec<usize>> = HashMap::new();
-            let mut from_map: HashMap<&str, Option<String>> = HashMap::new();
-            for (i, e) in self.cat.entries.iter().enumerate() {
-                if let Some(id) = e.debug_id.as_deref().and_then(debugid::normalize) {
-                    idx.entry(id).or_default().push(i);
-                }
-                // The vault's index read every map for its ID once; without it (a v1 vault
-                // not migrated yet), one map at a time, within its recorded size and
-                // hash-checked.
-                let id = from_map.entry(e.map.as_str()).or_insert_with(|| {
-                    if let Some(ids) = &self.cat.map_debug_ids {
-                        return ids.get(&e.map).cloned();
-                    }
-                    let obj = Stored::Map(e.map.clone());
-                    self.vault.fetch(&obj).ok()?;
-                    let path = self.vault.object_path(&obj);
-                    fsutil::read_verified(&path, &e.map, e.map_size)
-                        .ok()
-                        .and_then(|b| debugid::in_map(&b))
-                });
-                if let Some(id) = id {
-                    let v = idx.entry(id.clone()).or_default();
-                    if !v.contains(&i) {
-                        v.push(i);
-                    }
-                }
-            }
-            self.debug_ids = Some(idx);
-        }
-        self.debug_ids.get_or_insert_default()
+    fn by_debug_id(&mut self, id: &str, note: Option<String>) -> Result<Match, String> {
+        let cands = self.search(Key::DebugId(id))?;
+        Ok(self.pick(&format!("debug ID {id}"), cands, "debug-id", note))
     }
 
-    fn by_debug_id(&mut self, id: &str, note: Option<String>) -> Match {
-        let cands = self.debug_index().get(id).cloned().unwrap_or_default();
-        self.pick(&format!("debug ID {id}"), cands, "debug-id", note)
-    }
-
-    fn by_path(&self, file: &str, note: Option<String>) -> Match {
+    fn by_path(&mut self, file: &str, note: Option<String>) -> Result<Match, String> {
         let segs = url_segments(file);
         if segs.is_empty() {
-            return Match::Missing(
+            return Ok(Match::Missing(
                 Failure::NotFound,
                 format!("{file:?} names no file (no path after the host)"),
-            );
+            ));
         }
         // The entry's whole path is a suffix of the URL's: the longest such path wins.
-        let mut best: (usize, Vec<usize>) = (0, Vec::new());
-        for (i, e) in self.cat.entries.iter().enumerate() {
-            if self.dist.as_deref().is_some_and(|d| e.dist != d) {
-                continue;
-            }
-            let es = entry_segs(e);
-            if es.len() <= segs.len()
-                && segs[segs.len() - es.len()..]
-                    .iter()
-                    .zip(&es)
-                    .all(|(a, b)| a == b)
-            {
-                if es.len() > best.0 {
-                    best = (es.len(), Vec::new());
-                }
-                if es.len() == best.0 {
-                    best.1.push(i);
-                }
-            }
-        }
-        if !best.1.is_empty() {
-            return self.pick(file, best.1, "path", note);
+        let mut cands = self.search(Key::PathSuffix(&segs))?;
+        if let Some(longest) = cands.iter().map(|&i| entry_segs(self.entry(i)).len()).max() {
+            cands.retain(|&i| entry_segs(self.entry(i)).len() == longest);
+            return Ok(self.pick(file, cands, "path", note));
         }
         // FILE is the end of an entry's path (`index.js` for `assets/index.js`).
-        let cands: Vec<usize> = self
-            .cat
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| {
-                let es = entry_segs(e);
-                es.len() > segs.len()
-                    && es[es.len() - segs.len()..]
-                        .iter()
-                        .zip(&segs)
-                        .all(|(a, b)| *a == b.as_slice())
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let cands = self.search(Key::PathEnd(&segs))?;
         if cands.is_empty() {
             let what = match &self.dist {
                 Some(d) => format!(
@@ -569,12 +705,17 @@ impl Resolver {
                 ),
                 None => format!("no sealed file in the vault matches {file:?}"),
             };
-            return Match::Missing(Failure::NotFound, what);
+            return Ok(Match::Missing(Failure::NotFound, what));
         }
-        self.pick(file, cands, "path", note)
+        Ok(self.pick(file, cands, "path", note))
     }
 
     fn find(&mut self, file: &str) -> Match {
+        self.find_in_seals(file)
+            .unwrap_or_else(|why| Match::Missing(Failure::BadMap, why))
+    }
+
+    fn find_in_seals(&mut self, file: &str) -> Result<Match, String> {
         if let Some(id) = debugid::normalize(file) {
             return self.by_debug_id(&id, None);
         }
@@ -583,11 +724,9 @@ impl Resolver {
         if !local.contains("://") && Path::new(local).is_file() {
             match local_identity(local) {
                 Ok((sha, tail)) => {
-                    let cands: Vec<usize> = (0..self.cat.entries.len())
-                        .filter(|&i| self.entry(i).hashes.contains(&sha))
-                        .collect();
+                    let cands = self.search(Key::Sha256(&sha))?;
                     if !cands.is_empty() {
-                        return self.pick(file, cands, "sha256", None);
+                        return Ok(self.pick(file, cands, "sha256", None));
                     }
                     if let Some(id) = debug_id_comment(&tail) {
                         return self.by_debug_id(

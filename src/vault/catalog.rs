@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::manifest::{Action, Manifest, SealRecord, Stored, TargetKind};
+use super::manifest::{Action, SealRecord, Stored, TargetKind};
 use crate::compress::Codec;
 use crate::relpath::RelPath;
 
@@ -116,22 +116,31 @@ fn strip_codec_ext(path: &RelPath) -> Option<RelPath> {
 
 impl Catalog {
     /// The catalog of every seal of `manifest` (seal indexes are positions in it).
-    pub fn build(manifest: &Manifest) -> Catalog {
-        Catalog::assemble(manifest.seals.iter().map(Catalog::of_seal))
+    #[cfg(test)]
+    pub fn build(manifest: &super::manifest::Manifest) -> Catalog {
+        Catalog::assemble_at(manifest.seals.iter().enumerate().map(|(si, rec)| {
+            let mut part = Catalog::of_seal(rec);
+            for e in &mut part.entries {
+                e.seal = si;
+            }
+            for m in &mut part.maps {
+                m.seal = si;
+            }
+            part
+        }))
     }
 
-    /// Catalogs of single seals, oldest first, as one: each part's entries and maps get its
-    /// position as their seal index. `map_debug_ids` is known when it is known for every part.
-    pub fn assemble(parts: impl IntoIterator<Item = Catalog>) -> Catalog {
+    /// Catalogs of single seals whose entries and maps carry their seal index already
+    /// (`index::SealSet::part`), as one. `map_debug_ids` is known when it is known for every
+    /// part.
+    pub fn assemble_at(parts: impl IntoIterator<Item = Catalog>) -> Catalog {
         let mut cat = Catalog {
             map_debug_ids: Some(HashMap::new()),
             ..Catalog::default()
         };
-        for (si, part) in parts.into_iter().enumerate() {
-            cat.entries
-                .extend(part.entries.into_iter().map(|e| Entry { seal: si, ..e }));
-            cat.maps
-                .extend(part.maps.into_iter().map(|m| MapFile { seal: si, ..m }));
+        for part in parts {
+            cat.entries.extend(part.entries);
+            cat.maps.extend(part.maps);
             cat.notes.extend(part.notes);
             match (&mut cat.map_debug_ids, part.map_debug_ids) {
                 (Some(all), Some(ids)) => all.extend(ids),
@@ -305,27 +314,13 @@ impl Catalog {
         }
         cat
     }
-
-    /// The distinct dists the catalog covers, in first-sealed order.
-    pub fn dists(&self) -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = Vec::new();
-        for e in self.maps.iter().map(|m| &m.dist) {
-            if !out.contains(e) {
-                out.push(e.clone());
-            }
-        }
-        for e in self.entries.iter().map(|m| &m.dist) {
-            if !out.contains(e) {
-                out.push(e.clone());
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::manifest::Manifest;
+    use std::path::Path;
 
     fn sha(c: char) -> String {
         c.to_string().repeat(64)
@@ -424,7 +419,12 @@ mod tests {
             "the HTML inline map is noted: {:?}",
             cat.notes
         );
-        assert_eq!(cat.dists(), [PathBuf::from("/w/dist")]);
+        assert!(
+            cat.entries
+                .iter()
+                .all(|e| e.dist == Path::new("/w/dist") && e.seal == 0),
+            "one seal of /w/dist"
+        );
     }
 
     #[test]

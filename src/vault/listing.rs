@@ -1,6 +1,6 @@
 //! `mapvault vault list` and `mapvault vault show ID`: what the archive holds, under the shared
-//! lock. `list` reads the seals' derived indexes (index.rs; a v1 manifest not migrated yet is
-//! read whole), `show` the one record asked for.
+//! lock. `list` reads the heads of the seals' derived indexes (index.rs; a v1 manifest not
+//! migrated yet is read whole), `show` the one record asked for.
 //!
 //! `list --format json`: `{"vault", "seals": [{"id", "dist", "sealed_at", "tool", "files",
 //! "maps", "bytes", "unsealed"}]}`, oldest first; `files` counts the record's files, `maps` its
@@ -64,22 +64,24 @@ pub(crate) fn summary(r: &SealRecord, unsealed: Option<&Unsealed>) -> SealSummar
 /// `vault list`.
 pub fn list(vault: &super::VaultLoc, on_wait: &mut dyn FnMut(&str)) -> Result<ListReport> {
     let v = Vault::open_shared_at(vault, on_wait)?;
-    // The counts are in each seal's derived index (index.rs): no record is read.
-    let ix = v.load_indexed()?;
+    // The counts are in the head of each seal's derived index (index.rs): no record and no
+    // catalog is read.
+    let set = v.load_heads()?;
+    let unsealed = set.unsealed(&v)?;
     Ok(ListReport {
         vault: vault.display().to_string(),
-        seals: ix
+        seals: set
             .seals
             .iter()
-            .map(|(id, i)| SealSummary {
-                id: id.clone(),
-                dist: i.dist.to_string(),
-                sealed_at: i.sealed_at.clone(),
-                tool: i.tool.clone(),
-                files: i.files,
-                maps: i.maps,
-                bytes: i.bytes,
-                unsealed: ix.unsealed.get(id).map(|u| u.unsealed_at.clone()),
+            .map(|s| SealSummary {
+                id: s.id.clone(),
+                dist: s.info.dist.to_string(),
+                sealed_at: s.info.sealed_at.clone(),
+                tool: s.info.tool.clone(),
+                files: s.info.files,
+                maps: s.info.maps,
+                bytes: s.info.bytes,
+                unsealed: unsealed.get(&s.id).map(|u| u.unsealed_at.clone()),
             })
             .collect(),
     })

@@ -1028,9 +1028,13 @@ fn fsck_rebuilds_a_missing_or_disagreeing_index_and_prune_removes_a_pruned_seals
     // tell, fsck does, and rebuilds it; a missing one is rebuilt quietly. Neither is damage.
     let p = env.path(format!("vault/index/{}.json", ids[1]));
     let mut ix: serde_json::Value = serde_json::from_slice(&built[1].1).expect("JSON");
+    // Both copies of the counts: the body's and the head's (what `vault list` reads).
     ix["body"]["info"]["files"] = serde_json::json!(999);
+    ix["head"]["info"]["files"] = serde_json::json!(999);
     let body = serde_json::to_vec(&ix["body"]).expect("body");
     ix["body_sha256"] = serde_json::json!(sha256_hex(&body));
+    let head = serde_json::to_vec(&ix["head"]).expect("head");
+    ix["head_sha256"] = serde_json::json!(sha256_hex(&head));
     std::fs::write(&p, serde_json::to_vec(&ix).expect("index")).expect("forge the index");
     let forged = env
         .mapvault(["vault", "list", "--vault", "vault", "--format", "json"])
@@ -1095,4 +1099,129 @@ fn prune_dry_run_only_reads_a_v1_vault_it_does_not_migrate_it() {
         "a dry run of a v1 vault",
     );
     assert!(env.path("v1/vault/manifest.json").is_file(), "not migrated");
+}
+
+/// Damage the body of seal `id`'s index file (its head left as it was): a reader that reads
+/// the index whole finds it invalid and writes it again from the record.
+fn damage_index_body(env: &TestEnv, id: &str) -> Vec<u8> {
+    let p = env.path(format!("vault/index/{id}.json"));
+    let text = String::from_utf8(env.read(&p)).expect("utf-8");
+    let at = text.find(",\"body\":").expect("a head, then the body");
+    let (head, body) = text.split_at(at);
+    let damaged = format!("{head}{}", body.replacen("\"map\":\"", "\"map\":\"0", 1));
+    assert_ne!(damaged, text, "the body names a map");
+    std::fs::write(&p, &damaged).expect("damage the index");
+    damaged.into_bytes()
+}
+
+#[test]
+fn readers_read_the_catalogs_of_the_seals_they_need_not_the_whole_history() {
+    let env = TestEnv::new();
+    let (ids, shas) = three_releases(&env);
+    env.mapvault(["vault", "list", "--vault", "vault"]).ok();
+    let built = index_files(&env);
+    assert_eq!(built.len(), 3, "every index written");
+    let damaged: Vec<Vec<u8>> = ids.iter().map(|id| damage_index_body(&env, id)).collect();
+    let file_of = |id: &str| env.read(env.path(format!("vault/index/{id}.json")));
+    // `vault list` reads heads only: no body is read (a damaged one would be rewritten).
+    let list = env
+        .mapvault(["vault", "list", "--vault", "vault", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(list["seals"].as_array().map(Vec::len), Some(3), "{list}");
+    for (id, bad) in ids.iter().zip(&damaged) {
+        assert_eq!(&file_of(id), bad, "vault list read {id}'s body");
+    }
+    // Export of the latest release reads its catalog only (and it is put right first).
+    let out = env.path("out");
+    let j = env
+        .mapvault([
+            "export",
+            "--vault",
+            "vault",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(j["seals"], serde_json::json!([ids[2]]), "{j}");
+    assert!(
+        env.path("out/c.js.map").is_file() && !env.path("out/a.js.map").exists(),
+        "release C's map only"
+    );
+    assert_eq!(
+        file_of(&ids[2]),
+        built[2].1,
+        "the exported seal's index rebuilt"
+    );
+    assert_eq!(
+        file_of(&ids[0]),
+        damaged[0],
+        "export read release A's catalog"
+    );
+    assert_eq!(
+        file_of(&ids[1]),
+        damaged[1],
+        "export read release B's catalog"
+    );
+    // Resolve of the latest build's file: that seal, and the one before it (for the note
+    // that older seals of a file have other maps); never the first.
+    let r = env
+        .mapvault([
+            "resolve", "--vault", "vault", "--format", "json", "c.js:1:1",
+        ])
+        .ok()
+        .json();
+    assert_eq!(r["frames"][0]["map"]["sha256"], shas[2].as_str(), "{r}");
+    assert_eq!(
+        file_of(&ids[0]),
+        damaged[0],
+        "resolve read release A's catalog"
+    );
+    // A file only the first release has: found by walking back to it.
+    let r = resolve_a(&env);
+    assert_eq!(r["frames"][0]["map"]["sha256"], shas[0].as_str(), "{r}");
+    assert_eq!(
+        index_files(&env),
+        built,
+        "every index read whole was put right"
+    );
+}
+
+#[test]
+fn resolve_answers_from_the_newest_seal_that_holds_the_file() {
+    let env = TestEnv::new();
+    let release = |src: &str| {
+        env.write("dist/app.js", "app();\n//# sourceMappingURL=app.js.map\n");
+        env.write("dist/app.js.map", map_json(src));
+        env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    };
+    release("one.ts");
+    // The deployed (sealed) bundle of release one, kept aside.
+    env.write("deployed/app.js", env.read("dist/app.js"));
+    std::fs::remove_dir_all(env.path("dist")).expect("rm -rf dist");
+    env.write("dist/app.js", "app(2);\n//# sourceMappingURL=app.js.map\n");
+    env.write("dist/app.js.map", map_json("two.ts"));
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let resolve = |what: &str| {
+        env.mapvault(["resolve", "--vault", "vault", "--format", "json", what])
+            .ok()
+            .json()
+    };
+    // By path: the newest seal's map, and a note that an older one had another.
+    let j = resolve("https://cdn.example/app.js:1:1");
+    assert_eq!(j["frames"][0]["original"]["source"], "two.ts", "{j}");
+    assert!(
+        j["frames"][0]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("older seals of this file")),
+        "{j}"
+    );
+    // By the deployed bytes of release one: its own map, from the older seal.
+    let deployed = env.path("deployed/app.js");
+    let j = resolve(&format!("{}:1:1", deployed.display()));
+    assert_eq!(j["frames"][0]["original"]["source"], "one.ts", "{j}");
+    assert_eq!(j["frames"][0]["bundle"]["matched_by"], "sha256", "{j}");
 }
