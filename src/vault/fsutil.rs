@@ -6,9 +6,11 @@
 //! back from a CI cache or a bucket): [`open_regular`] never follows a symlink (`O_NOFOLLOW`),
 //! never waits on a FIFO or device (`O_NONBLOCK`, and `lstat` first so a device is never even
 //! opened) and accepts only a regular file; [`read_verified`] and [`copy_verified`] read at most
-//! the size the record states and hash-check before anything is used; [`read_json_file`] reads a
-//! record with no hash (the manifest) up to its size and stops at the first NUL byte, which no
-//! JSON text holds, so a sparse hole never fills memory. Readers of any vault layout use these.
+//! the size the record states and hash-check before anything is used (a copy is a reflink where
+//! the file system allows one, never a hard link: see [`copy_verified_how`]); [`read_json_file`]
+//! reads a record with no hash (the manifest) up to its size and stops at the first NUL byte,
+//! which no JSON text holds, so a sparse hole never fills memory. Readers of any vault layout
+//! use these.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -251,21 +253,61 @@ pub fn read_verified(path: &Path, sha256: &str, max: Option<u64>) -> io::Result<
     Ok(bytes)
 }
 
+/// How [`copy_verified`] made its copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyHow {
+    /// `ioctl(FICLONE)`: `dest` shares the object's blocks (btrfs, XFS, bcachefs…) until
+    /// either is written; nothing was copied, the bytes were read back and hashed.
+    Reflink,
+    /// Read, hashed and written as a stream.
+    Stream,
+}
+
 /// Copy a vault object to `dest`, a new private file (never through an existing name), with
 /// the checks of [`read_verified`], streaming (constant memory). `dest` is removed unless the
-/// copy hashes to `sha256`. Returns the size.
+/// copy hashes to `sha256`. Returns the size. A reflink where the file system makes one (see
+/// [`copy_verified_how`]).
 pub fn copy_verified(path: &Path, sha256: &str, max: Option<u64>, dest: &Path) -> io::Result<u64> {
+    copy_verified_how(path, sha256, max, dest).map(|(n, _)| n)
+}
+
+/// [`copy_verified`], and how the copy was made. First `ioctl(FICLONE)` from the object:
+/// where the file system can (same btrfs/XFS file system) `dest` then shares the object's
+/// blocks, copy-on-write, and what `dest` holds is read back and hashed (at most the size the
+/// record allows) before it is accepted — the object is never trusted by name, a reflink of a
+/// damaged object is refused like a copy of one. Anywhere else (ext4, tmpfs, another file
+/// system: `EOPNOTSUPP`, `EXDEV`, `EINVAL`…) the object is streamed, hashed as it is copied.
+/// Never a hard link: a dist or OUT file that is the vault object itself would let a later
+/// in-place edit of it (`sentry-cli sourcemaps inject`, a minifier pass, a `chmod`) rewrite the
+/// vault's only copy; a reflink is a separate file whose first write unshares it.
+pub fn copy_verified_how(
+    path: &Path,
+    sha256: &str,
+    max: Option<u64>,
+    dest: &Path,
+) -> io::Result<(u64, CopyHow)> {
     let (mut f, m) = open_regular(path)?;
     let limit = size_limit(m.len(), max)?;
     let mut out = OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(dest)?;
     let res = out
         .set_permissions(fs::Permissions::from_mode(0o600))
-        .and_then(|()| hash_bounded(&mut f, limit, &mut |b| out.write_all(b)))
-        .and_then(|(sha, n)| check_hash(&sha, sha256).map(|()| n));
+        .and_then(|()| {
+            if rustix::fs::ioctl_ficlone(&out, &f).is_ok() {
+                // What the clone holds, read back: the object as it is now, not as `fstat`
+                // described it, so the bound and the hash apply to these bytes.
+                hash_bounded(&mut out, limit, &mut |_| Ok(()))
+                    .map(|(sha, n)| (sha, n, CopyHow::Reflink))
+            } else {
+                hash_bounded(&mut f, limit, &mut |b| out.write_all(b))
+                    .map(|(sha, n)| (sha, n, CopyHow::Stream))
+            }
+        })
+        .and_then(|(sha, n, how)| check_hash(&sha, sha256).map(|()| (n, how)));
     if res.is_err() {
         drop(out);
         let _ = fs::remove_file(dest);
@@ -501,6 +543,61 @@ mod tests {
         assert_eq!(fs::read(t.path().join("c"))?, b"x");
         assert!(is_sha256_hex(&sha256_hex(b"")));
         assert!(!is_sha256_hex("../../etc/passwd"));
+        Ok(())
+    }
+
+    /// A copy out of the vault on the file system at `dir`: byte-identical, private, and
+    /// refused (nothing left at `dest`) when the object does not hash to its name. Returns
+    /// how the good copy was made.
+    fn copy_out_in(dir: &Path) -> io::Result<CopyHow> {
+        // 1 MiB and a bit, not all one byte: several extents' worth, and an odd tail.
+        let bytes: Vec<u8> = (0..(1u32 << 20) + 4097)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let sha = sha256_hex(&bytes);
+        let obj = dir.join("object");
+        fs::write(&obj, &bytes)?;
+        let dest = dir.join("copy");
+        let (n, how) = copy_verified_how(&obj, &sha, Some(bytes.len() as u64), &dest)?;
+        assert_eq!(n, bytes.len() as u64);
+        assert_eq!(fs::read(&dest)?, bytes, "byte-identical ({how:?})");
+        assert_eq!(fs::metadata(&dest)?.permissions().mode() & 0o777, 0o600);
+        assert_ne!(
+            fs::metadata(&dest)?.ino(),
+            fs::metadata(&obj)?.ino(),
+            "not a link"
+        );
+        // The copy is its own file: writing it leaves the object as it was.
+        fs::write(&dest, b"edited in place")?;
+        assert_eq!(fs::read(&obj)?, bytes);
+        // A damaged object (one byte flipped) is refused whichever way it would be copied.
+        let mut bad = bytes.clone();
+        bad[4096] ^= 1;
+        fs::write(&obj, &bad)?;
+        let dest2 = dir.join("copy2");
+        let e = refusal(copy_verified_how(&obj, &sha, None, &dest2));
+        assert!(e.contains("corrupt"), "{e}");
+        assert!(!dest2.exists(), "a refused copy is removed");
+        Ok(how)
+    }
+
+    #[test]
+    fn copies_out_of_the_vault_are_byte_identical_and_hash_checked() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        copy_out_in(t.path())?;
+        Ok(())
+    }
+
+    /// With `MAPVAULT_REFLINK_DIR` set to a directory on a file system that makes reflinks
+    /// (XFS with reflink=1, btrfs), the copy is a reflink there — and is checked the same way.
+    /// `scripts/reflink-test.sh` makes such a file system on a loop device and runs this.
+    #[test]
+    fn copies_are_reflinks_where_the_file_system_makes_them() -> io::Result<()> {
+        let Some(dir) = std::env::var_os("MAPVAULT_REFLINK_DIR") else {
+            return Ok(());
+        };
+        let t = tempfile::tempdir_in(dir)?;
+        assert_eq!(copy_out_in(t.path())?, CopyHow::Reflink);
         Ok(())
     }
 
