@@ -32,6 +32,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::exit::Outcome;
@@ -419,6 +420,10 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             );
         }
     }
+    // The maps: fetched one at a time (a remote vault's cache), directories made once each,
+    // then copied in parallel (each copy is read, hashed and written: the CPU time of export).
+    let mut made: std::collections::HashSet<RelPath> = std::collections::HashSet::new();
+    let mut todo = Vec::with_capacity(maps.len());
     for (path, m) in &maps {
         let Some(dest) = path.under(out) else {
             err(
@@ -432,30 +437,50 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
             err(&mut errors, path, format!("{e:#}"));
             continue;
         }
-        let obj = vault.object_path(&Stored::Map(m.map.clone()));
-        let res = make_parents(out, path)
-            .map_err(|e| format!("cannot write {}: {e}", dest.display()))
-            .and_then(|()| {
-                fsutil::copy_verified(&obj, &m.map, m.map_size, &dest).map_err(|e| {
+        if let Some(parent) = path.parent()
+            && !made.contains(&parent)
+        {
+            if let Err(e) = make_parents(out, path) {
+                err(
+                    &mut errors,
+                    path,
+                    format!("cannot write {}: {e}", dest.display()),
+                );
+                continue;
+            }
+            made.insert(parent);
+        }
+        todo.push((*path, *m, dest));
+    }
+    let copied: Vec<(&RelPath, Result<ExportedFile, String>)> = todo
+        .par_iter()
+        .map(|(path, m, dest)| {
+            let obj = vault.object_path(&Stored::Map(m.map.clone()));
+            let res = fsutil::copy_verified(&obj, &m.map, m.map_size, dest)
+                .map_err(|e| {
                     if e.kind() == io::ErrorKind::InvalidData || !obj.exists() {
                         format!("vault map {}", fsutil::describe(&obj, &e))
                     } else {
                         format!("cannot write {}: {e}", dest.display())
                     }
                 })
-            });
+                .map(|size| ExportedFile {
+                    path: path.lossy(),
+                    kind: "map",
+                    from: match m.source {
+                        MapSource::File => "file",
+                        MapSource::Inline => "inline",
+                        MapSource::Decompressed => "decompressed",
+                    },
+                    sha256: m.map.clone(),
+                    size,
+                });
+            (*path, res)
+        })
+        .collect();
+    for (path, res) in copied {
         match res {
-            Ok(size) => files.push(ExportedFile {
-                path: path.lossy(),
-                kind: "map",
-                from: match m.source {
-                    MapSource::File => "file",
-                    MapSource::Inline => "inline",
-                    MapSource::Decompressed => "decompressed",
-                },
-                sha256: m.map.clone(),
-                size,
-            }),
+            Ok(f) => files.push(f),
             Err(e) => err(&mut errors, path, e),
         }
     }
