@@ -17,6 +17,9 @@ packages=(
   # tests/it/seal.rs: setpriv (essential on Debian, listed for slimmer images) runs
   # `seal --out` as an unprivileged user when the tests run as root.
   util-linux
+  # scripts/reflink-test.sh: an XFS image (reflink=1) on a loop device, for the reflink path
+  # of copies out of the vault (skipped where loop devices cannot be mounted).
+  xfsprogs
 )
 
 missing=()

@@ -40,6 +40,9 @@ python3 scripts/modcycles.py
 echo "== cargo test"
 cargo test --locked --features failpoints
 
+echo "== reflink copies out of the vault on XFS (scripts/reflink-test.sh)"
+bash scripts/reflink-test.sh
+
 shared="../shared"
 if [ -d "$shared/tools" ]; then
   echo "== outside checks: ../shared/tools/roundtrip.py on every fixture"
