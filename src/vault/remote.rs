@@ -370,6 +370,23 @@ impl Store for BucketStore {
         self.url.clone()
     }
 
+    fn missing(&self, keys: &[String]) -> Result<Vec<String>> {
+        let found: Vec<Option<String>> = self.rt.block_on(
+            futures::stream::iter(keys)
+                .map(|k| async move {
+                    let loc = self.loc(k)?;
+                    match self.store.head(&loc).await {
+                        Ok(_) => Ok(None),
+                        Err(object_store::Error::NotFound { .. }) => Ok(Some(k.clone())),
+                        Err(e) => Err(self.err("look up", k, e)),
+                    }
+                })
+                .buffered(CONCURRENCY)
+                .try_collect(),
+        )?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
     fn put_object(&self, key: &str, src: &Path, sha: &str) -> Result<()> {
         self.rt.block_on(self.put_one(key, src, sha))
     }
@@ -531,16 +548,22 @@ impl Store for BucketStore {
     }
 }
 
-/// The store a cache vault mirrors, and the objects queued for the next barrier.
+/// The store a cache vault mirrors (wrapped in [`RecordChecked`]), and the objects queued for
+/// the next barrier.
 pub struct Mirror {
     pub store: Box<dyn Store>,
     pending: Mutex<Vec<super::manifest::Stored>>,
 }
 
 impl Mirror {
-    pub fn new(store: Box<dyn Store>) -> Mirror {
+    /// `cache`: the cache vault's directory, whose objects repair the store (see
+    /// [`RecordChecked`]).
+    pub fn new(store: Box<dyn Store>, cache: &Path) -> Mirror {
         Mirror {
-            store,
+            store: Box::new(RecordChecked {
+                inner: store,
+                cache: cache.to_path_buf(),
+            }),
             pending: Mutex::new(Vec::new()),
         }
     }
@@ -560,6 +583,105 @@ impl Mirror {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+/// The store as a remote vault uses it: every call goes to the backend, and writing a seal
+/// record (`seals/<id>.json`) is followed by a check that the store has every object the record
+/// names, any it lacks uploaded again from the cache (a seal copies each map into the cache, so
+/// the cache holds them), before the seal reports success.
+///
+/// Why: `vault prune` on another machine deletes an object no record it read needs once the
+/// object is older than the grace period, and an object store has no conditional delete. A seal
+/// that stalled past the grace period between uploading (or renewing) its objects and writing
+/// its record could lose one to such a prune; this check finds and repairs that. The other half
+/// — a prune that deletes after this check — is prune's: it lists the records again just
+/// before deleting and keeps every object a new record names (see prune.rs).
+struct RecordChecked {
+    inner: Box<dyn Store>,
+    cache: PathBuf,
+}
+
+impl RecordChecked {
+    fn ensure_named_objects(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let Some(id) = key
+            .strip_prefix("seals/")
+            .and_then(|n| n.strip_suffix(".json"))
+            .filter(|_| !key.ends_with(super::seals::UNSEALED_SUFFIX))
+        else {
+            return Ok(());
+        };
+        let what = PathBuf::from(format!("{}/{key}", self.inner.describe()));
+        let rec = super::seals::parse_record(&what, id, bytes)?;
+        let keys: Vec<String> = super::manifest::Manifest {
+            seals: vec![rec],
+            ..Default::default()
+        }
+        .referenced_objects()
+        .into_iter()
+        .map(|(is_map, sha)| {
+            object_key(&if is_map {
+                super::manifest::Stored::Map(sha)
+            } else {
+                super::manifest::Stored::Blob(sha)
+            })
+        })
+        .collect();
+        let mut uploads = Vec::new();
+        for k in self.inner.missing(&keys)? {
+            let src = self.cache.join(&k);
+            let sha = k
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".map")
+                .to_string();
+            if !src.is_file() {
+                bail!(
+                    "remote vault {}: seal {id} was recorded, but {k} it needs is gone from the \
+                     store (a concurrent `vault prune`?) and not in the cache {}; unseal from \
+                     this vault will miss it",
+                    self.inner.describe(),
+                    self.cache.display()
+                );
+            }
+            uploads.push(Upload { key: k, src, sha });
+        }
+        self.inner.put_objects(&uploads)
+    }
+}
+
+impl Store for RecordChecked {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn put_object(&self, key: &str, src: &Path, sha: &str) -> Result<()> {
+        self.inner.put_object(key, src, sha)
+    }
+    fn put_objects(&self, items: &[Upload]) -> Result<()> {
+        self.inner.put_objects(items)
+    }
+    fn get_object(&self, key: &str, sha: &str, dest: &Path) -> Result<()> {
+        self.inner.get_object(key, sha, dest)
+    }
+    fn head(&self, key: &str) -> Result<Option<Entry>> {
+        self.inner.head(key)
+    }
+    fn missing(&self, keys: &[String]) -> Result<Vec<String>> {
+        self.inner.missing(keys)
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<Entry>> {
+        self.inner.list(prefix)
+    }
+    fn put_once(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.inner.put_once(key, bytes)?;
+        self.ensure_named_objects(key, bytes)
+    }
+    fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.get_small(key)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.inner.delete(key)
     }
 }
 
@@ -606,7 +728,7 @@ pub(crate) fn open_with(
         ),
     }
     pull_records(&v, &*store)?;
-    v.remote = Some(Mirror::new(store));
+    v.remote = Some(Mirror::new(store, cache));
     Ok(v)
 }
 
