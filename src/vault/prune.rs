@@ -26,6 +26,17 @@
 //!   object store (issue 16) that seal may run on another machine without our lock: a young
 //!   unreferenced object may be one an unfinished seal is about to reference. Young ones are
 //!   counted (`objects_kept_young`) and removed by a later prune.
+//! - A remote vault has no conditional delete, so each check and its delete are separate
+//!   requests; a seal on another machine is protected from both sides. Prune
+//!   ([`prune_remote_objects`]) looks every candidate up again (a seal relying on an object
+//!   rewrites it, renewing its time), then lists `seals/` once more and keeps every object a
+//!   record written since prune read the records names (a new record that cannot be read stops
+//!   every delete), and only then deletes. The seal, after writing its record, checks the store
+//!   has every object the record names and re-uploads any gone from its cache (remote.rs,
+//!   `RecordChecked`), which repairs a delete that landed between its upload and its record.
+//!   Left open: a prune stalled between that last listing and its deletes while a seal writes
+//!   its record and finishes its check. Tested with pauses at both points
+//!   (`MAPVAULT_PAUSE`, tests/it/s3vault.rs).
 //! - Only entries named as objects (`maps/<sha256>.map`, `blobs/<sha256>`) are deleted, by name,
 //!   never through a link (`unlink` removes a link itself); directories and other names are
 //!   left alone.
@@ -49,6 +60,9 @@ use serde::Serialize;
 use super::Vault;
 use super::fsutil;
 use super::manifest::SealRecord;
+
+/// Vault objects as `(is_map, sha256)`.
+type Objects = BTreeSet<(bool, String)>;
 
 /// How old an unreferenced object must be before prune deletes it (see the module docs).
 pub const GRACE: Duration = Duration::from_secs(3600);
@@ -391,7 +405,7 @@ fn prune_remote_objects(
 fn objects_of_new_records(
     store: &dyn super::store::Store,
     known: &BTreeSet<String>,
-) -> Result<(BTreeSet<(bool, String)>, Option<String>)> {
+) -> Result<(Objects, Option<String>)> {
     let mut seals = Vec::new();
     for e in store.list("seals/")? {
         let Some(name) = e.key.strip_prefix("seals/") else {

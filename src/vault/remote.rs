@@ -23,6 +23,10 @@
 //! - **Reads fetch on demand**: an object the cache lacks is downloaded, verified against its
 //!   name, into the cache before it is used (`has`, `get`, `put_file_to`, [`super::Vault::fetch`]).
 //!
+//! - **After a seal's record**, the store is checked for every object the record names, and any
+//!   a concurrent `vault prune` deleted meanwhile is uploaded again from the cache
+//!   ([`RecordChecked`]; prune's half is in prune.rs).
+//!
 //! Objects uploaded by a run that never wrote its record are reused by the next run (put-if-absent
 //! finds them and re-verifies them) and deleted by `vault prune` once older than its grace period.
 //! No lock is taken on the bucket: every key but those prune deletes is written once.

@@ -12,10 +12,10 @@
 //! az.apply(&mut seal).ok();            // AZURITE_BLOB_STORAGE_URL, MAPVAULT_CACHE_DIR
 //! ```
 //!
-//! Finding the server: `scripts/azurite.sh` (`npm ci` of `scripts/azurite/` on first use, ~30–50 s,
-//! then a no-op) prints
-//! the path of `azurite-blob`. When that fails (no npm, no registry) the test panics with the
-//! reason if `CI` is set and is skipped with a printed reason otherwise.
+//! Finding the server: `scripts/azurite.sh` (`npm ci` of `scripts/azurite/` on first use,
+//! ~30–50 s, then a no-op) prints the path of `azurite-blob`. When that fails (no npm, no
+//! registry) the test panics with the reason if `CI` is set and is skipped with a printed reason
+//! otherwise.
 //!
 //! How mapvault reaches it: object_store's Azure emulator mode
 //! (`--vault-option azure_storage_use_emulator=true`, or `AZURE_STORAGE_USE_EMULATOR=true`)
