@@ -47,6 +47,11 @@ use super::store::{Entry, SMALL_MAX, Store, Upload, check_key};
 
 /// How many requests run at once (uploads at the barrier, downloads of records).
 const CONCURRENCY: usize = 8;
+/// [`Store::missing`] looks up to this many keys up one by one, more by listing.
+const HEAD_MAX: usize = 64;
+/// ... unless the listing would pass this many entries per key asked about: a `HEAD` per key at
+/// [`CONCURRENCY`] at a time is then the cheaper (1,000-entry pages come one after another).
+const LIST_PER_KEY: usize = 125;
 /// Objects up to this size go in one request; larger ones as multipart uploads of
 /// [`PART`]-byte parts, streamed from the file (memory stays bounded).
 const SINGLE_MAX: u64 = 16 * 1024 * 1024;
@@ -311,6 +316,33 @@ impl BucketStore {
         }
     }
 
+    /// For [`Store::missing`]: every key in the directories of `keys`, or `None` once the
+    /// listing passes its budget (see there).
+    async fn listed(&self, keys: &[String]) -> Result<Option<std::collections::HashSet<String>>> {
+        let budget = keys.len().saturating_mul(LIST_PER_KEY);
+        let dirs: std::collections::BTreeSet<&str> = keys
+            .iter()
+            .filter_map(|k| k.split_once('/').map(|(d, _)| d))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut n = 0usize;
+        for d in dirs {
+            let p = ObjPath::from(format!("{}{d}/", self.prefix));
+            let mut s = self.store.list(Some(&p));
+            while let Some(m) = s.next().await {
+                let m = m.map_err(|e| self.err("list", &format!("{d}/"), e))?;
+                n += 1;
+                if n > budget {
+                    return Ok(None);
+                }
+                if let Some(k) = m.location.as_ref().strip_prefix(&self.prefix) {
+                    seen.insert(k.to_string());
+                }
+            }
+        }
+        Ok(Some(seen))
+    }
+
     async fn confirm(&self, key: &str, sha: &str) -> Result<()> {
         if self.verify_remote(key, sha).await? {
             Ok(())
@@ -374,7 +406,20 @@ impl Store for BucketStore {
         self.url.clone()
     }
 
+    /// Up to [`HEAD_MAX`] keys: a `HEAD` each, [`CONCURRENCY`] at a time. More: one listing of
+    /// their directories (`maps/`, `blobs/`; 1,000 keys a page on S3, 5,000 on Azure), unless
+    /// that lists more than [`LIST_PER_KEY`] entries per key asked about (a large vault and a
+    /// small seal), when it falls back to the `HEAD`s.
     fn missing(&self, keys: &[String]) -> Result<Vec<String>> {
+        if keys.len() > HEAD_MAX
+            && let Some(present) = self.rt.block_on(self.listed(keys))?
+        {
+            return Ok(keys
+                .iter()
+                .filter(|k| !present.contains(k.as_str()))
+                .cloned()
+                .collect());
+        }
         let found: Vec<Option<String>> = self.rt.block_on(
             futures::stream::iter(keys)
                 .map(|k| async move {
