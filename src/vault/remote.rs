@@ -25,7 +25,7 @@
 //!
 //! - **After a seal's record**, the store is checked for every object the record names, and any
 //!   a concurrent `vault prune` deleted meanwhile is uploaded again from the cache
-//!   ([`RecordChecked`]; prune's half is in prune.rs).
+//!   (`RecordChecked`; prune's half is in prune.rs).
 //!
 //! Objects uploaded by a run that never wrote its record are reused by the next run (put-if-absent
 //! finds them and re-verifies them) and deleted by `vault prune` once older than its grace period.
@@ -597,7 +597,7 @@ impl Store for BucketStore {
     }
 }
 
-/// The store a cache vault mirrors (wrapped in [`RecordChecked`]), and the objects queued for
+/// The store a cache vault mirrors (wrapped in `RecordChecked`), and the objects queued for
 /// the next barrier.
 pub struct Mirror {
     pub store: Box<dyn Store>,
@@ -606,7 +606,7 @@ pub struct Mirror {
 
 impl Mirror {
     /// `cache`: the cache vault's directory, whose objects repair the store (see
-    /// [`RecordChecked`]).
+    /// `RecordChecked`).
     pub fn new(store: Box<dyn Store>, cache: &Path) -> Mirror {
         Mirror {
             store: Box::new(RecordChecked {
