@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh machine (Rust toolchain, Node/npm and Python present):
 #   bash scripts/test.sh
 # 1. installs the pinned npm tools some tests compare against (tests/tools, never global), and
-#    the pinned moto S3 server the remote-vault tests run against (scripts/moto.sh, a venv),
+#    the pinned moto S3 server the remote-vault tests run against (scripts/moto.sh, a venv) and
+#    the pinned Azurite Azure Blob server (scripts/azurite.sh, npm ci under target/),
 # 2. runs cargo fmt/clippy checks, the module-cycle check (scripts/modcycles.py) and `cargo test`
 #    (unit, integration, property, conformance),
 # 3. runs the outside contract checks from ../shared/tools on every fixture when ../shared is
@@ -28,6 +29,11 @@ fi
 # than skip without it. Once per machine: ~15-30 s and 140 MB under target/; a no-op after.
 echo "== moto S3 server for the remote-vault tests (scripts/moto.sh)"
 bash scripts/moto.sh
+
+# The Azure remote-vault tests start Azurite from target/ (npm ci of scripts/azurite/); with CI
+# set they fail rather than skip without it. Once per machine: ~30-50 s and ~360 MB; a no-op after.
+echo "== Azurite Azure Blob server for the remote-vault tests (scripts/azurite.sh)"
+bash scripts/azurite.sh
 
 echo "== cargo fmt --check, clippy"
 cargo fmt --all -- --check

@@ -10,9 +10,18 @@
 /// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
 /// `after-barrier-2`, `after-manifest` (after a seal's record or an unseal's markers), and the
 /// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`, and
-/// `vault prune`'s `prune-record` (after each record removed), `prune-after-records` and
-/// `prune-object` (after each object removed).
+/// `vault prune`'s `prune-record` (after each record removed), `prune-after-records`,
+/// `prune-before-deletes` (a remote vault: after the objects to delete are chosen and looked up
+/// again, before the records are listed once more) and `prune-object` (after each object
+/// removed).
+///
+/// `MAPVAULT_PAUSE=NAME[:N]` with `MAPVAULT_PAUSE_DIR=DIR` pauses instead of aborting: at the
+/// N-th hit the process creates `DIR/NAME.reached` and waits until `DIR/NAME.go` exists (for at
+/// most 10 minutes, then goes on), so a test can run another command at exactly that point
+/// (prune stopped between its checks and its deletes while a seal runs: tests/it/s3vault.rs).
 pub fn failpoint(name: &str) {
+    #[cfg(feature = "failpoints")]
+    pause(name);
     #[cfg(feature = "failpoints")]
     {
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,4 +56,32 @@ pub fn failpoint(name: &str) {
     }
     #[cfg(not(feature = "failpoints"))]
     let _ = name;
+}
+
+/// The pausing half of [`failpoint`] (see there).
+#[cfg(feature = "failpoints")]
+fn pause(name: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+    static HITS: AtomicUsize = AtomicUsize::new(0);
+    let (Ok(spec), Some(dir)) = (
+        std::env::var("MAPVAULT_PAUSE"),
+        std::env::var_os("MAPVAULT_PAUSE_DIR"),
+    ) else {
+        return;
+    };
+    let (want, nth) = match spec.split_once(':') {
+        Some((w, n)) => (w, n.parse().unwrap_or(1)),
+        None => (spec.as_str(), 1),
+    };
+    if want != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
+        return;
+    }
+    let dir = std::path::PathBuf::from(dir);
+    let _ = std::fs::write(dir.join(format!("{name}.reached")), b"");
+    let go = dir.join(format!("{name}.go"));
+    let started = Instant::now();
+    while !go.exists() && started.elapsed() < Duration::from_secs(600) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

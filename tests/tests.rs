@@ -1,6 +1,15 @@
 //! The one integration-test binary (ripgrep style): this file is only the table of contents.
 //! Every test runs the real `mapvault` binary in a fresh temp dir; see `it/harness.rs`.
 
+/// Azurite (an Azure Blob server, npm, installed by scripts/azurite.sh) and an Azure client of
+/// the tests' own (tests/tools/azctl.py); its own test pins what Azurite does with conditional
+/// puts.
+#[allow(
+    dead_code,
+    reason = "a shared harness: not every helper is used by every suite"
+)]
+#[path = "it/azurite.rs"]
+mod azurite;
 /// A fault-injecting HTTP proxy (tests/tools/faultproxy.py) in front of moto: 503s, stalls,
 /// resets; its own tests, one per mode.
 #[allow(
@@ -35,6 +44,10 @@ mod maps;
 #[path = "it/moto.rs"]
 mod moto;
 
+/// Remote vaults in a real Azure Blob server (Azurite): s3vault.rs's scenarios, and the
+/// read-back of every upload.
+#[path = "it/azvault.rs"]
+mod azvault;
 /// `--help` examples, completions and man pages, `--allow`, summaries, the progress bar.
 #[path = "it/cli.rs"]
 mod cli;

@@ -26,6 +26,17 @@
 //!   object store (issue 16) that seal may run on another machine without our lock: a young
 //!   unreferenced object may be one an unfinished seal is about to reference. Young ones are
 //!   counted (`objects_kept_young`) and removed by a later prune.
+//! - A remote vault has no conditional delete, so each check and its delete are separate
+//!   requests; a seal on another machine is protected from both sides. Prune
+//!   ([`prune_remote_objects`]) looks every candidate up again (a seal relying on an object
+//!   rewrites it, renewing its time), then lists `seals/` once more and keeps every object a
+//!   record written since prune read the records names (a new record that cannot be read stops
+//!   every delete), and only then deletes. The seal, after writing its record, checks the store
+//!   has every object the record names and re-uploads any gone from its cache (remote.rs,
+//!   `RecordChecked`), which repairs a delete that landed between its upload and its record.
+//!   Left open: a prune stalled between that last listing and its deletes while a seal writes
+//!   its record and finishes its check. Tested with pauses at both points
+//!   (`MAPVAULT_PAUSE`, tests/it/s3vault.rs).
 //! - Only entries named as objects (`maps/<sha256>.map`, `blobs/<sha256>`) are deleted, by name,
 //!   never through a link (`unlink` removes a link itself); directories and other names are
 //!   left alone.
@@ -49,6 +60,9 @@ use serde::Serialize;
 use super::Vault;
 use super::fsutil;
 use super::manifest::SealRecord;
+
+/// Vault objects as `(is_map, sha256)`.
+type Objects = BTreeSet<(bool, String)>;
 
 /// How old an unreferenced object must be before prune deletes it (see the module docs).
 pub const GRACE: Duration = Duration::from_secs(3600);
@@ -233,7 +247,16 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     let mut young = 0u64;
     let grace = grace();
     if let Some(m) = v.remote() {
-        young += prune_remote_objects(&v, m, &needed, o.dry_run, &mut objects_removed)?;
+        let known: BTreeSet<String> = recs.all.seals.iter().map(|r| r.id.clone()).collect();
+        young += prune_remote_objects(
+            &v,
+            m,
+            &known,
+            &needed,
+            o.dry_run,
+            &mut objects_removed,
+            &mut notes,
+        )?;
     }
     for (dir, is_map) in [("maps", true), ("blobs", false)]
         .into_iter()
@@ -307,51 +330,108 @@ pub fn prune(o: &PruneOptions, on_wait: &mut dyn FnMut(&str)) -> Result<PruneRep
     })
 }
 
-/// Step 2 of [`prune`] on a remote vault: the store's objects no remaining record needs, past
-/// the grace period by their last-modified time (a seal that relies on an object already there
-/// rewrites it, renewing that time: see remote.rs). Returns how many were kept as too young.
+/// Step 2 of [`prune`] on a remote vault, in three passes so a seal running on another machine
+/// meanwhile is not robbed (see the module docs):
+/// 1. the store's objects no remaining record needs, past the grace period by their listed
+///    last-modified time, each looked up again (a seal that relies on an object already there
+///    rewrites it, renewing that time: see remote.rs);
+/// 2. `seals/` listed again: a record that appeared since prune read the records (a concurrent
+///    seal's) is read, and every object it names is kept;
+/// 3. the rest deleted.
+///
+/// Returns how many were kept as too young.
 fn prune_remote_objects(
     v: &Vault,
     m: &super::remote::Mirror,
+    known: &BTreeSet<String>,
     needed: &BTreeSet<(bool, String)>,
     dry_run: bool,
     objects_removed: &mut Vec<RemovedObject>,
+    notes: &mut Vec<String>,
 ) -> Result<u64> {
     let (now, grace) = (SystemTime::now(), grace());
+    let old = |t: SystemTime| now.duration_since(t).unwrap_or_default() >= grace;
     let mut young = 0u64;
+    let mut doomed: Vec<(super::store::Entry, bool, String)> = Vec::new();
     for (dir, is_map) in [("maps", true), ("blobs", false)] {
         for e in m.store.list(&format!("{dir}/"))? {
             let name = e.key.strip_prefix(&format!("{dir}/")).unwrap_or_default();
             let Some(key) = super::store::key_of(name, is_map) else {
                 continue;
             };
-            if needed.contains(&(is_map, key.sha)) {
+            if needed.contains(&(is_map, key.sha.clone())) {
                 continue;
             }
-            if now.duration_since(e.modified).unwrap_or_default() < grace {
+            // Listed old, and still old when looked up again (not rewritten by a seal since).
+            let still_old = old(e.modified)
+                && (dry_run || m.store.head(&e.key)?.is_some_and(|h| old(h.modified)));
+            if !still_old {
                 young += 1;
                 continue;
             }
-            if !dry_run {
-                // Looked up again just before the delete: a seal on another machine that
-                // relies on it rewrites it (renewing its time) before writing its record.
-                match m.store.head(&e.key)? {
-                    Some(now_there)
-                        if now.duration_since(now_there.modified).unwrap_or_default() >= grace => {}
-                    _ => {
-                        young += 1;
-                        continue;
-                    }
-                }
-                m.store.delete(&e.key)?;
-                let _ = fs::remove_file(v.root().join(&e.key));
-                crate::failpoint::failpoint("prune-object");
-            }
-            objects_removed.push(RemovedObject {
-                object: e.key.clone(),
-                bytes: e.size,
-            });
+            doomed.push((e, is_map, key.sha));
         }
     }
+    if !dry_run && !doomed.is_empty() {
+        crate::failpoint::failpoint("prune-before-deletes");
+        let (named, unread) = objects_of_new_records(&*m.store, known)?;
+        if let Some(why) = unread {
+            notes.push(format!(
+                "no object deleted: {why}; a record written during this prune may need any \
+                 object (run prune again)"
+            ));
+            return Ok(young);
+        }
+        // Named by a new record: needed after all.
+        doomed.retain(|(_, is_map, sha)| !named.contains(&(*is_map, sha.clone())));
+    }
+    for (e, _, _) in doomed {
+        if !dry_run {
+            m.store.delete(&e.key)?;
+            let _ = fs::remove_file(v.root().join(&e.key));
+            crate::failpoint::failpoint("prune-object");
+        }
+        objects_removed.push(RemovedObject {
+            object: e.key,
+            bytes: e.size,
+        });
+    }
     Ok(young)
+}
+
+/// Pass 2 of [`prune_remote_objects`]: list `seals/` again and read every record whose id is not
+/// in `known` (written since prune read the records). Returns the objects they name, or why one
+/// could not be read (then nothing may be deleted).
+fn objects_of_new_records(
+    store: &dyn super::store::Store,
+    known: &BTreeSet<String>,
+) -> Result<(Objects, Option<String>)> {
+    let mut seals = Vec::new();
+    for e in store.list("seals/")? {
+        let Some(name) = e.key.strip_prefix("seals/") else {
+            continue;
+        };
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if name.ends_with(super::seals::UNSEALED_SUFFIX) || name.contains('/') || known.contains(id)
+        {
+            continue;
+        }
+        // Gone meanwhile (another prune): it needs nothing any more.
+        let Some(bytes) = store.get_small(&e.key)? else {
+            continue;
+        };
+        let what = PathBuf::from(format!("{}/{}", store.describe(), e.key));
+        match super::seals::parse_record(&what, id, &bytes) {
+            Ok(r) => seals.push(r),
+            Err(err) => return Ok((BTreeSet::new(), Some(format!("{err:#}")))),
+        }
+    }
+    let named = super::manifest::Manifest {
+        seals,
+        ..Default::default()
+    }
+    .referenced_objects();
+    Ok((named, None))
 }

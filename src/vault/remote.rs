@@ -23,6 +23,10 @@
 //! - **Reads fetch on demand**: an object the cache lacks is downloaded, verified against its
 //!   name, into the cache before it is used (`has`, `get`, `put_file_to`, [`super::Vault::fetch`]).
 //!
+//! - **After a seal's record**, the store is checked for every object the record names, and any
+//!   a concurrent `vault prune` deleted meanwhile is uploaded again from the cache
+//!   (`RecordChecked`; prune's half is in prune.rs).
+//!
 //! Objects uploaded by a run that never wrote its record are reused by the next run (put-if-absent
 //! finds them and re-verifies them) and deleted by `vault prune` once older than its grace period.
 //! No lock is taken on the bucket: every key but those prune deletes is written once.
@@ -43,6 +47,11 @@ use super::store::{Entry, SMALL_MAX, Store, Upload, check_key};
 
 /// How many requests run at once (uploads at the barrier, downloads of records).
 const CONCURRENCY: usize = 8;
+/// [`Store::missing`] looks up to this many keys up one by one, more by listing.
+const HEAD_MAX: usize = 64;
+/// ... unless the listing would pass this many entries per key asked about: a `HEAD` per key at
+/// [`CONCURRENCY`] at a time is then the cheaper (1,000-entry pages come one after another).
+const LIST_PER_KEY: usize = 125;
 /// Objects up to this size go in one request; larger ones as multipart uploads of
 /// [`PART`]-byte parts, streamed from the file (memory stays bounded).
 const SINGLE_MAX: u64 = 16 * 1024 * 1024;
@@ -307,6 +316,33 @@ impl BucketStore {
         }
     }
 
+    /// For [`Store::missing`]: every key in the directories of `keys`, or `None` once the
+    /// listing passes its budget (see there).
+    async fn listed(&self, keys: &[String]) -> Result<Option<std::collections::HashSet<String>>> {
+        let budget = keys.len().saturating_mul(LIST_PER_KEY);
+        let dirs: std::collections::BTreeSet<&str> = keys
+            .iter()
+            .filter_map(|k| k.split_once('/').map(|(d, _)| d))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut n = 0usize;
+        for d in dirs {
+            let p = ObjPath::from(format!("{}{d}/", self.prefix));
+            let mut s = self.store.list(Some(&p));
+            while let Some(m) = s.next().await {
+                let m = m.map_err(|e| self.err("list", &format!("{d}/"), e))?;
+                n += 1;
+                if n > budget {
+                    return Ok(None);
+                }
+                if let Some(k) = m.location.as_ref().strip_prefix(&self.prefix) {
+                    seen.insert(k.to_string());
+                }
+            }
+        }
+        Ok(Some(seen))
+    }
+
     async fn confirm(&self, key: &str, sha: &str) -> Result<()> {
         if self.verify_remote(key, sha).await? {
             Ok(())
@@ -368,6 +404,36 @@ impl BucketStore {
 impl Store for BucketStore {
     fn describe(&self) -> String {
         self.url.clone()
+    }
+
+    /// Up to [`HEAD_MAX`] keys: a `HEAD` each, [`CONCURRENCY`] at a time. More: one listing of
+    /// their directories (`maps/`, `blobs/`; 1,000 keys a page on S3, 5,000 on Azure), unless
+    /// that lists more than [`LIST_PER_KEY`] entries per key asked about (a large vault and a
+    /// small seal), when it falls back to the `HEAD`s.
+    fn missing(&self, keys: &[String]) -> Result<Vec<String>> {
+        if keys.len() > HEAD_MAX
+            && let Some(present) = self.rt.block_on(self.listed(keys))?
+        {
+            return Ok(keys
+                .iter()
+                .filter(|k| !present.contains(k.as_str()))
+                .cloned()
+                .collect());
+        }
+        let found: Vec<Option<String>> = self.rt.block_on(
+            futures::stream::iter(keys)
+                .map(|k| async move {
+                    let loc = self.loc(k)?;
+                    match self.store.head(&loc).await {
+                        Ok(_) => Ok(None),
+                        Err(object_store::Error::NotFound { .. }) => Ok(Some(k.clone())),
+                        Err(e) => Err(self.err("look up", k, e)),
+                    }
+                })
+                .buffered(CONCURRENCY)
+                .try_collect(),
+        )?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     fn put_object(&self, key: &str, src: &Path, sha: &str) -> Result<()> {
@@ -531,16 +597,22 @@ impl Store for BucketStore {
     }
 }
 
-/// The store a cache vault mirrors, and the objects queued for the next barrier.
+/// The store a cache vault mirrors (wrapped in `RecordChecked`), and the objects queued for
+/// the next barrier.
 pub struct Mirror {
     pub store: Box<dyn Store>,
     pending: Mutex<Vec<super::manifest::Stored>>,
 }
 
 impl Mirror {
-    pub fn new(store: Box<dyn Store>) -> Mirror {
+    /// `cache`: the cache vault's directory, whose objects repair the store (see
+    /// `RecordChecked`).
+    pub fn new(store: Box<dyn Store>, cache: &Path) -> Mirror {
         Mirror {
-            store,
+            store: Box::new(RecordChecked {
+                inner: store,
+                cache: cache.to_path_buf(),
+            }),
             pending: Mutex::new(Vec::new()),
         }
     }
@@ -560,6 +632,105 @@ impl Mirror {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+/// The store as a remote vault uses it: every call goes to the backend, and writing a seal
+/// record (`seals/<id>.json`) is followed by a check that the store has every object the record
+/// names, any it lacks uploaded again from the cache (a seal copies each map into the cache, so
+/// the cache holds them), before the seal reports success.
+///
+/// Why: `vault prune` on another machine deletes an object no record it read needs once the
+/// object is older than the grace period, and an object store has no conditional delete. A seal
+/// that stalled past the grace period between uploading (or renewing) its objects and writing
+/// its record could lose one to such a prune; this check finds and repairs that. The other half
+/// — a prune that deletes after this check — is prune's: it lists the records again just
+/// before deleting and keeps every object a new record names (see prune.rs).
+struct RecordChecked {
+    inner: Box<dyn Store>,
+    cache: PathBuf,
+}
+
+impl RecordChecked {
+    fn ensure_named_objects(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let Some(id) = key
+            .strip_prefix("seals/")
+            .and_then(|n| n.strip_suffix(".json"))
+            .filter(|_| !key.ends_with(super::seals::UNSEALED_SUFFIX))
+        else {
+            return Ok(());
+        };
+        let what = PathBuf::from(format!("{}/{key}", self.inner.describe()));
+        let rec = super::seals::parse_record(&what, id, bytes)?;
+        let keys: Vec<String> = super::manifest::Manifest {
+            seals: vec![rec],
+            ..Default::default()
+        }
+        .referenced_objects()
+        .into_iter()
+        .map(|(is_map, sha)| {
+            object_key(&if is_map {
+                super::manifest::Stored::Map(sha)
+            } else {
+                super::manifest::Stored::Blob(sha)
+            })
+        })
+        .collect();
+        let mut uploads = Vec::new();
+        for k in self.inner.missing(&keys)? {
+            let src = self.cache.join(&k);
+            let sha = k
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".map")
+                .to_string();
+            if !src.is_file() {
+                bail!(
+                    "remote vault {}: seal {id} was recorded, but {k} it needs is gone from the \
+                     store (a concurrent `vault prune`?) and not in the cache {}; unseal from \
+                     this vault will miss it",
+                    self.inner.describe(),
+                    self.cache.display()
+                );
+            }
+            uploads.push(Upload { key: k, src, sha });
+        }
+        self.inner.put_objects(&uploads)
+    }
+}
+
+impl Store for RecordChecked {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn put_object(&self, key: &str, src: &Path, sha: &str) -> Result<()> {
+        self.inner.put_object(key, src, sha)
+    }
+    fn put_objects(&self, items: &[Upload]) -> Result<()> {
+        self.inner.put_objects(items)
+    }
+    fn get_object(&self, key: &str, sha: &str, dest: &Path) -> Result<()> {
+        self.inner.get_object(key, sha, dest)
+    }
+    fn head(&self, key: &str) -> Result<Option<Entry>> {
+        self.inner.head(key)
+    }
+    fn missing(&self, keys: &[String]) -> Result<Vec<String>> {
+        self.inner.missing(keys)
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<Entry>> {
+        self.inner.list(prefix)
+    }
+    fn put_once(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.inner.put_once(key, bytes)?;
+        self.ensure_named_objects(key, bytes)
+    }
+    fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.get_small(key)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.inner.delete(key)
     }
 }
 
@@ -606,7 +777,7 @@ pub(crate) fn open_with(
         ),
     }
     pull_records(&v, &*store)?;
-    v.remote = Some(Mirror::new(store));
+    v.remote = Some(Mirror::new(store, cache));
     Ok(v)
 }
 

@@ -66,6 +66,17 @@ pub trait Store: Send + Sync {
     fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Delete a key (`vault prune` only); a key already gone is success.
     fn delete(&self, key: &str) -> Result<()>;
+    /// Which of `keys` the store does not have (by [`Store::head`]; a backend may look them up
+    /// concurrently), in the order given.
+    fn missing(&self, keys: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for k in keys {
+            if self.head(k)?.is_none() {
+                out.push(k.clone());
+            }
+        }
+        Ok(out)
+    }
     /// [`Store::put_object`] for many objects; a backend may run them concurrently. Stops at
     /// the first error.
     fn put_objects(&self, items: &[Upload]) -> Result<()> {
