@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seal into a remote vault vs into a local one: the benchmark dist (benches/e2e, real bundler
 # output) sealed with `--vault s3://bench/round-N` into an S3 server on 127.0.0.1 (moto, or
-# s3s-fs with --server s3s) and with a local `--vault DIR`, alternating, N rounds, one run: the
+# s3s-fs, the default) and with a local `--vault DIR`, alternating, N rounds, one run: the
 # ratio of median wall times, CPU time and peak RSS (/usr/bin/time -v). Issue 16's goals: within
 # 2x, at most 200 MB. See benches/s3/bench.py.
 #
@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 SIZE=1g
 RUNS=3
-SERVER=moto
+SERVER=s3s
 WORK=${MAPVAULT_BENCH_DIR:-/tmp/mapvault-bench}
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
