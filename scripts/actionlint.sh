@@ -32,5 +32,6 @@ actionlint -no-color .github/workflows/*.yml docs/recipes/github-actions.yml doc
 
 echo "== shellcheck $(shellcheck --version | sed -n 's/^version: //p'): the Action and npm scripts"
 shellcheck --severity=warning action/run.sh scripts/npm-pack.sh scripts/npm-e2e.sh scripts/ci-deps.sh \
-  scripts/actionlint.sh scripts/lib/checks.sh scripts/recipes.sh scripts/smoke.sh scripts/moto.sh
+  scripts/actionlint.sh scripts/lib/checks.sh scripts/recipes.sh scripts/smoke.sh scripts/moto.sh \
+  scripts/azurite.sh scripts/s3s.sh scripts/reflink-test.sh
 echo "actionlint: ok"

@@ -4,7 +4,11 @@
 #
 #   bash benches/e2e/run.sh [--size 1g|200m|small] [--runs N] [--rev REV] [--seed N]
 #                           [--jobs 1,2] [--keep-dup-maps] [--no-sentry] [--work DIR]
-#                           [--prepare-only]
+#                           [--prepare-only] [--history N]
+#
+# --history N: instead of the comparison, seal into a vault holding N earlier releases of the dist
+# vs into an empty vault (issue 13; benches/vault/history1g.py), results in
+# results-history<N>-<size>.md / .json.
 #
 # Everything it makes lives under --work (default /tmp/mapvault-bench, or $MAPVAULT_BENCH_DIR):
 # the pinned tools, the real builds, the generated master dists (reused while their inputs are
@@ -23,9 +27,10 @@ JOBS=1,2
 SENTRY=1
 PREPARE_ONLY=0
 DUPS=
+HISTORY=
 WORK=${MAPVAULT_BENCH_DIR:-/tmp/mapvault-bench}
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
@@ -36,11 +41,13 @@ while [ $# -gt 0 ]; do
     --no-sentry) SENTRY=0; shift ;;
     --prepare-only) PREPARE_ONLY=1; shift ;;
     --keep-dup-maps) DUPS=--keep-dup-maps; shift ;;
+    --history) HISTORY=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
   esac
 done
+if [ -n "$HISTORY" ]; then SENTRY=0; fi  # the history mode runs mapvault only
 case "$SIZE" in 1g|200m|small) ;; *) echo "run.sh: --size must be 1g, 200m or small" >&2; exit 2 ;; esac
 case "$WORK" in "$REPO"|"$REPO"/*) echo "run.sh: --work must be outside the repository" >&2; exit 2 ;; esac
 mkdir -p "$WORK"
@@ -128,6 +135,15 @@ log "dist: $(cat "$MASTER.json")"
 if [ "$PREPARE_ONLY" = 1 ]; then
   echo "MAPVAULT=$MAPVAULT"
   echo "MASTER=$MASTER"
+  exit 0
+fi
+if [ -n "$HISTORY" ]; then
+  log "seal into a vault of $HISTORY releases vs an empty vault, $RUNS alternating rounds"
+  python3 "$REPO/benches/vault/history1g.py" --mapvault "$MAPVAULT" --master "$MASTER" \
+    --run-dir "$WORK/run-history" --history "$HISTORY" --runs "$RUNS" \
+    --label "$SIZE dist ($(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join(f"{k} {d[k]:,}" for k in ("files", "maps", "bytes")))' "$MASTER.json")), mapvault $MV_REV" \
+    --json-out "$WORK/results-history$HISTORY-$SIZE.json" --md-out "$WORK/results-history$HISTORY-$SIZE.md"
+  log "results in $WORK/results-history$HISTORY-$SIZE.md and .json"
   exit 0
 fi
 

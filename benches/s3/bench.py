@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Seal into a remote vault vs into a local one (issue 16's goal: the 1 GB benchmark dist sealed
 into a loopback S3 server within 2x of a local seal, peak RSS at or below 200 MB). Called by
-benches/s3/run.sh, which builds mapvault, generates the dist and installs moto.
+benches/s3/run.sh, which builds mapvault, generates the dist and installs the server (moto, or
+s3s-fs with --server s3s).
 
 Each round runs both seals once, in an order that alternates per round, each on a fresh `cp -a`
 of the master dist (copy and `sync` untimed):
   local   `mapvault seal DIST --vault RUN/vault`           (an empty vault directory)
-  s3      `mapvault seal DIST --vault s3://bench/round-N`  (a fresh moto server per round, so
-          its memory and CPU start from zero; an empty cache directory, MAPVAULT_CACHE_DIR)
-each under `/usr/bin/time -v`: wall time is taken around the child (perf_counter), peak RSS is
-time's "Maximum resident set size". moto runs on the same 2 cores, so the s3 time includes the
-server's own work; its CPU seconds and peak RSS are reported beside it.
+  s3      `mapvault seal DIST --vault s3://bench/round-N`  (a fresh server per round, so its
+          memory and CPU start from zero: moto, or s3s-fs with a fresh root directory; an
+          empty cache directory, MAPVAULT_CACHE_DIR)
+each under `/usr/bin/time -v`: wall time is taken around the child (perf_counter), CPU time
+(user + sys) and peak RSS from time. The server runs on the same 2 cores, so the s3 time
+includes the server's own work; its CPU seconds and peak RSS are reported beside it.
 
 After every s3 seal, untimed, it checks that the seal really went to the bucket: one record
 under `seals/`, the same `maps/` and `blobs/` names as the local seal of that round wrote
@@ -30,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -61,35 +64,23 @@ def s3_env(endpoint: str, cache: Path) -> dict[str, str]:
     return env
 
 
-class Moto:
-    """A moto server on 127.0.0.1, port chosen by the kernel (Werkzeug prints it)."""
+class Server:
+    """An S3 server on 127.0.0.1, one per s3 seal; subclasses start it and set `endpoint`."""
 
-    def __init__(self, venv: Path, logfile: Path):
+    name = "?"
+    proc: subprocess.Popen
+    endpoint: str
+
+    def __init__(self, venv: Path):
         self.venv = venv
-        self.logfile = logfile
-        out = open(logfile, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.proc = subprocess.Popen([str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
-        out.close()
-        deadline = time.monotonic() + 90
-        self.port = None
-        while self.port is None:
-            m = re.search(r"Running on http://127\.0\.0\.1:(\d+)", logfile.read_text(errors="replace"))
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise Failed(f"moto_server did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
-            else:
-                time.sleep(0.05)
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def make_bucket(self) -> None:
         # Answering: the bucket is made through the S3 API, which retries nothing (s3ctl).
         deadline = time.monotonic() + 90
         while self.s3ctl("create-bucket", BUCKET, check=False).returncode != 0:
-            if time.monotonic() > deadline:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise Failed("moto_server never answered create-bucket")
+                raise Failed(f"{self.name} never answered create-bucket")
             time.sleep(0.2)
 
     def s3ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -121,18 +112,92 @@ class Moto:
         self.proc.wait()
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path, errlog: Path) -> tuple[float, int, int]:
-    """(wall seconds, exit code, peak RSS bytes) of `argv` under /usr/bin/time -v."""
+class Moto(Server):
+    """A moto server on 127.0.0.1, port chosen by the kernel (Werkzeug prints it)."""
+
+    name = "moto"
+
+    def __init__(self, venv: Path, logfile: Path):
+        super().__init__(venv)
+        out = open(logfile, "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.proc = subprocess.Popen([str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", "0"],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        out.close()
+        deadline = time.monotonic() + 90
+        self.port = None
+        while self.port is None:
+            m = re.search(r"Running on http://127\.0\.0\.1:(\d+)", logfile.read_text(errors="replace"))
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise Failed(f"moto_server did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
+            else:
+                time.sleep(0.05)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.make_bucket()
+
+
+class S3sFs(Server):
+    """s3s-fs (Rust, tokio, hyper; objects are plain files under a root directory) on
+    127.0.0.1, with the bench's access key, on a port the kernel picked a moment before (bound
+    and released here: s3s-fs prints its address only at log level info, which would also log
+    every request). Its root is a fresh directory on the same file system as the dist."""
+
+    name = "s3s-fs"
+
+    def __init__(self, venv: Path, binary: Path, root: Path, logfile: Path):
+        super().__init__(venv)
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir()
+        self.root = root
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        out = open(logfile, "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["RUST_LOG"] = "error"
+        self.proc = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(port),
+                                      "--access-key", KEYS["AWS_ACCESS_KEY_ID"],
+                                      "--secret-key", KEYS["AWS_SECRET_ACCESS_KEY"], str(root)],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        out.close()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise Failed(f"s3s-fs did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.05)
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.make_bucket()
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path, errlog: Path) -> tuple[float, int, int, float]:
+    """(wall seconds, exit code, peak RSS bytes, CPU seconds: user + sys) of `argv` under
+    /usr/bin/time -v."""
     tfile = errlog.with_suffix(".time")
     with open(errlog, "wb") as err:
         t0 = time.perf_counter()
         rc = subprocess.run(["/usr/bin/time", "-v", "-o", str(tfile), *argv], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd).returncode
         wall = time.perf_counter() - t0
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tfile.read_text(errors="replace"))
-    if not m:
-        raise Failed(f"/usr/bin/time -v printed no peak RSS: {tfile.read_text(errors='replace')}")
-    return wall, rc, int(m.group(1)) * 1024
+    t = tfile.read_text(errors="replace")
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t)
+    u = re.search(r"User time \(seconds\): ([\d.]+)", t)
+    s = re.search(r"System time \(seconds\): ([\d.]+)", t)
+    if not (m and u and s):
+        raise Failed(f"/usr/bin/time -v printed no peak RSS or CPU time: {t}")
+    return wall, rc, int(m.group(1)) * 1024, float(u.group(1)) + float(s.group(1))
 
 
 def fresh_copy(master: Path, dest: Path) -> None:
@@ -175,24 +240,31 @@ def seal_local(mapvault: str, master: Path, run: Path, r: int) -> dict:
         shutil.rmtree(vault)
     vault.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    wall, rc, rss = timed([mapvault, "seal", str(dist), "--vault", str(vault)], env, run,
-                          run / f"local-{r}.log")
+    wall, rc, rss, cpu = timed([mapvault, "seal", str(dist), "--vault", str(vault)], env, run,
+                               run / f"local-{r}.log")
     if rc not in (0, 1):
         raise Failed(f"round {r}: local seal exited {rc}: {(run / f'local-{r}.log').read_text()[-2000:]}")
-    return {"wall": wall, "rss": rss, "rc": rc, "objects": object_names(vault), "dist": tree_digest(dist)}
+    return {"wall": wall, "cpu": cpu, "rss": rss, "rc": rc, "objects": object_names(vault),
+            "dist": tree_digest(dist)}
 
 
-def seal_s3(mapvault: str, master: Path, run: Path, venv: Path, r: int) -> dict:
+def seal_s3(a: argparse.Namespace, r: int) -> dict:
+    run = a.run_dir
     dist = run / "dist"
-    fresh_copy(master, dist)
+    fresh_copy(a.master, dist)
     cache = run / f"cache-{r}"
     shutil.rmtree(cache, ignore_errors=True)
-    moto = Moto(venv, run / f"moto-{r}.log")
+    if a.server == "s3s":
+        moto: Server = S3sFs(a.venv, a.s3s, run / "s3s-root", run / f"s3s-{r}.log")
+        subprocess.run(["sync"], check=True)
+    else:
+        moto = Moto(a.venv, run / f"moto-{r}.log")
+    mapvault = a.mapvault
     try:
         prefix = f"round-{r}"
         url = f"s3://{BUCKET}/{prefix}"
         env = s3_env(moto.endpoint, cache)
-        wall, rc, rss = timed([mapvault, "seal", str(dist), "--vault", url], env, run, run / f"s3-{r}.log")
+        wall, rc, rss, cpu = timed([mapvault, "seal", str(dist), "--vault", url], env, run, run / f"s3-{r}.log")
         moto_cpu, moto_rss = moto.usage()
         if rc not in (0, 1):
             raise Failed(f"round {r}: seal --vault {url} exited {rc}: "
@@ -203,11 +275,12 @@ def seal_s3(mapvault: str, master: Path, run: Path, venv: Path, r: int) -> dict:
         if len(records) != 1:
             raise Failed(f"round {r}: seal exited 0 but the bucket holds {len(records)} records under "
                          f"{url}/seals/ ({len(keys)} keys in all): is this a build with the S3 backend?")
-        return {"wall": wall, "rss": rss, "rc": rc, "moto_cpu": moto_cpu, "moto_rss": moto_rss,
+        return {"wall": wall, "cpu": cpu, "rss": rss, "rc": rc, "moto_cpu": moto_cpu, "moto_rss": moto_rss,
                 "objects": {n for n in names if n.startswith(("maps/", "blobs/"))},
                 "bytes": sum(s for _, s in keys), "keys": len(keys), "dist": tree_digest(dist)}
     finally:
         moto.stop()
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def mib(b: float) -> str:
@@ -218,7 +291,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mapvault", required=True)
     ap.add_argument("--master", required=True, type=Path)
-    ap.add_argument("--venv", required=True, type=Path)
+    ap.add_argument("--venv", required=True, type=Path, help="a venv with boto3 (scripts/moto.sh)")
+    ap.add_argument("--server", choices=("moto", "s3s"), default="moto")
+    ap.add_argument("--s3s", type=Path, help="the s3s-fs binary (scripts/s3s.sh), for --server s3s")
     ap.add_argument("--run-dir", required=True, type=Path)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ratio-goal", type=float, default=2.0)
@@ -228,6 +303,10 @@ def main() -> None:
     a = ap.parse_args()
     a.run_dir.mkdir(parents=True, exist_ok=True)
 
+    if a.server == "s3s" and not (a.s3s and a.s3s.is_file()):
+        sys.exit("bench.py: --server s3s needs --s3s BIN (scripts/s3s.sh installs it)")
+    server = {"moto": "moto", "s3s": "s3s-fs"}[a.server]
+    load0 = os.getloadavg()
     rows: dict[str, list[dict]] = {"local": [], "s3": []}
     try:
         for r in range(1, a.runs + 1):
@@ -237,9 +316,11 @@ def main() -> None:
                 if kind == "local":
                     res = seal_local(a.mapvault, a.master, a.run_dir, r)
                 else:
-                    res = seal_s3(a.mapvault, a.master, a.run_dir, a.venv, r)
+                    res = seal_s3(a, r)
                 rows[kind].append(res)
-                log(f"  {res['wall']:.2f} s, peak RSS {mib(res['rss'])}")
+                log(f"  {res['wall']:.2f} s, {res['cpu']:.2f} s CPU, peak RSS {mib(res['rss'])}"
+                    + (f"; {server} {res['moto_cpu']:.1f} s CPU" if kind == "s3" else "")
+                    + f"; load {os.getloadavg()[0]:.1f}")
             loc, rem = rows["local"][-1], rows["s3"][-1]
             if (loc["rc"], loc["dist"]) != (rem["rc"], rem["dist"]):
                 raise Failed(f"round {r}: the s3 seal left another dist than the local one "
@@ -253,28 +334,31 @@ def main() -> None:
         log(f"FAILED: {e}")
         sys.exit(2)
 
+    load1 = os.getloadavg()
     med = {k: statistics.median(x["wall"] for x in v) for k, v in rows.items()}
+    cpu = {k: statistics.median(x["cpu"] for x in v) for k, v in rows.items()}
     ratio = med["s3"] / med["local"]
     s3_rss = max(x["rss"] for x in rows["s3"])
     lines = [
-        f"### Seal into a loopback S3 server (moto) vs a local vault{': ' + a.label if a.label else ''}",
+        f"### Seal into a loopback S3 server ({server}) vs a local vault{': ' + a.label if a.label else ''}",
         "",
         f"{a.runs} rounds, alternating; seal exit {rows['local'][0]['rc']} both ways (the same sealed "
         f"dist, the same objects); {rows['s3'][0]['keys']} keys, "
-        f"{rows['s3'][0]['bytes'] / 1e6:.0f} MB in the bucket after each s3 seal.",
+        f"{rows['s3'][0]['bytes'] / 1e6:.0f} MB in the bucket after each s3 seal. Load average "
+        f"{load0[0]:.1f} / {load0[1]:.1f} at the start, {load1[0]:.1f} / {load1[1]:.1f} at the end (1 / 5 min).",
         "",
-        "| seal into | median | min–max | ratio | peak RSS (max) |",
-        "|---|---|---|---|---|",
+        "| seal into | median wall | min–max | ratio | median CPU (user+sys) | peak RSS (max) |",
+        "|---|---|---|---|---|---|",
     ]
-    for k, label in (("local", "local vault"), ("s3", "s3:// (moto on 127.0.0.1)")):
+    for k, label in (("local", "local vault"), ("s3", f"s3:// ({server} on 127.0.0.1)")):
         w = [x["wall"] for x in rows[k]]
         lines.append(f"| {label} | {med[k]:.2f} s | {min(w):.2f}–{max(w):.2f} s | "
-                     f"{med[k] / med['local']:.2f}× | {mib(max(x['rss'] for x in rows[k]))} |")
+                     f"{med[k] / med['local']:.2f}× | {cpu[k]:.2f} s | {mib(max(x['rss'] for x in rows[k]))} |")
     moto_cpu = statistics.median(x["moto_cpu"] for x in rows["s3"])
     moto_rss = max(x["moto_rss"] for x in rows["s3"])
     lines += [
         "",
-        f"moto itself, per s3 seal: {moto_cpu:.1f} CPU s (median), peak RSS {mib(moto_rss)}.",
+        f"{server} itself, per s3 seal: {moto_cpu:.1f} CPU s (median), peak RSS {mib(moto_rss)}.",
         "",
         f"- goal: s3 within {a.ratio_goal:g}× of local: **{'met' if ratio <= a.ratio_goal else 'missed'}** "
         f"({ratio:.2f}×)",
@@ -287,7 +371,7 @@ def main() -> None:
         a.md_out.write_text(report)
     if a.json_out:
         a.json_out.write_text(json.dumps({
-            "label": a.label, "runs": a.runs, "ratio": ratio,
+            "label": a.label, "server": server, "runs": a.runs, "ratio": ratio, "load": [load0, load1],
             "rounds": {k: [{kk: vv for kk, vv in x.items() if kk not in ("objects", "dist")} for x in v]
                        for k, v in rows.items()},
         }, indent=2) + "\n")
