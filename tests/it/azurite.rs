@@ -40,7 +40,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::harness::{TestCommand, manifest_dir, say};
+use crate::harness::{TestCommand, manifest_dir, needed};
 
 /// How long Azurite may take to listen on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -102,16 +102,8 @@ impl AzServer {
     /// Start a fresh, empty server. `None` (with a printed reason) only when Azurite cannot be
     /// installed and `CI` is not set; with `CI` set that is a panic.
     pub fn start(test: &str) -> Option<AzServer> {
-        let bin = match azurite_bin() {
-            Ok(b) => b.clone(),
-            Err(why) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
-                panic!("{test}: no Azurite, and CI is set: {why}")
-            }
-            Err(why) => {
-                say(&format!("skipped: {test}: no Azurite: {why}"));
-                return None;
-            }
-        };
+        let found = azurite_bin().clone();
+        let bin = needed(test, "no Azurite", found)?;
         Some(Self::start_with(&bin))
     }
 

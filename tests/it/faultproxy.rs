@@ -25,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use crate::harness::{TestCommand, manifest_dir, say};
+use crate::harness::{TestCommand, manifest_dir, needed};
 use crate::httpd::{Response, Server};
 use crate::moto::S3Server;
 
@@ -75,13 +75,12 @@ pub fn require_python3(test: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-            panic!("{test}: python3 is missing, and CI is set");
-        }
-        say(&format!("skipped: {test}: python3 is missing"));
-    }
-    ok
+    let found = if ok {
+        Ok(())
+    } else {
+        Err("not on PATH".to_string())
+    };
+    needed(test, "python3 is missing", found).is_some()
 }
 
 /// A running `faultproxy.py`, killed when dropped.

@@ -61,6 +61,22 @@ pub fn say(msg: &str) {
     eprintln!("{msg}");
 }
 
+/// A tool a test needs (a server, an interpreter): `Some` when `found` is `Ok`; otherwise,
+/// with `CI` set, a panic naming `test` and `why` (CI must run every test), and locally a
+/// printed skip and `None`.
+pub fn needed<T>(test: &str, what: &str, found: Result<T, String>) -> Option<T> {
+    match found {
+        Ok(t) => Some(t),
+        Err(why) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
+            panic!("{test}: {what}, and CI is set: {why}")
+        }
+        Err(why) => {
+            say(&format!("skipped: {test}: {what}: {why}"));
+            None
+        }
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

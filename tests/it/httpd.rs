@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::harness::say;
+use crate::harness::needed;
 
 /// A listener on 127.0.0.1 and its accept thread.
 pub struct Server {
@@ -338,18 +338,8 @@ pub fn nginx_bin() -> Option<PathBuf> {
 /// `Some(nginx)`, or `None` after printing why the test is skipped. With `CI` set a missing
 /// nginx fails the test: CI must run it.
 pub fn require_nginx(test: &str) -> Option<PathBuf> {
-    match nginx_bin() {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
-            panic!("{test}: nginx is not installed, and CI is set (run scripts/ci-deps.sh)")
-        }
-        None => {
-            say(&format!(
-                "skipped: {test}: nginx is not installed (bash scripts/ci-deps.sh installs it)"
-            ));
-            None
-        }
-    }
+    let found = nginx_bin().ok_or_else(|| "bash scripts/ci-deps.sh installs it".to_string());
+    needed(test, "nginx is not installed", found)
 }
 
 /// An nginx master in the foreground with its own prefix, stopped (SIGKILL) when dropped.

@@ -44,7 +44,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::harness::{TestCommand, manifest_dir, say};
+use crate::harness::{TestCommand, manifest_dir, needed};
 
 /// The key pair every test uses; moto accepts any.
 pub const ACCESS_KEY_ID: &str = "mapvault-test-key";
@@ -149,16 +149,8 @@ impl S3Server {
     /// Start a fresh, empty server. `None` (with a printed reason) only when moto cannot be
     /// installed and `CI` is not set; with `CI` set that is a panic.
     pub fn start(test: &str) -> Option<S3Server> {
-        let venv = match venv() {
-            Ok(v) => v.clone(),
-            Err(why) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
-                panic!("{test}: no moto server, and CI is set: {why}")
-            }
-            Err(why) => {
-                say(&format!("skipped: {test}: no moto server: {why}"));
-                return None;
-            }
-        };
+        let found = venv().clone();
+        let venv = needed(test, "no moto server", found)?;
         Some(Self::start_in(&venv))
     }
 
