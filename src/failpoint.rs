@@ -21,36 +21,14 @@
 /// (prune stopped between its checks and its deletes while a seal runs: tests/it/s3vault.rs).
 pub fn failpoint(name: &str) {
     #[cfg(feature = "failpoints")]
-    pause(name);
-    #[cfg(feature = "failpoints")]
     {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        static HITS: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
+        static HITS: AtomicUsize = AtomicUsize::new(0);
         static ARMED: AtomicUsize = AtomicUsize::new(0);
-        let Ok(spec) = std::env::var("MAPVAULT_FAILPOINT") else {
-            return;
-        };
-        let (want, nth) = match spec.split_once(':') {
-            Some((w, n)) => (w.to_string(), n.parse().unwrap_or(1)),
-            None => (spec.clone(), 1),
-        };
-        if want != name {
-            return;
-        }
-        let count = match HITS.lock() {
-            Ok(mut h) => match h.iter_mut().find(|(n, _)| n == name) {
-                Some(e) => {
-                    e.1 += 1;
-                    e.1
-                }
-                None => {
-                    h.push((name.to_string(), 1));
-                    1
-                }
-            },
-            Err(_) => return,
-        };
-        if count == nth && ARMED.fetch_add(1, Ordering::SeqCst) == 0 {
+        pause(name);
+        if is_nth_hit("MAPVAULT_FAILPOINT", name, &HITS)
+            && ARMED.fetch_add(1, Ordering::SeqCst) == 0
+        {
             std::process::abort();
         }
     }
@@ -58,23 +36,29 @@ pub fn failpoint(name: &str) {
     let _ = name;
 }
 
-/// The pausing half of [`failpoint`] (see there).
+/// Is this hit of failpoint `name` the one the variable `var` (`NAME[:N]`, N from 1) asks
+/// for? Counts, in `hits`, only the hits of the point it names.
 #[cfg(feature = "failpoints")]
-fn pause(name: &str) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
-    static HITS: AtomicUsize = AtomicUsize::new(0);
-    let (Ok(spec), Some(dir)) = (
-        std::env::var("MAPVAULT_PAUSE"),
-        std::env::var_os("MAPVAULT_PAUSE_DIR"),
-    ) else {
-        return;
+fn is_nth_hit(var: &str, name: &str, hits: &std::sync::atomic::AtomicUsize) -> bool {
+    let Ok(spec) = std::env::var(var) else {
+        return false;
     };
     let (want, nth) = match spec.split_once(':') {
         Some((w, n)) => (w, n.parse().unwrap_or(1)),
         None => (spec.as_str(), 1),
     };
-    if want != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
+    want == name && hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == nth
+}
+
+/// The pausing half of [`failpoint`] (see there).
+#[cfg(feature = "failpoints")]
+fn pause(name: &str) {
+    use std::time::{Duration, Instant};
+    static HITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os("MAPVAULT_PAUSE_DIR") else {
+        return;
+    };
+    if !is_nth_hit("MAPVAULT_PAUSE", name, &HITS) {
         return;
     }
     let dir = std::path::PathBuf::from(dir);

@@ -267,8 +267,6 @@ impl Store for DirStore {
     }
 }
 
-/// The contract every [`Store`] keeps, run against [`DirStore`] here and against a real S3
-/// server by the integration tests (through the CLI).
 /// The most bytes [`Store::get_small`] reads: a seal record of a 12,000-map release is about
 /// 20 MB, so this leaves room for ten times that and still bounds what a hostile store can make
 /// a reader hold.
@@ -305,6 +303,8 @@ pub(super) fn key_of(name: &str, is_map: bool) -> Option<Key> {
 }
 
 #[cfg(test)]
+/// The contract every [`Store`] keeps, run against [`DirStore`] here and against a real S3
+/// server by the integration tests (through the CLI).
 pub(crate) fn check_contract(s: &dyn Store, scratch: &Path) -> Result<()> {
     let data = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}".to_vec();
     let sha = crate::hash::sha256_hex(&data);
