@@ -21,7 +21,8 @@
 //!    is committed only if all of its prepare steps succeeded, and only if it is still the file
 //!    that was planned (inode, size, mtime — the file the hash was computed from).
 //! 5. Directories emptied by the moves are removed; a second **barrier** makes the dist durable.
-//! 6. The manifest is replaced atomically, then the journal is deleted.
+//! 6. The seal's record is written once, atomically (seal writes it while the second barrier
+//!    runs: [`execute_with`]), then, after both, the journal is deleted.
 //!
 //! A crash anywhere leaves either no journal (nothing changed, or everything done and
 //! recorded) or a journal whose steps, re-run, check the state they find: done → skip,
@@ -99,16 +100,20 @@ enum Prepared {
 
 /// Run every step of `j` against its dist. Never panics; failures are per step.
 pub fn execute(vault: &Vault, j: &Journal) -> Result<Applied> {
-    execute_with(vault, j, || ()).map(|(a, ())| a)
+    execute_with(vault, j, |_| ()).map(|(a, ())| a)
 }
 
 /// [`execute`], running `during` on the calling thread once every change to the dist is made,
-/// while the second barrier flushes them on another thread (`syncfs` waits on the disk, not the
-/// CPU). `during` must only read: seal's final verify runs there.
+/// with what happened to each step, while the second barrier flushes the changes on another
+/// thread (`syncfs` waits on the disk, not the CPU). `during` must not change the dist: seal's
+/// final verify and the write of its record run there. A record written before the barrier
+/// returns is safe: the journal is removed only after both, so a crash in between leaves a
+/// journal whose re-run finds every step done and the record written (the same state as a
+/// crash after `after-manifest`).
 pub fn execute_with<R>(
     vault: &Vault,
     j: &Journal,
-    during: impl FnOnce() -> R,
+    during: impl FnOnce(&Applied) -> R,
 ) -> Result<(Applied, R)> {
     let dist = j.dist.to_path();
     let n = j.steps.len();
@@ -195,11 +200,12 @@ pub fn execute_with<R>(
     cleanup_temps(j);
     phases.mark("  commit");
     failpoint("after-commit");
+    let applied = Applied { results };
     let (barrier, r) = std::thread::scope(|s| {
         let b = std::thread::Builder::new()
             .name("mapvault-barrier".into())
             .spawn_scoped(s, || vault.barrier(Some(&dist)));
-        let r = during();
+        let r = during(&applied);
         let barrier = match b {
             Ok(h) => h
                 .join()
@@ -212,7 +218,7 @@ pub fn execute_with<R>(
     barrier?;
     phases.mark("  barrier 2 (overlapped)");
     failpoint("after-barrier-2");
-    Ok((Applied { results }, r))
+    Ok((applied, r))
 }
 
 /// Remove temp files a journal may have left in the dist (temps in the vault go with `tmp/`).

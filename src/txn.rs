@@ -152,19 +152,11 @@ pub fn finish(
     errors: &mut Vec<ErrorRecord>,
     record_json: Option<&Pieces>,
 ) -> Result<Vec<String>> {
-    let failed = report_failures(j, applied, notes, errors);
     let mut marked = Vec::new();
     match j.op {
-        Op::Seal => {
-            // Not recorded yet (a re-run after a crash that followed the record's write finds
-            // it recorded).
-            if let Some(rec) = &j.record
-                && !v.has_record(&rec.id)
-            {
-                record_seal(v, rec, j, applied, &failed, record_json)?;
-            }
-        }
+        Op::Seal => record(v, j, applied, notes, errors, record_json)?,
         Op::Unseal => {
+            report_failures(j, applied, notes, errors);
             let mut seals: Vec<&str> = Vec::new();
             let mut incomplete: BTreeSet<&str> = BTreeSet::new();
             for (i, s) in j.steps.iter().enumerate() {
@@ -190,6 +182,29 @@ pub fn finish(
     }
     v.remove_journal()?;
     Ok(marked)
+}
+
+/// The record part of [`finish`] for a seal, without removing the journal: seal runs it while
+/// the second barrier flushes the dist ([`apply::execute_with`]) and removes the journal after.
+/// Failed steps are reported as in [`finish`].
+pub fn record(
+    v: &Vault,
+    j: &Journal,
+    applied: &Applied,
+    notes: &mut Vec<NoteRecord>,
+    errors: &mut Vec<ErrorRecord>,
+    record_json: Option<&Pieces>,
+) -> Result<()> {
+    apply::failpoint("before-record");
+    let failed = report_failures(j, applied, notes, errors);
+    // Not recorded yet (a re-run after a crash that followed the record's write finds it
+    // recorded).
+    if let Some(rec) = &j.record
+        && !v.has_record(&rec.id)
+    {
+        record_seal(v, rec, j, applied, &failed, record_json)?;
+    }
+    Ok(())
 }
 
 /// Every failed step as an error of its file (a directory seal could not remove is only a

@@ -1,6 +1,6 @@
 //! `mapvault seal DIST`: find every leak, plan the exact edits and moves, commit the plan as a
-//! journal, apply it ([`crate::apply`]), record it in the manifest ([`crate::txn::finish`]),
-//! then verify the dist. `--dry-run` stops after the plan.
+//! journal, apply it ([`crate::apply`]), write its record ([`crate::txn::record`]) and verify
+//! the dist while the last barrier flushes it, then remove the journal. `--dry-run` stops after the plan.
 //!
 //! One job per file, in the order a seal runs them:
 //! - [`inspect`]: read each file once, find its leaks, hash what the vault needs;
@@ -195,7 +195,9 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
         debug_ids::assign_debug_ids(&mut seen, mode, &opts.dist);
     }
     rehash::fix_hashes(&mut seen, &opts.dist);
+    phases.mark("debug ids + hashes");
     let facts = gather_facts(opts, vault.as_ref(), &seen, &w);
+    phases.mark("facts");
     // Both only read what inspection saw: the stale-hash report runs beside the plan.
     let (stale, p) = rayon::join(
         || rehash::stale_hash_notes(&seen, &opts.dist),
@@ -204,6 +206,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     phases.mark("plan");
     report.notes.extend(stale);
     let (mut journal, ledger) = report.add_plan(p);
+    phases.mark("report");
     if let Some(v) = &vault {
         journal.vault = crate::relpath::RawPath::from_path(v.root());
     }
@@ -283,21 +286,25 @@ fn commit(
         let record_json = v.save_journal(journal)?;
         phases.mark("journal");
         apply::failpoint("after-journal");
-        // The final verify reads the dist while the second barrier flushes it.
-        let (applied, after) =
-            apply::execute_with(v, journal, || verify::verify_dir(&opts.dist, None))?;
-        phases.mark("apply + final verify");
+        // The record is written and the final verify reads the dist while the second barrier
+        // flushes it; the journal goes once all three are done.
+        let (applied, (recorded, after)) = apply::execute_with(v, journal, |applied| {
+            let recorded = txn::record(
+                v,
+                journal,
+                applied,
+                &mut report.notes,
+                &mut report.errors,
+                record_json.as_ref(),
+            );
+            (recorded, verify::verify_dir(&opts.dist, None))
+        })?;
+        recorded?;
+        phases.mark("apply + record + final verify");
         report.keep_done(ledger, journal, &applied);
-        txn::finish(
-            v,
-            journal,
-            &applied,
-            &mut report.notes,
-            &mut report.errors,
-            record_json.as_ref(),
-        )?;
+        v.remove_journal()?;
         report.seal_id = Some(journal.id.clone());
-        phases.mark("manifest");
+        phases.mark("journal removed");
         Some(after)
     };
     let mut after = after.unwrap_or_else(|| verify::verify_dir(&opts.dist, None));

@@ -1,7 +1,7 @@
 //! Deterministic crash tests: `seal` and `unseal` are aborted (like `kill -9`: no destructors,
 //! no flushing) at every failpoint of the apply sequence — `after-journal`, after each `prepare`
-//! step, `after-barrier-1`, after each `commit` step, `after-commit`, `after-barrier-2`,
-//! `after-manifest` (see `apply::failpoint`) — and then recovered. After every crash:
+//! step, `after-barrier-1`, after each `commit` step, `after-commit`, `before-record` (seal),
+//! `after-barrier-2`, `after-manifest` (see `apply::failpoint`) — and then recovered. After every crash:
 //! no map's bytes are lost (each is in the dist or the vault) and nothing outside the dist
 //! changed; re-running the command finishes the job (the dist verifies clean, or is restored);
 //! `unseal` after a crashed `seal` (and `seal` after a crashed `unseal`) also ends consistent; and
@@ -72,6 +72,7 @@ const POINTS: &[&str] = &[
     "after-barrier-1",
     "commit",
     "after-commit",
+    "before-record",
     "after-barrier-2",
     "after-manifest",
 ];
@@ -210,6 +211,7 @@ fn seal_killed_at_every_failpoint_then_rerun_finishes_and_unseal_restores() {
             "after-barrier-1",
             "commit",
             "after-commit",
+            "before-record",
             "after-barrier-2",
             "after-manifest",
         ],

@@ -267,6 +267,7 @@ fn crash_anywhere_then_rerun_gives_the_same_ids() {
         "commit:1",
         "commit:4",
         "after-commit",
+        "before-record",
         "after-barrier-2",
         "after-manifest",
     ];

@@ -177,7 +177,7 @@ pub(crate) fn record_is_write_once(b: &dyn VaultBucket) {
     let planted = b"{\"planted\": \"by someone else\"}\n".to_vec();
     let mut c = on(&env, b, None, p, &["seal", "dist"]);
     // Stopped after its objects are stored, before its record is written: take the key.
-    let (r, key) = paused(&mut c, "after-barrier-2", || {
+    let (r, key) = paused(&mut c, "before-record", || {
         let key = format!("{p}/seals/{}.json", journal_id(&b.cache(None)));
         assert_eq!(b.get_key(&key), None, "no record yet");
         b.put_key(&key, &planted);
@@ -222,7 +222,7 @@ pub(crate) fn seal_repairs_objects_pruned_before_its_record(b: &dyn VaultBucket,
     let objects = b.keys(&format!("{p}/maps/"));
     assert_eq!(objects.len(), n + 1, "{objects:?}");
     let mut seal = on(&env, b, Some("b"), p, &["seal", "d2"]);
-    let (r, ()) = paused(&mut seal, "after-barrier-2", || {
+    let (r, ()) = paused(&mut seal, "before-record", || {
         let mut prune = on(
             &env,
             b,
@@ -475,6 +475,7 @@ pub(crate) fn crash_at_every_failpoint(b: &dyn VaultBucket) {
         "after-barrier-1",
         "commit:2",
         "after-commit",
+        "before-record",
         "after-barrier-2",
         "after-manifest",
     ] {
