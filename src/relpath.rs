@@ -6,8 +6,8 @@
 //! `bad%FF.js` ([`display_bytes`]), so two such names never print alike. In the manifest it
 //! must round-trip exactly, so non-UTF-8 names are written as `{"hex": "…"}`.
 
+use crate::sys::OsStrExt;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -85,9 +85,14 @@ impl RelPath {
     }
 
     /// Join onto a root directory. Rejects anything that could leave it (`..`, absolute, NUL),
-    /// which a hand-edited manifest might contain.
+    /// which a hand-edited manifest might contain. On Windows `\` is a separator and `:` starts
+    /// a drive or a stream (`a\..\..\x`, `C:x`, `a:stream`), so a component holding either
+    /// is refused there too: the record's `/` is the only separator on every OS.
     pub fn under(&self, root: &Path) -> Option<PathBuf> {
         if self.0.is_empty() || self.0.contains(&0) || self.0.starts_with(b"/") {
+            return None;
+        }
+        if cfg!(windows) && self.0.iter().any(|&c| c == b'\\' || c == b':') {
             return None;
         }
         if self
