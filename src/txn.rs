@@ -39,6 +39,8 @@ pub fn lock_dist(dist: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<File> {
         .custom_flags(sys::O_DIRECTORY | sys::O_NOFOLLOW | sys::O_NONBLOCK)
         .open(dist)
         .with_context(|| format!("cannot open {}", dist.display()))?;
+    let f = sys::dir_lock_file(f)
+        .with_context(|| format!("cannot open the lock of {}", dist.display()))?;
     crate::vault::lock_file(&f, &format!("dist {}", dist.display()), on_wait)?;
     Ok(f)
 }

@@ -64,6 +64,16 @@ pub fn rename_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
     .map_err(io::Error::from)
 }
 
+/// fsync a directory, making renames and unlinks in it durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The file whose advisory lock stands for a lock on the directory `dir`: `dir` itself.
+pub fn dir_lock_file(dir: File) -> io::Result<File> {
+    Ok(dir)
+}
+
 /// `fchmod(f, mode & 0o7777)`.
 pub fn set_mode(f: &File, mode: u32) -> io::Result<()> {
     f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))

@@ -276,6 +276,25 @@ pub fn rename_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The file whose lock stands for a lock on the directory `dir`: a directory cannot be locked
+/// (`LockFileEx` wants a file), and nothing may be created in a dist, so it is
+/// `%TEMP%\mapvault-dir-<sha256 of the directory's final path, lowercased>.lock`, made once and
+/// left there (empty). Two runs on one dist meet at the same file whoever started them, as long
+/// as they share `%TEMP%` (the same user).
+pub fn dir_lock_file(dir: File) -> io::Result<File> {
+    use sha2::{Digest, Sha256};
+    let p = path_of(&dir)?;
+    let key = p.to_string_lossy().to_lowercase();
+    let sha = Sha256::digest(key.as_bytes());
+    let name: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(std::env::temp_dir().join(format!("mapvault-dir-{name}.lock")))
+}
+
 /// The mode's owner-write bit as the read-only attribute (the rest has no meaning here).
 pub fn set_mode(f: &File, mode: u32) -> io::Result<()> {
     let mut p = f.metadata()?.permissions();
@@ -318,15 +337,29 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
         return v.sync_all();
     }
     drop(dir);
+    sync_dir(path)
+}
+
+/// Flush a directory's entries (renames, new names): `FlushFileBuffers` on the directory opened
+/// for writing, which NTFS allows. Where it is refused (access denied: a handle on a directory
+/// that cannot be opened for writing, or a file system that does not flush directories) there is
+/// nothing more to ask: NTFS journals its metadata itself. A missing directory is an error.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    let refused = |e: &io::Error| {
+        e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(1) // ERROR_INVALID_FUNCTION
+    };
     match fs::OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(O_DIRECTORY)
-        .open(path)
+        .open(dir)
     {
-        Ok(d) => d.sync_all().or(Ok(())),
-        // A directory this process may not open for writing: nothing more it can flush.
-        Err(_) => Ok(()),
+        Ok(d) => match d.sync_all() {
+            Err(e) if refused(&e) => Ok(()),
+            r => r,
+        },
+        Err(e) if refused(&e) => fs::metadata(dir).map(drop),
+        Err(e) => Err(e),
     }
 }
 

@@ -64,7 +64,7 @@ pub fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
 
 /// fsync a directory, making renames and unlinks in it durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    sys::sync_dir(dir)
 }
 
 /// Write `bytes` to `dest` atomically: a private temp file in `tmp_dir` (same file system),

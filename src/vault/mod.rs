@@ -511,6 +511,25 @@ impl Vault {
         }
     }
 
+    /// Give the checked temp `tmp` its object name. Objects are named by their hash, so one that
+    /// another thread stored meanwhile is as good as this one: where a rename over a file open
+    /// elsewhere is refused (Windows without POSIX rename semantics: `Access denied`), a sound
+    /// object already there is kept and the temp dropped.
+    fn publish(&self, tmp: &Path, s: &Stored) -> Result<()> {
+        match fs::rename(tmp, self.object_path(s)) {
+            Ok(()) => Ok(()),
+            Err(e)
+                if cfg!(windows)
+                    && e.kind() == io::ErrorKind::PermissionDenied
+                    && self.object_sound(s, None).unwrap_or(false) =>
+            {
+                let _ = fs::remove_file(tmp);
+                Ok(())
+            }
+            Err(e) => Err(e).context("cannot move object into the vault"),
+        }
+    }
+
     /// Store `bytes` as object `s` (verifying the hash) unless it is already there. Not yet
     /// durable: the caller's barrier makes it so.
     pub fn put_bytes(&self, s: &Stored, bytes: &[u8]) -> Result<()> {
@@ -527,7 +546,7 @@ impl Vault {
             let mut f = fsutil::create_private(&tmp)?;
             f.write_all(bytes)?;
         }
-        fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        self.publish(&tmp, s)?;
         if let Some(m) = &self.remote {
             m.queue(s);
         }
@@ -550,7 +569,7 @@ impl Vault {
                 s.sha()
             );
         }
-        fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        self.publish(&tmp, s)?;
         if let Some(m) = &self.remote {
             m.queue(s);
         }
