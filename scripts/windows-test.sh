@@ -91,8 +91,10 @@ fi
 if [ "$unit" = 1 ]; then
   start=$SECONDS
   echo "== windows-test: unit tests under wine"
+  # Skipped: the SARIF schema tests find the schema through `cargo metadata`, a Linux program
+  # a Windows process under wine cannot start (Invalid handle); on Windows they run as they are.
   check "cargo test --lib --target $t (under wine)" env CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine" \
-    cargo test --locked --quiet --features failpoints --target "$t" --lib
+    cargo test --locked --quiet --features failpoints --target "$t" --lib -- --skip report::sarif::schema
   echo "   unit tests: $((SECONDS - start)) s"
 fi
 

@@ -334,7 +334,10 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
     if let Some(vol) = volume_device(path)
         && let Ok(v) = fs::OpenOptions::new().read(true).write(true).open(vol)
     {
-        return v.sync_all();
+        match v.sync_all() {
+            Err(e) if refused(&e) => {}
+            r => return r,
+        }
     }
     drop(dir);
     sync_dir(path)
@@ -345,9 +348,6 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
 /// that cannot be opened for writing, or a file system that does not flush directories) there is
 /// nothing more to ask: NTFS journals its metadata itself. A missing directory is an error.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    let refused = |e: &io::Error| {
-        e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(1) // ERROR_INVALID_FUNCTION
-    };
     match fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -361,6 +361,12 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
         Err(e) if refused(&e) => fs::metadata(dir).map(drop),
         Err(e) => Err(e),
     }
+}
+
+/// A flush the file system will not do (access denied, or `ERROR_INVALID_FUNCTION`: a volume or
+/// directory it does not flush, as wine's).
+fn refused(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(1)
 }
 
 /// `\\.\C:` for a path on drive C:, none for a UNC path.
