@@ -215,6 +215,20 @@ mod tests {
     }
 
     #[test]
+    fn under_refuses_windows_separators_and_drives_there() {
+        let root = Path::new("d");
+        for name in [&br"a\..\..\x"[..], b"C:x", b"a/b:stream", br"\\host\share"] {
+            let got = RelPath::new(name.to_vec()).under(root);
+            if cfg!(windows) {
+                assert_eq!(got, None, "{}", display_bytes(name));
+            } else {
+                // Plain name characters on Unix.
+                assert!(got.is_some(), "{}", display_bytes(name));
+            }
+        }
+    }
+
+    #[test]
     fn under_refuses_escapes() {
         let root = Path::new("/d");
         assert_eq!(

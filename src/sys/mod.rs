@@ -29,3 +29,70 @@ pub use unix::*;
 mod windows;
 #[cfg(windows)]
 pub use windows::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::{self, File};
+    use std::io;
+
+    #[test]
+    fn a_rename_never_replaces_an_existing_name() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        fs::write(&a, b"new")?;
+        fs::write(&b, b"kept")?;
+        assert!(rename_noreplace(&a, &b).is_err());
+        assert_eq!(fs::read(&b)?, b"kept");
+        fs::remove_file(&b)?;
+        rename_noreplace(&a, &b)?;
+        assert_eq!((fs::read(&b)?, a.exists()), (b"new".to_vec(), false));
+        Ok(())
+    }
+
+    #[test]
+    fn the_owner_write_bit_round_trips_through_a_mode() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let p = t.path().join("f");
+        fs::write(&p, b"x")?;
+        set_mode_path(&p, 0o444)?;
+        assert_eq!(fs::metadata(&p)?.mode() & 0o222, 0);
+        set_mode(&File::open(&p)?, 0o644)?;
+        assert_eq!(fs::metadata(&p)?.mode() & 0o200, 0o200);
+        Ok(())
+    }
+
+    #[test]
+    fn link_counts_and_devices_come_from_the_file_system() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let p = t.path().join("f");
+        fs::write(&p, b"x")?;
+        assert_eq!(link_count(&File::open(&p)?)?, 1);
+        fs::hard_link(&p, t.path().join("g"))?;
+        assert_eq!(link_count(&File::open(&p)?)?, 2);
+        fs::create_dir(t.path().join("d"))?;
+        assert_eq!(dev_of(t.path())?, dev_of(&t.path().join("d"))?);
+        Ok(())
+    }
+
+    #[test]
+    fn two_locks_of_one_directory_exclude_each_other() -> io::Result<()> {
+        let t = tempfile::tempdir()?;
+        let open = || {
+            fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(O_DIRECTORY | O_NOFOLLOW)
+                .open(t.path())
+                .and_then(dir_lock_file)
+        };
+        let (first, second) = (open()?, open()?);
+        first.try_lock().map_err(io::Error::from)?;
+        assert!(matches!(
+            second.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(first);
+        second.try_lock().map_err(io::Error::from)?;
+        Ok(())
+    }
+}

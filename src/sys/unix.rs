@@ -94,6 +94,12 @@ pub fn dev_of(path: &Path) -> io::Result<u64> {
     Ok(fs::metadata(path)?.dev())
 }
 
+/// The number of names the open file has (only Windows needs to ask: `Meta` has it here).
+#[cfg(test)]
+pub fn link_count(f: &File) -> io::Result<u64> {
+    Ok(f.metadata()?.nlink())
+}
+
 /// A symbolic link at `link` pointing to `target`.
 pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, link)
