@@ -17,6 +17,10 @@ packages=(
   # tests/it/seal.rs: setpriv (essential on Debian, listed for slimmer images) runs
   # `seal --out` as an unprivileged user when the tests run as root.
   util-linux
+  # scripts/test.sh: clippy for x86_64-pc-windows-gnu (the Windows port must keep compiling);
+  # zstd-sys and ring build C for that target with mingw-w64's compiler. scripts/windows-test.sh
+  # also needs wine64, which CI does not install (see docs/platforms.md).
+  gcc-mingw-w64-x86-64
   # scripts/reflink-test.sh: an XFS image (reflink=1) on a loop device, for the reflink path
   # of copies out of the vault (skipped where loop devices cannot be mounted).
   xfsprogs

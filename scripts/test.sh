@@ -39,6 +39,10 @@ echo "== cargo fmt --check, clippy"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets --features failpoints --quiet -- -D warnings
 
+echo "== the Windows port compiles: clippy --target x86_64-pc-windows-gnu (scripts/windows-test.sh runs it under wine)"
+rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
+cargo clippy --locked --all-targets --features failpoints --quiet --target x86_64-pc-windows-gnu -- -D warnings
+
 echo "== module graph: no import cycle (scripts/modcycles.py; its self-test plants one)"
 python3 scripts/modcycles.py --self-test
 python3 scripts/modcycles.py

@@ -31,7 +31,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -45,6 +44,7 @@ use crate::meta::Meta;
 use crate::relpath::{RawPath, RelPath};
 use crate::scan::datauri;
 use crate::splice::{self, Splice};
+use crate::sys::{self, FileExt, MetadataExt, OpenOptionsExt};
 use crate::vault::Vault;
 use crate::vault::fsutil;
 use crate::vault::journal::{How, Journal, Step, TailIs};
@@ -252,7 +252,7 @@ pub fn cleanup_temps(j: &Journal) {
 struct Root {
     dir: PathBuf,
     /// The dist itself, opened without following a link: directories are resolved from it.
-    fd: std::os::fd::OwnedFd,
+    fd: sys::OwnedFd,
     checked: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
@@ -260,7 +260,7 @@ impl Root {
     fn new(dir: &Path) -> Result<Self> {
         let fd = File::options()
             .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .custom_flags(sys::O_DIRECTORY | sys::O_NOFOLLOW)
             .open(dir)
             .with_context(|| format!("cannot open the dist {}", dir.display()))?;
         Ok(Root {
@@ -275,7 +275,7 @@ impl Root {
     /// RESOLVE_NO_SYMLINKS)` (or an `O_NOFOLLOW` walk, see [`fsutil::open_dir_beneath`]). A
     /// directory that does not exist (yet) is fine: its nearest existing ancestor is checked.
     fn at(&self, rel: &RelPath) -> Result<PathBuf> {
-        use std::os::unix::ffi::OsStrExt;
+        use sys::OsStrExt;
         let p = rel
             .under(&self.dir)
             .ok_or_else(|| anyhow!("refusing a path that leaves the dist: {rel}"))?;
@@ -306,7 +306,7 @@ impl Root {
                 // ancestors still must not be links.
                 Err(e)
                     if e.kind() == io::ErrorKind::NotFound
-                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                        || e.raw_os_error() == Some(sys::ENOTDIR) =>
                 {
                     dir = d.parent();
                 }
@@ -328,11 +328,11 @@ pub fn check_paths(j: &Journal) -> Result<()> {
     let root = Root::new(&dist)?;
     for s in &j.steps {
         root.at(s.path())?;
+        // `/`-separated like every record path, whatever this OS's separator is.
         if let Some(t) = s.temp()
-            && let Ok(rest) = t.to_path().strip_prefix(&dist)
+            && let Some(rel) = RelPath::from_paths(&dist, &t.to_path())
         {
-            use std::os::unix::ffi::OsStrExt;
-            root.at(&RelPath::new(rest.as_os_str().as_bytes().to_vec()))?;
+            root.at(&rel)?;
         }
     }
     Ok(())
@@ -648,7 +648,7 @@ fn make_link(dist: &Root, rel: &RelPath, target: &RawPath) -> Result<()> {
             Ok(())
         }
         Some(_) => bail!("{rel} exists; the link seal removed there is not put back over it"),
-        None => std::os::unix::fs::symlink(&t, &p)
+        None => sys::symlink(&t, &p)
             .with_context(|| format!("cannot recreate the link {}", p.display())),
     }
 }
@@ -753,7 +753,7 @@ fn prepare_recompress(
         .with_context(|| format!("cannot write {}", t.display()))?;
     // The mode the file has, not the one the journal states (see `rewrite_into`), and its
     // extended attributes (ACLs included).
-    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    sys::set_mode(&f, mode)?;
     keep_xattrs(&original, &f, &p)?;
     Ok(Prepared::Ready)
 }
@@ -866,7 +866,7 @@ fn rename_in(vault: &Vault, dist: &Root, path: &RelPath, to: &Stored, meta: &Met
                 // EINVAL: a file system without RENAME_NOREPLACE; check, then rename.
                 Err(e)
                     if e.kind() == io::ErrorKind::AlreadyExists
-                        || e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
+                        || e.raw_os_error() == Some(sys::EINVAL) =>
                 {
                     if vault.object_sound(obj, Some(meta.size))? {
                         fs::remove_file(&p)
@@ -949,14 +949,7 @@ fn remove_dir(dist: &Root, rel: &RelPath) -> Result<()> {
 
 /// Rename without replacing an existing file (a file that appears meanwhile is never clobbered).
 fn rename_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
-    rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        src,
-        rustix::fs::CWD,
-        dest,
-        rustix::fs::RenameFlags::NOREPLACE,
-    )
-    .map_err(io::Error::from)
+    sys::rename_noreplace(src, dest)
 }
 
 fn read_range(p: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -1121,9 +1114,9 @@ fn rewrite_into(
     if let Some(m) = meta
         && fsutil::euid() == 0
     {
-        std::os::unix::fs::fchown(&out, Some(m.uid), Some(m.gid))?;
+        sys::fchown(&out, m.uid, m.gid)?;
     }
-    out.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    sys::set_mode(&out, mode)?;
     keep_xattrs(&src, &out, input)?;
     Ok(Prepared::Ready)
 }
@@ -1133,11 +1126,12 @@ fn rewrite_into(
 /// it too — so a rewrite (seal's, and unseal's undoing of it, which copies them back the same
 /// way) loses none. A file system without extended attributes lists none; one that lists an
 /// attribute it will not set on the copy fails the step, naming it: the file is left as it is.
+#[cfg(unix)]
 fn keep_xattrs(from: &File, to: &File, path: &Path) -> Result<()> {
     use xattr::FileExt;
     let names = match from.list_xattr() {
         Ok(names) => names,
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(()),
+        Err(e) if e.raw_os_error() == Some(sys::ENOTSUP) => return Ok(()),
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!(
                 "cannot list the extended attributes of {}",
@@ -1163,6 +1157,13 @@ fn keep_xattrs(from: &File, to: &File, path: &Path) -> Result<()> {
             )
         })?;
     }
+    Ok(())
+}
+
+/// Windows has no extended attributes to keep (see `crate::sys`): alternate data streams of
+/// the original are not copied to the rewrite.
+#[cfg(windows)]
+fn keep_xattrs(_from: &File, _to: &File, _path: &Path) -> Result<()> {
     Ok(())
 }
 

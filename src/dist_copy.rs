@@ -6,7 +6,6 @@
 //! fails is removed — everything it created, and nothing else — so no half copy is left that
 //! only a `chmod` could delete.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -60,14 +59,14 @@ fn fill(w: &Walk, dest: &Path) -> Result<()> {
     }
     for (rel, target) in &w.symlinks {
         let d = rel.under(dest).context("bad path")?;
-        std::os::unix::fs::symlink(target, &d)
+        crate::sys::symlink(target, &d)
             .with_context(|| format!("cannot create the link {}", d.display()))?;
     }
     // Filled: now the source's modes (children first is not needed: a mode is set by owner,
     // whatever the parent's).
     for (rel, mode) in &w.dirs {
         let d = rel.under(dest).context("bad path")?;
-        std::fs::set_permissions(&d, PermissionsExt::from_mode(*mode))
+        crate::sys::set_mode_path(&d, *mode)
             .with_context(|| format!("cannot set the mode of {}", d.display()))?;
     }
     Ok(())
@@ -79,7 +78,7 @@ fn fill(w: &Walk, dest: &Path) -> Result<()> {
 fn remove_copy(dest: &Path, created_top: Option<&Path>, w: &Walk) {
     for (rel, _) in &w.dirs {
         if let Some(d) = rel.under(dest) {
-            let _ = std::fs::set_permissions(&d, PermissionsExt::from_mode(0o700));
+            let _ = crate::sys::set_mode_path(&d, 0o700);
         }
     }
     match created_top {

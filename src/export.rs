@@ -25,10 +25,10 @@
 //! copied out of the vault as a stream, never past the size their record states, and a copy
 //! that does not hash to the map's name is removed (`vault::fsutil::copy_verified`).
 
+use crate::sys::{self, DirBuilderExt, OpenOptionsExt};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -114,9 +114,9 @@ pub fn refuse_symlinked_out(given: &Path) -> Result<()> {
 fn make_private(dir: &Path) -> io::Result<()> {
     let f = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .custom_flags(sys::O_NOFOLLOW | sys::O_DIRECTORY)
         .open(dir)?;
-    f.set_permissions(fs::Permissions::from_mode(0o700))
+    sys::set_mode(&f, 0o700)
 }
 
 /// Create OUT (0700) or accept it empty (then make it 0700).
@@ -544,7 +544,7 @@ pub fn export(opts: &ExportOptions, on_wait: &mut dyn FnMut(&str)) -> Result<Exp
                         );
                         continue;
                     }
-                    let _ = fs::set_permissions(&dest, fs::Permissions::from_mode(0o600));
+                    let _ = sys::set_mode_path(&dest, 0o600);
                     files.push(ExportedFile {
                         path: path.lossy(),
                         kind: "bundle",

@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
 
 use crate::findings::{ErrorRecord, LeakKind, LeakRecord, NoteRecord};
 use crate::meta::Meta;
@@ -42,7 +41,7 @@ pub fn load_stat(
     buf.clear();
     let meta_of = |f: &File| -> io::Result<Option<Meta>> {
         Ok(if want_meta {
-            Some(Meta::from_std(&f.metadata()?))
+            Some(Meta::from_file(f)?)
         } else {
             None
         })
@@ -84,24 +83,7 @@ pub fn load_stat(
 /// does not dirty every inode for the next `fsync` or `syncfs` to write back. A file owned by
 /// someone else (`EPERM`) is opened without it.
 pub fn open_nofollow(path: &std::path::Path) -> io::Result<File> {
-    use rustix::fs::OFlags;
-    // `O_NOATIME` is Linux's; elsewhere files open without it (and the retry below never runs).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    const NOATIME: OFlags = OFlags::NOATIME;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    const NOATIME: OFlags = OFlags::empty();
-    let open = |flags: OFlags| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags.bits() as i32)
-            .open(path)
-    };
-    match open(OFlags::NOFOLLOW | NOATIME) {
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {
-            open(OFlags::NOFOLLOW)
-        }
-        r => r,
-    }
+    crate::sys::open_read_noatime(path)
 }
 
 /// Read to the end into `buf`'s spare capacity. `hint` (the size the walk saw) sizes the buffer
@@ -114,11 +96,11 @@ fn read_all(f: &File, hint: u64, buf: &mut Vec<u8>) -> io::Result<()> {
             // Grew since the walk: keep reading, the caller compares sizes.
             buf.reserve(buf.len().max(64 * 1024));
         }
-        match rustix::io::read(f, rustix::buffer::spare_capacity(buf)) {
+        match crate::sys::read_spare(f, buf) {
             Ok(0) => return Ok(()),
             Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }

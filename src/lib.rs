@@ -40,6 +40,7 @@ mod resolve;
 mod sanitize;
 mod splice;
 mod stacktrace;
+mod sys;
 mod txn;
 mod unseal;
 mod verify;

@@ -2,7 +2,7 @@
 //! leaf: the walk records it, inspection refreshes it from the open file, the journal carries it
 //! and the apply layer compares it before every change.
 
-use std::os::unix::fs::MetadataExt;
+use crate::sys::MetadataExt;
 
 /// The metadata of one file as it was seen.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +32,19 @@ impl Meta {
             uid: m.uid(),
             gid: m.gid(),
         }
+    }
+
+    /// The metadata of an open file. On Windows a `Metadata` knows no link count (see
+    /// `crate::sys`) and the handle is asked for it, so a hard-linked file is never taken for
+    /// one that can be edited in place.
+    pub fn from_file(f: &std::fs::File) -> std::io::Result<Self> {
+        #[cfg_attr(unix, expect(unused_mut, reason = "only Windows refines it"))]
+        let mut m = Meta::from_std(&f.metadata()?);
+        #[cfg(windows)]
+        {
+            m.nlink = crate::sys::link_count(f)?;
+        }
+        Ok(m)
     }
 
     /// Same file, same content as far as metadata can tell (inode, size, mtime).

@@ -6,8 +6,8 @@
 //! `bad%FF.js` ([`display_bytes`]), so two such names never print alike. In the manifest it
 //! must round-trip exactly, so non-UTF-8 names are written as `{"hex": "…"}`.
 
+use crate::sys::OsStrExt;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -85,9 +85,14 @@ impl RelPath {
     }
 
     /// Join onto a root directory. Rejects anything that could leave it (`..`, absolute, NUL),
-    /// which a hand-edited manifest might contain.
+    /// which a hand-edited manifest might contain. On Windows `\` is a separator and `:` starts
+    /// a drive or a stream (`a\..\..\x`, `C:x`, `a:stream`), so a component holding either
+    /// is refused there too: the record's `/` is the only separator on every OS.
     pub fn under(&self, root: &Path) -> Option<PathBuf> {
         if self.0.is_empty() || self.0.contains(&0) || self.0.starts_with(b"/") {
+            return None;
+        }
+        if cfg!(windows) && self.0.iter().any(|&c| c == b'\\' || c == b':') {
             return None;
         }
         if self
@@ -207,6 +212,20 @@ mod tests {
         assert_eq!(display_bytes("a%20b é.js".as_bytes()), "a%20b é.js");
         assert!(is_encoded_name(&a) && is_encoded_name(&c));
         assert!(!is_encoded_name("a%20b.js") && !is_encoded_name("100%.js"));
+    }
+
+    #[test]
+    fn under_refuses_windows_separators_and_drives_there() {
+        let root = Path::new("d");
+        for name in [&br"a\..\..\x"[..], b"C:x", b"a/b:stream", br"\\host\share"] {
+            let got = RelPath::new(name.to_vec()).under(root);
+            if cfg!(windows) {
+                assert_eq!(got, None, "{}", display_bytes(name));
+            } else {
+                // Plain name characters on Unix.
+                assert!(got.is_some(), "{}", display_bytes(name));
+            }
+        }
     }
 
     #[test]

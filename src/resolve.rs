@@ -34,9 +34,9 @@
 //! as it is known); every string taken from a map or the manifest is capped, and the source
 //! line is a window around the column, so one frame's answer stays small whatever the map.
 
+use crate::sys::OpenOptionsExt;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, Read, Seek};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -376,7 +376,7 @@ fn debug_id_comment(bytes: &[u8]) -> Option<String> {
 fn local_identity(path: &str) -> io::Result<(String, Vec<u8>)> {
     let mut f = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(crate::sys::O_NONBLOCK)
         .open(path)?;
     if !f.metadata()?.is_file() {
         return Err(io::Error::other("not a regular file"));

@@ -33,12 +33,14 @@ pub const OLD_TAIL_MAX: u64 = 1 << 20;
 /// itself, so nothing new appears in the dist). Opened as a directory and never through a
 /// symbolic link (nor a FIFO that would block the open).
 pub fn lock_dist(dist: &Path, on_wait: &mut dyn FnMut(&str)) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use crate::sys::{self, OpenOptionsExt};
     let f = File::options()
         .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(sys::O_DIRECTORY | sys::O_NOFOLLOW | sys::O_NONBLOCK)
         .open(dist)
         .with_context(|| format!("cannot open {}", dist.display()))?;
+    let f = sys::dir_lock_file(f)
+        .with_context(|| format!("cannot open the lock of {}", dist.display()))?;
     crate::vault::lock_file(&f, &format!("dist {}", dist.display()), on_wait)?;
     Ok(f)
 }

@@ -14,7 +14,6 @@
 //! and why. `--seal ID` picks one record (still checked against the dist).
 
 use std::collections::{BTreeSet, HashMap};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -446,7 +445,7 @@ fn plan(
     recs: &[&SealRecord],
     report: &mut UnsealReport,
 ) -> Result<Journal> {
-    let dist_dev = std::fs::metadata(&opts.dist)?.dev();
+    let dist_dev = crate::sys::dev_of(&opts.dist)?;
     let jid = txn::new_id("unseal", SystemTime::now());
     let temps = Temps::new(&jid, &opts.dist, Some(v));
     let mut j = Journal::new(Op::Unseal, jid, RawPath::from_path(&opts.dist));

@@ -4,7 +4,7 @@
 //! The walk only looks at metadata (`lstat`); reading contents is the caller's business. Results
 //! are sorted by path so everything downstream is deterministic.
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use crate::sys::{self, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -252,7 +252,7 @@ fn content_leaks(path: &Path, name: &[u8], budget: &mut u64) -> bool {
     }
     let Ok(f) = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(sys::O_NOFOLLOW | sys::O_NONBLOCK)
         .open(path)
     else {
         return false;
@@ -326,6 +326,7 @@ fn add(w: &mut Walk, root: &Path, item: walkdir::Result<walkdir::DirEntry>, stat
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn sees_dotfiles_and_node_modules_but_not_through_links() -> std::io::Result<()> {
         let t = tempfile::tempdir()?;
@@ -390,6 +391,7 @@ mod tests {
         Ok(())
     }
 
+    #[cfg(unix)]
     #[test]
     fn walk_names_lists_the_same_entries_without_file_metadata() -> std::io::Result<()> {
         let t = tempfile::tempdir()?;

@@ -119,6 +119,8 @@ mod crash;
 mod hostile;
 /// A hostile vault: planted journals (other dists, escaping paths and temps, setuid modes),
 /// vault files replaced by links or FIFOs, `--vault` typos.
+// Modes, owners, FIFOs, devices and links in the vault: Unix by nature.
+#[cfg(unix)]
 #[path = "it/hostile_vault.rs"]
 mod hostile_vault;
 /// The memory budget for expanded bytes; a closed stdout is a quiet end.

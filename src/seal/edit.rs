@@ -264,7 +264,7 @@ mod tests {
             ino: 1,
             dev: 1,
             nlink: 1,
-            uid: rustix::process::geteuid().as_raw(),
+            uid: crate::sys::geteuid(),
             gid: 0,
         }
     }

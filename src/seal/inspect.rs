@@ -170,7 +170,7 @@ fn inspect_maps(group: &[&FileEntry]) -> Vec<Seen> {
     let mut metas: Vec<Option<Meta>> = vec![None; group.len()];
     let hashed = multihash::hash_all(group.iter().zip(metas.iter_mut()).map(|(e, meta)| {
         let f = inspect::open_nofollow(&e.path)?;
-        *meta = Some(Meta::from_std(&f.metadata()?));
+        *meta = Some(Meta::from_file(&f)?);
         Ok(f)
     }));
     group

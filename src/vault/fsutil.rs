@@ -14,22 +14,19 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-
-use rustix::io::Errno;
 
 use sha2::{Digest, Sha256};
 
 use crate::hash::hex_digest;
+use crate::sys::{self, FileTypeExt, MetadataExt, OpenOptionsExt};
 
 const CHUNK: usize = 256 * 1024;
 
 /// The effective user id, asked once per process (seal checks it for every edited file).
 pub fn euid() -> u32 {
     static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *EUID.get_or_init(|| rustix::process::geteuid().as_raw())
+    *EUID.get_or_init(sys::geteuid)
 }
 
 /// Stream a regular file through sha256 (never through a symlink or into a FIFO: see
@@ -53,7 +50,7 @@ pub fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(sys::O_NOFOLLOW | sys::O_NONBLOCK)
         .open(path)
         .map_err(|e| nofollow_error(e, "writing through it"))?;
     if !f.metadata()?.is_file() {
@@ -61,13 +58,13 @@ pub fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
             "is not a regular file; refusing to write it".into(),
         ));
     }
-    f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    sys::set_mode(&f, mode)?;
     Ok(f)
 }
 
 /// fsync a directory, making renames and unlinks in it durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    sys::sync_dir(dir)
 }
 
 /// Write `bytes` to `dest` atomically: a private temp file in `tmp_dir` (same file system),
@@ -102,42 +99,16 @@ pub fn write_atomic<'a>(
 }
 
 /// Flush every dirty page of the file system holding `path` (one barrier for many files,
-/// instead of an fsync per file).
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// instead of an fsync per file); what that is on each platform: [`sys::syncfs`].
 pub fn syncfs(path: &Path) -> io::Result<()> {
-    let f = File::open(path)?;
-    rustix::fs::syncfs(&f).map_err(io::Error::from)
+    sys::syncfs(path)
 }
 
-/// Start writing `f`'s dirty pages to disk without waiting for them (Linux
-/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`), so the next barrier finds them on their way and
-/// waits less. A hint only: durability still comes from the barrier, which reports any error
-/// (this one's is ignored). Elsewhere it does nothing.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[expect(
-    unsafe_code,
-    reason = "sync_file_range(2) has no safe wrapper in rustix or std"
-)]
+/// Start writing `f`'s dirty pages to disk without waiting for them, so the next barrier finds
+/// them on their way and waits less: [`sys::start_writeback`]. A hint only: durability still
+/// comes from the barrier, which reports any error.
 pub fn start_writeback(f: &File) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a system call on a descriptor `f` keeps open for its duration; no memory is
-    // passed to the kernel.
-    let _ = unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn start_writeback(_f: &File) {}
-
-/// Without `syncfs(2)` (macOS, the BSDs) the barrier is `sync(2)`, which covers every file
-/// system. It is weaker: POSIX lets `sync` return before the writes are done, and on macOS only
-/// `F_FULLFSYNC` reaches the platter, so the crash-safety argument of src/apply.rs is made for
-/// Linux; elsewhere this only orders what the OS will do. `path` is still opened, so a
-/// missing directory fails here as it does on Linux.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn syncfs(path: &Path) -> io::Result<()> {
-    File::open(path)?;
-    rustix::fs::sync();
-    Ok(())
+    sys::start_writeback(f);
 }
 
 /// What a file that should be a plain file is instead, for messages.
@@ -185,10 +156,10 @@ pub fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
     }
     let f = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(sys::O_NOFOLLOW | sys::O_NONBLOCK)
         .open(path)
         .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
+            if e.raw_os_error() == Some(sys::ELOOP) {
                 invalid("is a symbolic link; refusing to follow it".into())
             } else {
                 e
@@ -313,10 +284,9 @@ pub fn copy_verified_how(
         .create_new(true)
         .mode(0o600)
         .open(dest)?;
-    let res = out
-        .set_permissions(fs::Permissions::from_mode(0o600))
+    let res = sys::set_mode(&out, 0o600)
         .and_then(|()| {
-            if rustix::fs::ioctl_ficlone(&out, &f).is_ok() {
+            if sys::clone_file(&out, &f).is_ok() {
                 // What the clone holds, read back: the object as it is now, not as `fstat`
                 // described it, so the bound and the hash apply to these bytes.
                 hash_bounded(&mut out, limit, &mut |_| Ok(()))
@@ -344,8 +314,7 @@ pub fn copy_regular(src: &Path, dest: &Path) -> io::Result<(String, u64)> {
         .create_new(true)
         .mode(0o600)
         .open(dest)?;
-    let res = out
-        .set_permissions(fs::Permissions::from_mode(0o600))
+    let res = sys::set_mode(&out, 0o600)
         .and_then(|()| hash_bounded(&mut f, m.len(), &mut |b| out.write_all(b)));
     if res.is_err() {
         drop(out);
@@ -399,12 +368,12 @@ pub fn open_lock(path: &Path, create: bool) -> io::Result<File> {
         o.read(true);
     }
     let f = o
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(sys::O_NOFOLLOW | sys::O_NONBLOCK)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => invalid("is a symbolic link; refusing to follow it".into()),
+            Some(sys::ELOOP) => invalid("is a symbolic link; refusing to follow it".into()),
             // Opening a FIFO for writing without a reader, non-blocking.
-            Some(libc::ENXIO) => invalid("is a FIFO, not a regular file".into()),
+            Some(sys::ENXIO) => invalid("is a FIFO, not a regular file".into()),
             _ => e,
         })?;
     let t = f.metadata()?.file_type();
@@ -414,83 +383,16 @@ pub fn open_lock(path: &Path, create: bool) -> io::Result<File> {
     Ok(f)
 }
 
-/// The error of [`open_dir_beneath`] for a path that passes through a symbolic link (or would
-/// leave the directory it is resolved in).
-fn through_symlink() -> io::Error {
-    invalid("passes through a symbolic link; not following it".into())
-}
-
 /// Did [`open_dir_beneath`] refuse because of a symbolic link?
 pub fn is_through_symlink(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("through a symbolic link")
 }
 
-/// Open the directory `rel` (relative, no `..`) beneath the directory `root`, following no
-/// symbolic link on the way and never leaving `root`: `openat2(RESOLVE_BENEATH |
-/// RESOLVE_NO_SYMLINKS)` where the kernel has it (Linux 5.6), else a walk opening one component
-/// at a time with `O_NOFOLLOW` (containers whose seccomp policy answers `ENOSYS` or `EPERM` to
-/// `openat2`, other systems). A link anywhere gives [`is_through_symlink`]; a missing component
-/// `NotFound`.
-pub fn open_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        // Asked once: a kernel or seccomp policy without it answers the same every time.
-        static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
-        if !NO_OPENAT2.load(Ordering::Relaxed) {
-            use rustix::fs::ResolveFlags;
-            let how =
-                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-            // Without `O_NOFOLLOW`: with it a final link is opened as itself and `O_DIRECTORY`
-            // answers `ENOTDIR`; `RESOLVE_NO_SYMLINKS` refuses it with `ELOOP` instead.
-            let flags = dir_flags() & !rustix::fs::OFlags::NOFOLLOW;
-            match rustix::fs::openat2(root, rel, flags, rustix::fs::Mode::empty(), how) {
-                Ok(fd) => return Ok(fd),
-                Err(e) if e == Errno::NOSYS || e == Errno::PERM => {
-                    NO_OPENAT2.store(true, Ordering::Relaxed);
-                }
-                Err(e) if e == Errno::LOOP || e == Errno::XDEV => return Err(through_symlink()),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    walk_dir_beneath(root, rel)
-}
-
-fn dir_flags() -> rustix::fs::OFlags {
-    use rustix::fs::OFlags;
-    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK
-}
-
-/// The fallback of [`open_dir_beneath`]: one `openat(O_NOFOLLOW | O_DIRECTORY)` per component.
-fn walk_dir_beneath(root: &impl AsFd, rel: &Path) -> io::Result<OwnedFd> {
-    use std::path::Component;
-    let mut cur = rustix::io::dup(root.as_fd())?;
-    for c in rel.components() {
-        let Component::Normal(name) = c else {
-            return Err(through_symlink());
-        };
-        cur = match rustix::fs::openat(&cur, name, dir_flags(), rustix::fs::Mode::empty()) {
-            Ok(fd) => fd,
-            Err(e) if e == Errno::LOOP => return Err(through_symlink()),
-            // `O_DIRECTORY` may answer first for a link: ask what it is.
-            Err(e) if e == Errno::NOTDIR => {
-                let st = rustix::fs::statat(&cur, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
-                if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
-                {
-                    return Err(through_symlink());
-                }
-                return Err(e.into());
-            }
-            Err(e) => return Err(e.into()),
-        };
-    }
-    Ok(cur)
-}
+pub use crate::sys::open_dir_beneath;
 
 /// `e` from an `O_NOFOLLOW` open, with a symbolic link said as such.
 fn nofollow_error(e: io::Error, doing: &str) -> io::Error {
-    if e.raw_os_error() == Some(libc::ELOOP) {
+    if e.raw_os_error() == Some(sys::ELOOP) {
         invalid(format!("is a symbolic link; refusing {doing}"))
     } else {
         e
@@ -500,7 +402,7 @@ fn nofollow_error(e: io::Error, doing: &str) -> io::Error {
 /// Open `path` itself, never a symbolic link's target, nor blocking on a FIFO; `write` when it
 /// can be, else for reading (enough for `fchmod` and `futimens` as the owner).
 fn open_nofollow(path: &Path, doing: &str) -> io::Result<File> {
-    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let flags = sys::O_NOFOLLOW | sys::O_NONBLOCK;
     OpenOptions::new()
         .write(true)
         .custom_flags(flags)
@@ -523,20 +425,19 @@ pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
 /// descriptor opened with `O_NOFOLLOW`. A file its owner cannot open (mode 0000, not root)
 /// is checked with `lstat` and changed by name.
 pub fn chmod_nofollow(path: &Path, mode: u32) -> io::Result<()> {
-    let perms = fs::Permissions::from_mode(mode & 0o7777);
     let dir = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_DIRECTORY)
+        .custom_flags(sys::O_NOFOLLOW | sys::O_NONBLOCK | sys::O_DIRECTORY)
         .open(path);
     match dir.or_else(|_| open_nofollow(path, "to change its mode through it")) {
-        Ok(f) => f.set_permissions(perms),
+        Ok(f) => sys::set_mode(&f, mode),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
             if fs::symlink_metadata(path)?.file_type().is_symlink() {
                 return Err(invalid(
                     "is a symbolic link; refusing to change its mode through it".into(),
                 ));
             }
-            fs::set_permissions(path, perms)
+            sys::set_mode_path(path, mode)
         }
         Err(e) => Err(e),
     }
@@ -546,6 +447,8 @@ pub fn chmod_nofollow(path: &Path, mode: u32) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::hash::{is_sha256_hex, sha256_hex};
+    #[cfg(unix)]
+    use crate::sys::PermissionsExt;
 
     #[test]
     fn hashes_match_and_files_are_private() -> io::Result<()> {
@@ -557,6 +460,7 @@ mod tests {
         assert_eq!(n, 5);
         let dest = t.path().join("b");
         assert_eq!(copy_regular(&src, &dest)?, (h, 5));
+        #[cfg(unix)]
         assert_eq!(fs::metadata(&dest)?.permissions().mode() & 0o777, 0o600);
         write_atomic(t.path(), &t.path().join("c"), [&b"x"[..]])?;
         assert_eq!(fs::read(t.path().join("c"))?, b"x");
@@ -580,7 +484,9 @@ mod tests {
         let (n, how) = copy_verified_how(&obj, &sha, Some(bytes.len() as u64), &dest)?;
         assert_eq!(n, bytes.len() as u64);
         assert_eq!(fs::read(&dest)?, bytes, "byte-identical ({how:?})");
+        #[cfg(unix)]
         assert_eq!(fs::metadata(&dest)?.permissions().mode() & 0o777, 0o600);
+        #[cfg(unix)]
         assert_ne!(
             fs::metadata(&dest)?.ino(),
             fs::metadata(&obj)?.ino(),
@@ -630,6 +536,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn vault_files_that_are_not_regular_are_refused_without_reading() -> io::Result<()> {
         let t = tempfile::tempdir()?;
@@ -672,6 +579,7 @@ mod tests {
         let out = t.path().join("out");
         assert_eq!(copy_verified(&p, &sha, Some(5), &out)?, 5);
         assert_eq!(fs::read(&out)?, b"hello");
+        #[cfg(unix)]
         assert_eq!(fs::metadata(&out)?.permissions().mode() & 0o777, 0o600);
         // Never through an existing name; a copy that does not hash right is removed.
         assert_eq!(
@@ -699,9 +607,12 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+// Symbolic links, modes: Unix by nature.
+#[cfg(all(test, unix))]
 mod beneath_tests {
     use super::*;
+    use crate::sys::{PermissionsExt, walk_dir_beneath};
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn directories_are_opened_beneath_without_links() -> io::Result<()> {

@@ -5,7 +5,7 @@
 //! again after a crash (SIGKILL, power loss) finishes the job: that is all recovery is. The
 //! ordering argument lives in [`crate::apply`].
 
-use std::os::unix::ffi::OsStrExt;
+use crate::sys::OsStrExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -506,6 +506,9 @@ pub fn check_mode(mode: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// This OS's path separator, as the bytes of a [`RawPath`] hold it.
+const SEP: &[u8] = std::path::MAIN_SEPARATOR_STR.as_bytes();
+
 /// A temp file must be `VAULT/tmp/<one name>` or a `.mapvault-….tmp` file in the dist.
 fn check_temp(t: &RawPath, dist: &Path, tmp: &Path) -> Result<(), String> {
     let bytes = t.as_bytes();
@@ -516,8 +519,15 @@ fn check_temp(t: &RawPath, dist: &Path, tmp: &Path) -> Result<(), String> {
         let root = root.as_os_str().as_bytes();
         bytes
             .strip_prefix(root)
-            .and_then(|rest| rest.strip_prefix(b"/"))
-            .map(|rest| RelPath::new(rest.to_vec()))
+            .and_then(|rest| rest.strip_prefix(SEP))
+            // `/`-separated, as every record path is.
+            .map(|rest| {
+                RelPath::new(
+                    rest.iter()
+                        .map(|&c| if c == SEP[0] { b'/' } else { c })
+                        .collect(),
+                )
+            })
             .filter(|rel| rel.under(Path::new("/")).is_some())
     };
     if let Some(rel) = beneath(tmp)
@@ -540,6 +550,9 @@ fn check_temp(t: &RawPath, dist: &Path, tmp: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    // Unix absolute paths (`/w/dist`) as fixtures: not absolute on Windows.
+
+    #[cfg(unix)]
     #[test]
     fn temps_stay_in_the_vault_tmp_or_are_mapvault_temps_in_the_dist() {
         let (dist, tmp) = (Path::new("/w/dist"), Path::new("/w/v/tmp"));

@@ -36,9 +36,9 @@ pub mod remote;
 pub mod seals;
 pub mod store;
 
+use crate::sys::{self, DirBuilderExt, MetadataExt};
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -91,8 +91,7 @@ impl VaultLoc {
                 bail!("--vault {text}: a file:// URL names an absolute path (file:///abs/path)");
             }
             let p = percent_encoding::percent_decode_str(rest).collect::<Vec<u8>>();
-            let p =
-                PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(p));
+            let p = PathBuf::from(<std::ffi::OsStr as sys::OsStrExt>::from_bytes(&p));
             return Ok(VaultLoc::local(absolute(&p)?));
         }
         let spec = remote::RemoteSpec::parse(&text, options)?;
@@ -189,7 +188,7 @@ fn make_private_dir(p: &Path) -> Result<()> {
         bail!("{} exists and is not a directory", p.display());
     }
     if m.mode() & 0o777 != 0o700 {
-        fs::set_permissions(p, fs::Permissions::from_mode(0o700))
+        sys::set_mode_path(p, 0o700)
             .with_context(|| format!("cannot make {} private (0700)", p.display()))?;
     }
     Ok(())
@@ -260,7 +259,7 @@ impl Vault {
         let lock = fsutil::open_lock(&path.join("lock"), true)
             .with_context(|| format!("cannot open {}", path.join("lock").display()))?;
         lock_file(&lock, &format!("vault {}", path.display()), on_wait)?;
-        let dev = fs::metadata(path)?.dev();
+        let dev = sys::dev_of(path)?;
         let v = Vault {
             root: path.to_path_buf(),
             dev,
@@ -299,7 +298,7 @@ impl Vault {
         })?;
         Ok(Vault {
             root: path.to_path_buf(),
-            dev: m.dev(),
+            dev: sys::dev_of(path)?,
             _lock: lock,
             remote: None,
         })
@@ -512,6 +511,25 @@ impl Vault {
         }
     }
 
+    /// Give the checked temp `tmp` its object name. Objects are named by their hash, so one that
+    /// another thread stored meanwhile is as good as this one: where a rename over a file open
+    /// elsewhere is refused (Windows without POSIX rename semantics: `Access denied`), a sound
+    /// object already there is kept and the temp dropped.
+    fn publish(&self, tmp: &Path, s: &Stored) -> Result<()> {
+        match fs::rename(tmp, self.object_path(s)) {
+            Ok(()) => Ok(()),
+            Err(e)
+                if cfg!(windows)
+                    && e.kind() == io::ErrorKind::PermissionDenied
+                    && self.object_sound(s, None).unwrap_or(false) =>
+            {
+                let _ = fs::remove_file(tmp);
+                Ok(())
+            }
+            Err(e) => Err(e).context("cannot move object into the vault"),
+        }
+    }
+
     /// Store `bytes` as object `s` (verifying the hash) unless it is already there. Not yet
     /// durable: the caller's barrier makes it so.
     pub fn put_bytes(&self, s: &Stored, bytes: &[u8]) -> Result<()> {
@@ -528,7 +546,7 @@ impl Vault {
             let mut f = fsutil::create_private(&tmp)?;
             f.write_all(bytes)?;
         }
-        fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        self.publish(&tmp, s)?;
         if let Some(m) = &self.remote {
             m.queue(s);
         }
@@ -551,7 +569,7 @@ impl Vault {
                 s.sha()
             );
         }
-        fs::rename(&tmp, self.object_path(s)).context("cannot move object into the vault")?;
+        self.publish(&tmp, s)?;
         if let Some(m) = &self.remote {
             m.queue(s);
         }
@@ -590,7 +608,7 @@ impl Vault {
     pub fn barrier(&self, also: Option<&Path>) -> Result<()> {
         fsutil::syncfs(&self.root).context("cannot flush the vault to disk (syncfs)")?;
         if let Some(p) = also
-            && fs::metadata(p).map(|m| m.dev()).ok() != Some(self.dev)
+            && sys::dev_of(p).ok() != Some(self.dev)
         {
             fsutil::syncfs(p)
                 .with_context(|| format!("cannot flush {} to disk (syncfs)", p.display()))?;
@@ -698,12 +716,13 @@ mod tests {
         Ok(())
     }
 
+    #[cfg(unix)]
     #[test]
     fn world_writable_or_symlinked_vaults_are_refused() -> Result<()> {
         let t = tempfile::tempdir()?;
         let p = t.path().join("v");
         fs::create_dir(&p)?;
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o777))?;
+        sys::set_mode_path(&p, 0o777)?;
         let e = Vault::open(&p, true, &mut |_| {})
             .err()
             .map(|e| e.to_string())

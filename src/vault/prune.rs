@@ -47,10 +47,10 @@
 //! JSON: `{"vault", "dry_run", "seals_removed": [id…], "seals_kept", "objects_removed":
 //! [{"object", "bytes"}], "bytes_freed", "objects_kept_young", "notes": [..]}`.
 
+use crate::sys::MetadataExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 

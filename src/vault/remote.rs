@@ -31,9 +31,9 @@
 //! finds them and re-verifies them) and deleted by `vault prune` once older than its grace period.
 //! No lock is taken on the bucket: every key but those prune deletes is written once.
 
+use crate::sys::OpenOptionsExt;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 

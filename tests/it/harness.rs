@@ -20,7 +20,6 @@ use std::ffi::{OsStr, OsString};
 use std::fmt::{self, Write as _};
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -159,15 +158,16 @@ impl TestEnv {
         if let Some(parent) = p.parent() {
             fs::create_dir_all(parent).expect("cannot create the link's parent");
         }
-        std::os::unix::fs::symlink(target.as_ref(), &p)
+        symlink(target.as_ref(), &p)
             .unwrap_or_else(|e| panic!("cannot create symlink {}: {e}", p.display()));
         p
     }
 
+    /// `chmod`; on Windows the owner-write bit sets or clears the read-only attribute (what
+    /// mapvault makes of a mode there).
     pub fn set_mode(&self, rel: impl AsRef<Path>, mode: u32) {
         let p = self.path(rel);
-        fs::set_permissions(&p, fs::Permissions::from_mode(mode))
-            .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", p.display()));
+        set_mode(&p, mode).unwrap_or_else(|e| panic!("cannot chmod {}: {e}", p.display()));
     }
 
     /// Set a file's modification time (seconds and nanoseconds since the epoch).
@@ -244,7 +244,7 @@ fn copy_tree(src: &Path, dest: &Path) {
     let m = fs::symlink_metadata(src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     if m.file_type().is_symlink() {
         let target = fs::read_link(src).expect("readlink");
-        std::os::unix::fs::symlink(target, dest).expect("symlink");
+        symlink(&target, dest).expect("symlink");
     } else if m.is_dir() {
         fs::create_dir_all(dest).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
         let mut names: Vec<_> = fs::read_dir(src)
@@ -255,8 +255,7 @@ fn copy_tree(src: &Path, dest: &Path) {
         for n in names {
             copy_tree(&src.join(&n), &dest.join(&n));
         }
-        fs::set_permissions(dest, fs::Permissions::from_mode(m.mode() & 0o7777))
-            .expect("chmod dir");
+        set_mode(dest, mode_of(&m)).expect("chmod dir");
     } else {
         fs::copy(src, dest).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
     }
@@ -459,9 +458,9 @@ fn walk_into(root: &Path, dir: &Path, nodes: &mut BTreeMap<String, Node>) {
             kind: kind.clone(),
             sha256,
             size: if kind == Kind::File { m.len() } else { 0 },
-            mode: m.mode() & 0o7777,
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ino: m.ino(),
+            mode: mode_of(&m),
+            mtime: mtime_of(&m),
+            ino: ino_of(&m),
         };
         nodes.insert(rel_string(root, &p), node);
         if kind == Kind::Dir {
@@ -1006,6 +1005,74 @@ pub fn assert_no_map_lost(before: &Snapshot, now: &Snapshot, vault: &VaultView, 
 }
 
 /// Are we root? (Some hostile-input tests need `mount`, `chown` or `chattr`.)
+#[cfg(unix)]
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
+}
+
+/// No root on Windows: the tests that need one skip.
+#[cfg(windows)]
+pub fn is_root() -> bool {
+    false
+}
+
+/// The metadata a snapshot keeps, and `chmod`/`ln -s`, on each platform: on Windows a mode is
+/// the read-only attribute (`0o444`/`0o644`, directories `0o555`/`0o755`, as in src/sys), there
+/// is no inode number from a listing (0), and a link is a file symlink.
+#[cfg(unix)]
+pub fn mode_of(m: &fs::Metadata) -> u32 {
+    std::os::unix::fs::MetadataExt::mode(m) & 0o7777
+}
+#[cfg(unix)]
+fn mtime_of(m: &fs::Metadata) -> (i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.mtime(), m.mtime_nsec())
+}
+#[cfg(unix)]
+pub fn ino_of(m: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(m)
+}
+#[cfg(unix)]
+pub fn set_mode(p: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+}
+#[cfg(unix)]
+pub fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+#[cfg(windows)]
+pub fn mode_of(m: &fs::Metadata) -> u32 {
+    match (m.is_dir(), m.permissions().readonly()) {
+        (true, true) => 0o555,
+        (true, false) => 0o755,
+        (false, true) => 0o444,
+        (false, false) => 0o644,
+    }
+}
+#[cfg(windows)]
+fn mtime_of(m: &fs::Metadata) -> (i64, i64) {
+    let d = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .unwrap_or_default();
+    (
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        i64::from(d.subsec_nanos()),
+    )
+}
+#[cfg(windows)]
+pub fn ino_of(_m: &fs::Metadata) -> u64 {
+    0
+}
+#[cfg(windows)]
+pub fn set_mode(p: &Path, mode: u32) -> std::io::Result<()> {
+    let mut perms = fs::metadata(p)?.permissions();
+    perms.set_readonly(mode & 0o200 == 0);
+    fs::set_permissions(p, perms)
+}
+#[cfg(windows)]
+pub fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
 }

@@ -1036,6 +1036,7 @@ fn world_writable_vault_is_refused_and_nothing_changes() {
     sealed.assert_same(&env.snapshot("dist"), Level::Untouched, "unseal refused");
 }
 
+#[cfg(unix)]
 #[test]
 fn vault_owned_by_another_user_is_refused() {
     if !is_root() {

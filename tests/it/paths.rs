@@ -5,11 +5,16 @@
 //! verified and restored; escaped when printed; exact in the manifest), hard links (the other
 //! link never changes) and read-only files (modes kept through seal and unseal).
 
+#[cfg(unix)]
 use std::ffi::OsStr;
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::path::PathBuf;
 
-use crate::harness::{Kind, Level, Run, TestEnv, sha256_hex};
+#[cfg(unix)]
+use crate::harness::Run;
+use crate::harness::{Kind, Level, TestEnv, sha256_hex};
 
 const MAP: &str = r#"{"version":3,"sources":["src/x.ts"],"names":[],"mappings":"AAAA"}"#;
 
@@ -182,6 +187,7 @@ fn symlinks_of_every_kind_are_never_followed_or_changed() {
     assert!(d.is_empty(), "unseal did not restore the tree: {d:?}");
 }
 
+#[cfg(unix)]
 /// File names that break naive tools. Each gets a JS file referencing its map.
 fn odd_names() -> Vec<Vec<u8>> {
     [
@@ -204,6 +210,7 @@ fn odd_names() -> Vec<Vec<u8>> {
     .collect()
 }
 
+#[cfg(unix)]
 fn rel(name: &[u8], suffix: &str) -> PathBuf {
     let mut b = b"dist/".to_vec();
     b.extend_from_slice(name);
@@ -211,6 +218,7 @@ fn rel(name: &[u8], suffix: &str) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(&b))
 }
 
+#[cfg(unix)]
 /// A URL naming `name.js.map` (percent-encoding what a URL cannot hold raw).
 fn url_for(name: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -224,11 +232,13 @@ fn url_for(name: &[u8]) -> Vec<u8> {
     out
 }
 
+#[cfg(unix)]
 const BIDI: &[char] = &[
     '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
     '\u{2069}', '\u{200e}', '\u{200f}', '\u{061c}',
 ];
 
+#[cfg(unix)]
 /// Raw control or bidi characters (other than line feeds between lines) on stdout or stderr.
 fn assert_escaped(run: &Run) {
     for (stream, bytes) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
@@ -248,6 +258,7 @@ fn assert_escaped(run: &Run) {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn odd_file_names_seal_verify_unseal_and_print_escaped() {
     let env = TestEnv::new();
@@ -340,6 +351,7 @@ fn a_dist_named_like_an_option_works() {
     orig.assert_same(&env.snapshot("-dist"), Level::Restored, "unseal of -dist");
 }
 
+#[cfg(unix)]
 #[test]
 fn hard_links_outside_and_inside_the_dist_keep_their_bytes() {
     let env = TestEnv::new();
@@ -467,6 +479,7 @@ fn unseal_never_follows_a_directory_replaced_by_a_symlink() {
 /// Issue 19: two non-UTF-8 names used to print alike (`bad\u{fffd}.js`, in SARIF
 /// `bad%EF%BF%BD.js`) and the summary counted them as one file. Each is now shown with its raw
 /// bytes percent-encoded, in JSON, SARIF and human output.
+#[cfg(unix)]
 #[test]
 fn regression_non_utf8_names_are_percent_encoded_and_counted_apart() {
     let env = TestEnv::new();

@@ -619,6 +619,7 @@ fn map_object(env: &TestEnv) -> PathBuf {
     env.vault("vault").map_path(sha)
 }
 
+#[cfg(unix)]
 fn mkfifo(p: &Path) {
     let _ = std::fs::remove_file(p);
     let st = Command::new("mkfifo").arg(p).status().expect("run mkfifo");
@@ -825,6 +826,7 @@ fn regression_trace_mode_escapes_terminal_controls_from_the_map() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn regression_vault_entries_that_are_not_regular_files_are_refused_at_once() {
     // A map object or manifest.json (now: a seal record) that is a symlink to /dev/zero was

@@ -3,8 +3,6 @@
 //! the vault goes and where it may not, dry runs, idempotence, privacy of the vault, files that
 //! must not be rewritten, line endings, `--out`.
 
-use std::os::unix::fs::PermissionsExt;
-
 use crate::harness::{Kind, Level, Snapshot, TestEnv, sha256_hex};
 
 const MAP_A: &str = r#"{"version":3,"sources":["a.src.js"],"names":[],"mappings":"AAAA"}"#;
@@ -153,8 +151,10 @@ fn seal_of_a_missing_dist_exits_2() {
         .expect_code(2);
 }
 
+#[cfg(unix)]
 #[test]
 fn vault_is_private_even_under_umask_000() {
+    use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     small_dist(&env, "dist");
     env.mapvault(["seal", "dist", "--vault", "vault"])
@@ -771,6 +771,7 @@ fn every_stale_integrity_value_is_noted() {
 /// survive seal's rewrite of a file and unseal's undoing of it — a comment in the middle of a
 /// bundle (longer than seal rewrites in place: a new copy renamed over it) and one at its end (cut in place). Before, the rewritten
 /// copy had none. Skipped where the file system refuses `user.*` attributes.
+#[cfg(unix)]
 #[test]
 fn seal_and_unseal_keep_extended_attributes_of_rewritten_files() {
     let env = TestEnv::new();

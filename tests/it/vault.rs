@@ -3,8 +3,6 @@
 //! recognised by content, objects trusted only after they hash to their name, and the
 //! migration of a v1 vault made by the last v1 release (`fixtures/vault-v1`).
 
-use std::os::unix::fs::PermissionsExt;
-
 use crate::harness::{Level, TestEnv, fixtures_dir, sha256_hex};
 
 fn map_json(src: &str) -> String {
@@ -43,7 +41,7 @@ fn a_seal_writes_one_record_once_and_never_rewrites_another() {
     build(&env, "dist", "b");
     let rec_path = env.path(format!("vault/seals/{}.json", first[0].0));
     let ino = std::fs::metadata(&rec_path)
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .map(|m| crate::harness::ino_of(&m))
         .ok();
     env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
     let second = v.record_files();
@@ -51,7 +49,7 @@ fn a_seal_writes_one_record_once_and_never_rewrites_another() {
     assert_eq!(second[0], first[0], "the first record was rewritten");
     assert_eq!(
         std::fs::metadata(&rec_path)
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .map(|m| crate::harness::ino_of(&m))
             .ok(),
         ino,
         "the first record was replaced"
@@ -202,7 +200,7 @@ fn seal_over_damaged_object(damage: fn(&[u8]) -> Vec<u8>, what: &str) {
     let sha = sha256_hex(map.as_bytes());
     let obj = env.vault("vault").map_path(&sha);
     let bad = damage(map.as_bytes());
-    std::fs::set_permissions(&obj, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    crate::harness::set_mode(&obj, 0o600).expect("chmod");
     std::fs::write(&obj, &bad).expect("damage the object");
     // Another dist with the same map: seal finds the object by name.
     build(&env, "two", "a");
@@ -245,8 +243,7 @@ fn seal_replaces_a_bit_flipped_object_before_removing_the_dists_copy() {
 
 fn copy_v1_fixture(env: &TestEnv) {
     env.copy_dir(&fixtures_dir().join("vault-v1"), "v1");
-    std::fs::set_permissions(env.path("v1/vault"), std::fs::Permissions::from_mode(0o700))
-        .expect("chmod");
+    crate::harness::set_mode(&env.path("v1/vault"), 0o700).expect("chmod");
 }
 
 #[test]
@@ -523,7 +520,7 @@ fn fsck_names_the_seal_a_truncated_or_bit_flipped_object_breaks() {
         let ([id_a, _], [a, _]) = two_releases(&env);
         let p = env.vault("vault").map_path(&a);
         let mut bytes = std::fs::read(&p).expect("read object");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        crate::harness::set_mode(&p, 0o600).expect("chmod");
         match damage {
             "truncate" => bytes.truncate(bytes.len() / 2),
             _ => bytes[3] ^= 0x01,
@@ -570,6 +567,7 @@ fn fsck_reports_a_missing_object_and_the_seal_that_needs_it() {
     assert_eq!(j["objects"], 1, "{j}");
 }
 
+#[cfg(unix)]
 #[test]
 fn fsck_never_follows_a_symlink_in_maps_and_calls_it_damage() {
     let env = TestEnv::new();
@@ -608,7 +606,7 @@ fn fsck_reports_a_broken_record_as_damage_and_still_checks_the_rest() {
     let env = TestEnv::new();
     let ([id_a, id_b], [a, _]) = two_releases(&env);
     let rec = env.path(format!("vault/seals/{id_b}.json"));
-    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    crate::harness::set_mode(&rec, 0o600).expect("chmod");
     std::fs::write(
         &rec,
         b"{\"format\":\"mapvault-seal\",\"version\":2,\"seal\":{",

@@ -182,6 +182,7 @@ fn verify_never_writes() {
 
 /// Reading with `O_NOATIME`: on a `relatime` mount, a file whose access time is older than its
 /// modification time gets a new one on its next read, unless the reader asks otherwise.
+#[cfg(unix)]
 #[test]
 fn verify_leaves_access_times_alone() {
     use std::os::unix::fs::MetadataExt;

@@ -76,7 +76,7 @@ function binaryPath() {
     throw new BinaryNotFound(
       `mapvault has no prebuilt binary for ${describeHere()}. Supported: ${supported.join(', ')}. ` +
         (process.platform === 'win32'
-          ? 'Windows is not supported yet (docs/platforms.md): run mapvault under WSL.'
+          ? 'Of Windows, only x64 has a prebuilt binary (docs/platforms.md): run the x64 build under emulation, or mapvault under WSL.'
           : 'Build it with `cargo install --locked mapvault` and set MAPVAULT_BINARY to its path.'),
     );
   }
