@@ -7,7 +7,8 @@
 /// `MAPVAULT_FAILPOINT=NAME[:N]` is set, the process aborts (no destructors, no flushing — like a
 /// SIGKILL) the N-th time (default: first) execution reaches point `NAME`. The points sit
 /// between the steps of the ordering argument in `crate::apply`: `after-journal`, `prepare` (after each
-/// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
+/// prepare step), `before-upload` (a remote vault: in a barrier, before its objects go up),
+/// `after-barrier-1`, `commit` (after each commit step), `after-commit`,
 /// `after-barrier-2`, `after-manifest` (after a seal's record or an unseal's markers), and the
 /// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`, and
 /// `vault prune`'s `prune-record` (after each record removed), `prune-after-records`,

@@ -354,8 +354,9 @@ impl Vault {
     }
 
     /// Device id of the vault's file system (renames work only within one). A remote vault
-    /// answers a device no file is on: seal then copies maps into its cache instead of renaming
-    /// them, so each is uploaded from the cache at the barrier while the dist still has it.
+    /// answers a device no file is on: seal then copies (or links, [`Vault::link_in`]) maps into
+    /// its cache instead of renaming them, so each is uploaded from the cache at the barrier
+    /// while the dist still has it.
     pub fn dev(&self) -> u64 {
         if self.remote.is_some() {
             u64::MAX
@@ -537,12 +538,25 @@ impl Vault {
 
     /// Copy a file into the vault as object `s`, verifying its hash while copying.
     /// The source is read as a regular file only, never through a symbolic link
-    /// ([`fsutil::copy_regular`]).
+    /// ([`fsutil::copy_regular`]). A remote vault's cache links it in instead when it can
+    /// ([`Vault::link_in`]).
     pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
         let tmp = self.unique_tmp("copy");
-        let (sha, _) = fsutil::copy_regular(src, &tmp).map_err(|e| {
-            anyhow::anyhow!("cannot copy {} into the vault", fsutil::describe(src, &e))
-        })?;
+        let linked = if self.remote.is_some() {
+            self.link_in(src, &tmp)
+        } else {
+            None
+        };
+        let sha = match linked {
+            Some(sha) => sha,
+            None => {
+                fsutil::copy_regular(src, &tmp)
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot copy {} into the vault", fsutil::describe(src, &e))
+                    })?
+                    .0
+            }
+        };
         if sha != s.sha() {
             let _ = fs::remove_file(&tmp);
             bail!(
@@ -556,6 +570,37 @@ impl Vault {
             m.queue(s);
         }
         Ok(())
+    }
+
+    /// A remote vault's cache on the file system of `src`: hard-link `src` as `tmp` and hash
+    /// it there, instead of copying it (`None`: not linked, nothing left at `tmp`; the caller
+    /// copies). The cache then shares the dist file's inode until the commit unlinks the dist's
+    /// name, so prepare writes nothing, the barrier's `syncfs` has no data to flush and the
+    /// commit's `unlink` drops a name instead of freeing blocks.
+    ///
+    /// Only a regular file of ours with no other name (one link before ours, two with it, as
+    /// for seal's rename into a local vault), so after the commit no path but the cache's
+    /// reaches the object. Its bytes are trusted as everywhere: hashed here against the name
+    /// (the caller's check); hashed again by the upload, which sends only bytes that hash to
+    /// the name (a write to the dist file in place before then fails the barrier, and the dist
+    /// stays as it is); and the commit unlinks the dist file only if its size and mtime are as
+    /// planned. The object keeps the dist file's mode (the cache directory is 0700).
+    fn link_in(&self, src: &Path, tmp: &Path) -> Option<String> {
+        fs::hard_link(src, tmp).ok()?;
+        let hashed = fsutil::open_regular(tmp).and_then(|(mut f, m)| {
+            if m.nlink() == 2 && m.uid() == fsutil::euid() && m.dev() == self.dev {
+                crate::hash::hash_reader(&mut f).map(|(sha, _)| sha)
+            } else {
+                Err(io::Error::other("another name or owner"))
+            }
+        });
+        match hashed {
+            Ok(sha) => Some(sha),
+            Err(_) => {
+                let _ = fs::remove_file(tmp);
+                None
+            }
+        }
     }
 
     /// Copy object `s` out to `dest` (a new private file), checking its hash on the way. The
@@ -607,6 +652,8 @@ impl Vault {
                     sha: s.sha().to_string(),
                 })
                 .collect();
+            // Prepared and flushed, nothing sent yet (the cache may share inodes with the dist).
+            crate::failpoint::failpoint("before-upload");
             m.store.put_objects(&uploads)?;
         }
         Ok(())

@@ -14,8 +14,10 @@
 //!   `put_bytes`, a sound `object_sound`) is queued; the vault's durability barrier — the point
 //!   after which apply changes the dist — uploads the queue with put-if-absent and bounded
 //!   concurrency, and fails (nothing in the dist changed) unless every object is confirmed
-//!   stored. Maps are copied into the cache rather than renamed (see [`super::Vault::dev`]), so
-//!   every byte the dist loses is both in the store and in the cache first.
+//!   stored. Maps are put into the cache rather than renamed (see [`super::Vault::dev`]) —
+//!   hard-linked when the cache is on the dist's file system and the map has no other name,
+//!   else copied (`Vault::link_in`) —, so every byte the dist loses is both in the store and
+//!   in the cache first.
 //! - **Records go up first**: `put_record` and `mark_unsealed` write the key to the store
 //!   (write-once: identical bytes again succeed), then the cache. The cache therefore never
 //!   holds a record the store lacks; a crash between the two leaves the local journal, whose
