@@ -541,6 +541,13 @@ impl Vault {
     /// ([`fsutil::copy_regular`]). A remote vault's cache links it in instead when it can
     /// ([`Vault::link_in`]).
     pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
+        let _turn = StoreTurn::take(self.object_path(s));
+        // Stored meanwhile by another thread of this run (a map's copy-in and its unlink step
+        // are prepared in parallel, and either may store it): kept when it hashes to its name,
+        // so a linked object is not replaced by the other thread's copy.
+        if self.has_local(s, None) && self.object_sound(s, None)? {
+            return Ok(());
+        }
         let tmp = self.unique_tmp("copy");
         let linked = if self.remote.is_some() {
             self.link_in(src, &tmp)
@@ -722,6 +729,35 @@ impl Vault {
     }
 }
 
+/// One thread at a time stores a given object with [`Vault::put_file`] (the others wait, then
+/// find it there): held while the object's path is in `TURNS`.
+struct StoreTurn(PathBuf);
+
+static TURNS: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+static TURN_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl StoreTurn {
+    fn take(p: PathBuf) -> StoreTurn {
+        let mut held = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+        while held.contains(&p) {
+            held = TURN_FREED.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        held.insert(p.clone());
+        StoreTurn(p)
+    }
+}
+
+impl Drop for StoreTurn {
+    fn drop(&mut self) {
+        TURNS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+        TURN_FREED.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,6 +777,29 @@ mod tests {
                 .map(|h| h.join().map_err(|_| anyhow::anyhow!("panicked"))?)
                 .collect::<Result<Vec<()>>>()
         })?;
+        assert_eq!(v.get(&obj)?, data);
+        Ok(())
+    }
+
+    #[test]
+    fn a_remote_cache_links_a_map_in_even_when_threads_race_to_store_it() -> Result<()> {
+        // A map's copy-in and its unlink step are prepared in parallel and may both store it:
+        // the one that comes second must find the link, not replace it with a copy.
+        let t = tempfile::tempdir()?;
+        let store = Box::new(store::DirStore::new(&t.path().join("remote"))?);
+        let v = remote::open_with(store, &t.path().join("cache/v"), true, &mut |_| {})?;
+        let data = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}".repeat(50_000);
+        let src = t.path().join("a.js.map");
+        fs::write(&src, &data)?;
+        let obj = Stored::Map(crate::hash::sha256_hex(&data));
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| v.put_file(&src, &obj))).collect();
+            hs.into_iter()
+                .map(|h| h.join().map_err(|_| anyhow::anyhow!("panicked"))?)
+                .collect::<Result<Vec<()>>>()
+        })?;
+        let (o, d) = (fs::metadata(v.object_path(&obj))?, fs::metadata(&src)?);
+        assert_eq!((o.ino(), d.nlink()), (d.ino(), 2), "copied, not linked");
         assert_eq!(v.get(&obj)?, data);
         Ok(())
     }

@@ -682,6 +682,7 @@ impl object_store::client::HttpService for CheckedPuts {
 #[error("the bytes to send hash to {got}, not to its name (sha256 {name}); not sent")]
 struct NotItsName {
     name: String,
+    /// The digest sent, or why there is none.
     got: String,
 }
 
@@ -719,7 +720,9 @@ fn unnamed_put(req: &object_store::client::HttpRequest) -> Option<NotItsName> {
         got: if header.is_some() {
             hex::encode(got)
         } else {
-            "nothing (no x-amz-checksum-sha256)".into()
+            "an unknown value (no x-amz-checksum-sha256 header: is another checksum \
+             algorithm set in a --vault-option?)"
+                .into()
         },
     })
 }
