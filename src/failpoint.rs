@@ -7,10 +7,11 @@
 /// `MAPVAULT_FAILPOINT=NAME[:N]` is set, the process aborts (no destructors, no flushing — like a
 /// SIGKILL) the N-th time (default: first) execution reaches point `NAME`. The points sit
 /// between the steps of the ordering argument in `crate::apply`: `after-journal`, `prepare` (after each
-/// prepare step), `after-barrier-1`, `commit` (after each commit step), `after-commit`,
-/// `before-record` (a seal, before it writes its record: this and `after-manifest` come while
-/// the second barrier runs, so before `after-barrier-2`), `after-barrier-2`, `after-manifest`
-/// (after a seal's record or an unseal's markers), and the
+/// prepare step), `before-upload` (a remote vault: in a barrier, before its objects go up),
+/// `after-barrier-1`, `commit` (after each commit step), `after-commit`, `before-record` (a
+/// seal, before it writes its record: this and `after-manifest` come while the second barrier
+/// runs, so before `after-barrier-2`), `after-barrier-2`, `after-manifest` (after a seal's
+/// record or an unseal's markers), and the
 /// v1 → v2 migration's `migrate-record` (after each record) and `migrate-before-rename`, and
 /// `vault prune`'s `prune-record` (after each record removed), `prune-after-records`,
 /// `prune-before-deletes` (a remote vault: after the objects to delete are chosen and looked up

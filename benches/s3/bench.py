@@ -224,6 +224,19 @@ def tree_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+PHASE = re.compile(r"^mapvault: phase (.+): ([\d.]+) ms$")
+
+
+def phases(errlog: Path) -> dict[str, float]:
+    """Seconds per phase from a seal's stderr (`MAPVAULT_PHASES=1`: `mapvault: phase NAME: N ms`)."""
+    out: dict[str, float] = {}
+    for line in errlog.read_text(errors="replace").splitlines():
+        m = PHASE.match(line)
+        if m:
+            out[m.group(1).strip()] = out.get(m.group(1).strip(), 0.0) + float(m.group(2)) / 1000
+    return out
+
+
 def object_names(vault: Path) -> set[str]:
     names = set()
     for sub in ("maps", "blobs"):
@@ -240,12 +253,13 @@ def seal_local(mapvault: str, master: Path, run: Path, r: int) -> dict:
         shutil.rmtree(vault)
     vault.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["MAPVAULT_PHASES"] = "1"
     wall, rc, rss, cpu = timed([mapvault, "seal", str(dist), "--vault", str(vault)], env, run,
                                run / f"local-{r}.log")
     if rc not in (0, 1):
         raise Failed(f"round {r}: local seal exited {rc}: {(run / f'local-{r}.log').read_text()[-2000:]}")
     return {"wall": wall, "cpu": cpu, "rss": rss, "rc": rc, "objects": object_names(vault),
-            "dist": tree_digest(dist)}
+            "dist": tree_digest(dist), "phases": phases(run / f"local-{r}.log")}
 
 
 def seal_s3(a: argparse.Namespace, r: int) -> dict:
@@ -264,7 +278,10 @@ def seal_s3(a: argparse.Namespace, r: int) -> dict:
         prefix = f"round-{r}"
         url = f"s3://{BUCKET}/{prefix}"
         env = s3_env(moto.endpoint, cache)
-        wall, rc, rss, cpu = timed([mapvault, "seal", str(dist), "--vault", url], env, run, run / f"s3-{r}.log")
+        env["MAPVAULT_PHASES"] = "1"
+        opts = [x for o in a.vault_option for x in ("--vault-option", o)]
+        wall, rc, rss, cpu = timed([mapvault, "seal", str(dist), "--vault", url, *opts], env, run,
+                                   run / f"s3-{r}.log")
         moto_cpu, moto_rss = moto.usage()
         if rc not in (0, 1):
             raise Failed(f"round {r}: seal --vault {url} exited {rc}: "
@@ -277,7 +294,8 @@ def seal_s3(a: argparse.Namespace, r: int) -> dict:
                          f"{url}/seals/ ({len(keys)} keys in all): is this a build with the S3 backend?")
         return {"wall": wall, "cpu": cpu, "rss": rss, "rc": rc, "moto_cpu": moto_cpu, "moto_rss": moto_rss,
                 "objects": {n for n in names if n.startswith(("maps/", "blobs/"))},
-                "bytes": sum(s for _, s in keys), "keys": len(keys), "dist": tree_digest(dist)}
+                "bytes": sum(s for _, s in keys), "keys": len(keys), "dist": tree_digest(dist),
+                "phases": phases(run / f"s3-{r}.log")}
     finally:
         moto.stop()
         shutil.rmtree(cache, ignore_errors=True)
@@ -298,6 +316,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ratio-goal", type=float, default=2.0)
     ap.add_argument("--label", default="")
+    ap.add_argument("--vault-option", action="append", default=[],
+                    help="KEY=VALUE passed to the s3 seal as --vault-option (repeatable)")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--md-out", type=Path)
     a = ap.parse_args()
@@ -356,9 +376,18 @@ def main() -> None:
                      f"{med[k] / med['local']:.2f}× | {cpu[k]:.2f} s | {mib(max(x['rss'] for x in rows[k]))} |")
     moto_cpu = statistics.median(x["moto_cpu"] for x in rows["s3"])
     moto_rss = max(x["moto_rss"] for x in rows["s3"])
+    names = [n for n in rows["s3"][0]["phases"]]
+    names += [n for n in rows["local"][0]["phases"] if n not in names]
+    if names:
+        lines += ["", "| phase (`MAPVAULT_PHASES=1`, median) | local | s3 |", "|---|---|---|"]
+        for n in names:
+            cell = {k: statistics.median(x["phases"].get(n, 0.0) for x in rows[k]) for k in rows}
+            lines.append(f"| {n.strip()}{' (apply)' if n.startswith('  ') else ''} | "
+                         f"{cell['local']:.2f} s | {cell['s3']:.2f} s |")
     lines += [
         "",
-        f"{server} itself, per s3 seal: {moto_cpu:.1f} CPU s (median), peak RSS {mib(moto_rss)}.",
+        f"{server} itself, per s3 seal: {moto_cpu:.1f} CPU s (median), peak RSS {mib(moto_rss)}."
+        + (f" Options: {' '.join('--vault-option ' + o for o in a.vault_option)}." if a.vault_option else ""),
         "",
         f"- goal: s3 within {a.ratio_goal:g}× of local: **{'met' if ratio <= a.ratio_goal else 'missed'}** "
         f"({ratio:.2f}×)",

@@ -6,6 +6,9 @@
 # 2x, at most 200 MB. See benches/s3/bench.py.
 #
 #   bash benches/s3/run.sh [--server moto|s3s] [--size 1g|200m|small] [--runs N] [--work DIR]
+#                          [--vault-option KEY=VALUE]…
+# (--vault-option goes to the s3 seal, e.g. aws_unsigned_payload=true; each seal runs with
+# MAPVAULT_PHASES=1 and the report has the median of each phase.)
 #
 # The release build and the master dist come from benches/e2e/run.sh --prepare-only (same --work,
 # default /tmp/mapvault-bench, so both benchmarks share them); moto (and boto3, for the checks)
@@ -18,15 +21,17 @@ REPO=$(cd "$HERE/../.." && pwd)
 SIZE=1g
 RUNS=3
 SERVER=s3s
+VOPTS=()
 WORK=${MAPVAULT_BENCH_DIR:-/tmp/mapvault-bench}
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --server) SERVER=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
+    --vault-option) VOPTS+=(--vault-option "$2"); shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
   esac
@@ -49,5 +54,5 @@ WORK=$(cd "$WORK" && pwd)
 label="$SIZE dist ($(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join(f"{k} {v}" for k, v in d.items() if k in ("files", "maps", "bytes")))' "$MASTER.json" 2>/dev/null || echo "$MASTER")), mapvault $(git -C "$REPO" rev-parse --short=12 HEAD)"
 # cwd = the run dir (bench.py): a build that took `s3://…` for a path would write there.
 exec python3 "$HERE/bench.py" --mapvault "$MAPVAULT" --master "$MASTER" --venv "$VENV" \
-  --server "$SERVER" "${S3S[@]}" --run-dir "$WORK/run-s3" --runs "$RUNS" --label "$label" \
+  --server "$SERVER" "${S3S[@]}" "${VOPTS[@]}" --run-dir "$WORK/run-s3" --runs "$RUNS" --label "$label" \
   --json-out "$WORK/$OUT.json" --md-out "$WORK/$OUT.md"

@@ -353,8 +353,9 @@ impl Vault {
     }
 
     /// Device id of the vault's file system (renames work only within one). A remote vault
-    /// answers a device no file is on: seal then copies maps into its cache instead of renaming
-    /// them, so each is uploaded from the cache at the barrier while the dist still has it.
+    /// answers a device no file is on: seal then copies (or links, [`Vault::link_in`]) maps into
+    /// its cache instead of renaming them, so each is uploaded from the cache at the barrier
+    /// while the dist still has it.
     pub fn dev(&self) -> u64 {
         if self.remote.is_some() {
             u64::MAX
@@ -555,12 +556,32 @@ impl Vault {
 
     /// Copy a file into the vault as object `s`, verifying its hash while copying.
     /// The source is read as a regular file only, never through a symbolic link
-    /// ([`fsutil::copy_regular`]).
+    /// ([`fsutil::copy_regular`]). A remote vault's cache links it in instead when it can
+    /// ([`Vault::link_in`]).
     pub fn put_file(&self, src: &Path, s: &Stored) -> Result<()> {
+        let _turn = StoreTurn::take(self.object_path(s));
+        // Stored meanwhile by another thread of this run (a map's copy-in and its unlink step
+        // are prepared in parallel, and either may store it): kept when it hashes to its name,
+        // so a linked object is not replaced by the other thread's copy.
+        if self.has_local(s, None) && self.object_sound(s, None)? {
+            return Ok(());
+        }
         let tmp = self.unique_tmp("copy");
-        let (sha, _) = fsutil::copy_regular(src, &tmp).map_err(|e| {
-            anyhow::anyhow!("cannot copy {} into the vault", fsutil::describe(src, &e))
-        })?;
+        let linked = if self.remote.is_some() {
+            self.link_in(src, &tmp)
+        } else {
+            None
+        };
+        let sha = match linked {
+            Some(sha) => sha,
+            None => {
+                fsutil::copy_regular(src, &tmp)
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot copy {} into the vault", fsutil::describe(src, &e))
+                    })?
+                    .0
+            }
+        };
         if sha != s.sha() {
             let _ = fs::remove_file(&tmp);
             bail!(
@@ -574,6 +595,37 @@ impl Vault {
             m.queue(s);
         }
         Ok(())
+    }
+
+    /// A remote vault's cache on the file system of `src`: hard-link `src` as `tmp` and hash
+    /// it there, instead of copying it (`None`: not linked, nothing left at `tmp`; the caller
+    /// copies). The cache then shares the dist file's inode until the commit unlinks the dist's
+    /// name, so prepare writes nothing, the barrier's `syncfs` has no data to flush and the
+    /// commit's `unlink` drops a name instead of freeing blocks.
+    ///
+    /// Only a regular file of ours with no other name (one link before ours, two with it, as
+    /// for seal's rename into a local vault), so after the commit no path but the cache's
+    /// reaches the object. Its bytes are trusted as everywhere: hashed here against the name
+    /// (the caller's check); hashed again by the upload, which sends only bytes that hash to
+    /// the name (a write to the dist file in place before then fails the barrier, and the dist
+    /// stays as it is); and the commit unlinks the dist file only if its size and mtime are as
+    /// planned. The object keeps the dist file's mode (the cache directory is 0700).
+    fn link_in(&self, src: &Path, tmp: &Path) -> Option<String> {
+        fs::hard_link(src, tmp).ok()?;
+        let hashed = fsutil::open_regular(tmp).and_then(|(mut f, m)| {
+            if m.nlink() == 2 && m.uid() == fsutil::euid() && m.dev() == self.dev {
+                crate::hash::hash_reader(&mut f).map(|(sha, _)| sha)
+            } else {
+                Err(io::Error::other("another name or owner"))
+            }
+        });
+        match hashed {
+            Ok(sha) => Some(sha),
+            Err(_) => {
+                let _ = fs::remove_file(tmp);
+                None
+            }
+        }
     }
 
     /// Copy object `s` out to `dest` (a new private file), checking its hash on the way. The
@@ -625,6 +677,8 @@ impl Vault {
                     sha: s.sha().to_string(),
                 })
                 .collect();
+            // Prepared and flushed, nothing sent yet (the cache may share inodes with the dist).
+            crate::failpoint::failpoint("before-upload");
             m.store.put_objects(&uploads)?;
         }
         Ok(())
@@ -693,6 +747,35 @@ impl Vault {
     }
 }
 
+/// One thread at a time stores a given object with [`Vault::put_file`] (the others wait, then
+/// find it there): held while the object's path is in `TURNS`.
+struct StoreTurn(PathBuf);
+
+static TURNS: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+static TURN_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl StoreTurn {
+    fn take(p: PathBuf) -> StoreTurn {
+        let mut held = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+        while held.contains(&p) {
+            held = TURN_FREED.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+        held.insert(p.clone());
+        StoreTurn(p)
+    }
+}
+
+impl Drop for StoreTurn {
+    fn drop(&mut self) {
+        TURNS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+        TURN_FREED.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,6 +800,29 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn a_remote_cache_links_a_map_in_even_when_threads_race_to_store_it() -> Result<()> {
+        // A map's copy-in and its unlink step are prepared in parallel and may both store it:
+        // the one that comes second must find the link, not replace it with a copy.
+        let t = tempfile::tempdir()?;
+        let store = Box::new(store::DirStore::new(&t.path().join("remote"))?);
+        let v = remote::open_with(store, &t.path().join("cache/v"), true, &mut |_| {})?;
+        let data = b"{\"version\":3,\"sources\":[],\"mappings\":\"\"}".repeat(50_000);
+        let src = t.path().join("a.js.map");
+        fs::write(&src, &data)?;
+        let obj = Stored::Map(crate::hash::sha256_hex(&data));
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| v.put_file(&src, &obj))).collect();
+            hs.into_iter()
+                .map(|h| h.join().map_err(|_| anyhow::anyhow!("panicked"))?)
+                .collect::<Result<Vec<()>>>()
+        })?;
+        let (o, d) = (fs::metadata(v.object_path(&obj))?, fs::metadata(&src)?);
+        assert_eq!((o.ino(), d.nlink()), (d.ino(), 2), "copied, not linked");
+        assert_eq!(v.get(&obj)?, data);
+        Ok(())
+    }
+
     #[test]
     fn world_writable_or_symlinked_vaults_are_refused() -> Result<()> {
         let t = tempfile::tempdir()?;

@@ -10,12 +10,19 @@
 //!   are write-once, so a cached record never goes stale), a cached record the store no longer
 //!   has (pruned by another machine) is dropped, and `vault.json` is checked (and, for a command
 //!   that writes, created once).
+//! - **Every object's bytes are checked against its name on the way up**: on S3 by the
+//!   `x-amz-checksum-sha256` object_store computes from the bytes it sends, which
+//!   [`NamedPuts`] lets out only if it is the key's name, and which the server checks on
+//!   arrival (AWS S3, s3s-fs; moto does not); on GCS and Azure by hashing before the upload and
+//!   reading the object back after it.
 //! - **Objects go up at the barrier.** Every object a seal stores or relies on (`put_file`,
 //!   `put_bytes`, a sound `object_sound`) is queued; the vault's durability barrier — the point
 //!   after which apply changes the dist — uploads the queue with put-if-absent and bounded
 //!   concurrency, and fails (nothing in the dist changed) unless every object is confirmed
-//!   stored. Maps are copied into the cache rather than renamed (see [`super::Vault::dev`]), so
-//!   every byte the dist loses is both in the store and in the cache first.
+//!   stored. Maps are put into the cache rather than renamed (see [`super::Vault::dev`]) —
+//!   hard-linked when the cache is on the dist's file system and the map has no other name,
+//!   else copied (`Vault::link_in`) —, so every byte the dist loses is both in the store and
+//!   in the cache first.
 //! - **Records go up first**: `put_record` and `mark_unsealed` write the key to the store
 //!   (write-once: identical bytes again succeed), then the cache. The cache therefore never
 //!   holds a record the store lacks; a crash between the two leaves the local journal, whose
@@ -198,6 +205,7 @@ impl BucketStore {
                 let mut b = AmazonS3Builder::from_env()
                     .with_url(bucket_url)
                     .with_checksum_algorithm(Checksum::SHA256)
+                    .with_http_connector(NamedPuts)
                     .with_retry(retry);
                 for (k, v) in spec.options.iter().filter(|(k, _)| !ours(k)) {
                     let key: AmazonS3ConfigKey = k.parse().map_err(|_| unknown_option("S3", k))?;
@@ -278,12 +286,17 @@ impl BucketStore {
             return self.put_multipart(key, &loc, src, sha).await;
         }
         let bytes = fs::read(src).with_context(|| format!("cannot read {}", src.display()))?;
-        let got = crate::hash::sha256_hex(&bytes);
-        if got != sha {
-            bail!(
-                "cannot store {key}: {} hashes to {got}, not to its name",
-                src.display()
-            );
+        // S3: object_store hashes these bytes for `x-amz-checksum-sha256`, and [`NamedPuts`]
+        // sends them only if that digest is the key's name: hashing them here too would be a
+        // second pass over every byte. Other stores: hashed here.
+        if !self.store_checks_sha256 {
+            let got = crate::hash::sha256_hex(&bytes);
+            if got != sha {
+                bail!(
+                    "cannot store {key}: {} hashes to {got}, not to its name",
+                    src.display()
+                );
+            }
         }
         let payload = PutPayload::from(bytes::Bytes::from(bytes));
         match self
@@ -595,6 +608,123 @@ impl Store for BucketStore {
             Err(e) => Err(self.err("delete", key, e)),
         }
     }
+}
+
+/// The HTTP layer under the S3 client: a single-request `PUT` of an object key (`…/maps/<sha256>.map`,
+/// `…/blobs/<sha256>`) goes out only when the `x-amz-checksum-sha256` header object_store
+/// computed from the very bytes it is about to send is the key's name; it fails otherwise
+/// (not retried), naming both. Every other request (records, reads, multipart parts, whose
+/// whole object `put_multipart` hashes itself) passes unchanged to object_store's reqwest
+/// client. So the bytes that leave are checked against their name by one sha256 pass — the
+/// one object_store makes anyway for the header, and signs — and the store checks them again
+/// on arrival.
+#[derive(Debug, Default)]
+struct NamedPuts;
+
+impl object_store::client::HttpConnector for NamedPuts {
+    fn connect(
+        &self,
+        options: &object_store::ClientOptions,
+    ) -> object_store::Result<object_store::client::HttpClient> {
+        let inner = object_store::client::ReqwestConnector::default().connect(options)?;
+        Ok(object_store::client::HttpClient::new(CheckedPuts(inner)))
+    }
+}
+
+#[derive(Debug)]
+struct CheckedPuts(object_store::client::HttpClient);
+
+type Sent = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    object_store::client::HttpResponse,
+                    object_store::client::HttpError,
+                >,
+            > + Send,
+    >,
+>;
+
+impl object_store::client::HttpService for CheckedPuts {
+    fn call<'life0, 'async_trait>(
+        &'life0 self,
+        req: object_store::client::HttpRequest,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<
+                        object_store::client::HttpResponse,
+                        object_store::client::HttpError,
+                    >,
+                > + Send
+                + 'async_trait,
+        >,
+    >
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        if let Some(e) = unnamed_put(&req) {
+            let fail: Sent = Box::pin(async move {
+                Err(object_store::client::HttpError::new(
+                    object_store::client::HttpErrorKind::Unknown,
+                    e,
+                ))
+            });
+            return fail;
+        }
+        Box::pin(self.0.execute(req))
+    }
+}
+
+/// Why [`NamedPuts`] holds a `PUT` back.
+#[derive(Debug, thiserror::Error)]
+#[error("the bytes to send hash to {got}, not to its name (sha256 {name}); not sent")]
+struct NotItsName {
+    name: String,
+    /// The digest sent, or why there is none.
+    got: String,
+}
+
+/// A single-request `PUT` of an object key whose `x-amz-checksum-sha256` is not its name (or
+/// is missing): the reason, else `None`.
+fn unnamed_put(req: &object_store::client::HttpRequest) -> Option<NotItsName> {
+    use base64::Engine as _;
+    if req.method().as_str() != "PUT"
+        || req
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("uploadId=") || q.contains("partNumber="))
+    {
+        return None;
+    }
+    let path = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+    let mut segs = path.rsplit('/');
+    let (file, dir) = (segs.next()?, segs.next()?);
+    let k =
+        super::store::key_of(file, dir == "maps").filter(|_| dir == "maps" || dir == "blobs")?;
+    let name = hex::decode(&k.sha).ok()?;
+    let header = req.headers().get("x-amz-checksum-sha256");
+    let got = header
+        .and_then(|v| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.as_bytes())
+                .ok()
+        })
+        .unwrap_or_default();
+    if got == name {
+        return None;
+    }
+    Some(NotItsName {
+        name: k.sha,
+        got: if header.is_some() {
+            hex::encode(got)
+        } else {
+            "an unknown value (no x-amz-checksum-sha256 header: is another checksum \
+             algorithm set in a --vault-option?)"
+                .into()
+        },
+    })
 }
 
 /// The store a cache vault mirrors (wrapped in `RecordChecked`), and the objects queued for
@@ -917,6 +1047,50 @@ mod tests {
         let w = open_with(store()?, &t.path().join("c2/v"), false, &mut |_| {})?;
         assert!(!w.root().join("seals/seal-x.unsealed.json").exists());
         Ok(())
+    }
+
+    #[test]
+    fn an_object_put_goes_out_only_with_its_name_as_checksum() {
+        use base64::Engine as _;
+        let body = b"{}".to_vec();
+        let sha = crate::hash::sha256_hex(&body);
+        let b64 = |hex_sha: &str| {
+            base64::engine::general_purpose::STANDARD
+                .encode(hex::decode(hex_sha).unwrap_or_default())
+        };
+        let req = |method: &str, path: &str, sum: Option<String>| {
+            let mut r = object_store::client::HttpRequest::new(body.clone().into());
+            *r.method_mut() = method.parse().expect("method");
+            *r.uri_mut() = format!("http://127.0.0.1:9/bkt/p{path}")
+                .parse()
+                .expect("uri");
+            if let Some(v) = sum {
+                r.headers_mut()
+                    .insert("x-amz-checksum-sha256", v.parse().expect("header"));
+            }
+            r
+        };
+        let other = "0".repeat(64);
+        assert!(unnamed_put(&req("PUT", &format!("/maps/{sha}.map"), Some(b64(&sha)))).is_none());
+        assert!(unnamed_put(&req("PUT", &format!("/blobs/{sha}"), Some(b64(&sha)))).is_none());
+        // Percent-encoded as object_store may send it.
+        assert!(unnamed_put(&req("PUT", &format!("/maps/{sha}%2Emap"), Some(b64(&sha)))).is_none());
+        let e = unnamed_put(&req("PUT", &format!("/maps/{other}.map"), Some(b64(&sha))))
+            .expect("held back")
+            .to_string();
+        assert!(e.contains(&sha) && e.contains(&other), "{e}");
+        assert!(unnamed_put(&req("PUT", &format!("/blobs/{other}"), None)).is_some());
+        // Records, reads and multipart parts pass.
+        assert!(unnamed_put(&req("PUT", "/seals/a.json", None)).is_none());
+        assert!(unnamed_put(&req("GET", &format!("/maps/{other}.map"), None)).is_none());
+        assert!(
+            unnamed_put(&req(
+                "PUT",
+                &format!("/maps/{other}.map?partNumber=1&uploadId=x"),
+                Some(b64(&sha))
+            ))
+            .is_none()
+        );
     }
 
     #[test]

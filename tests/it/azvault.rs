@@ -1,7 +1,8 @@
 //! Remote vaults against a real Azure Blob server (Azurite on 127.0.0.1, `azurite.rs`), through
 //! `--vault az://container/prefix --vault-option azure_storage_use_emulator=true`: the
 //! scenarios of s3vault.rs (round trip with a multipart map, four concurrent seals, a crash at
-//! every failpoint then a re-run, prune, write-once records, prune racing a seal), and what is
+//! every failpoint then a re-run, prune, write-once records, prune racing a seal, maps linked
+//! into the cache and checked on the way up), and what is
 //! Azure's own: no upload checksum, so every object is read back after its upload.
 
 use std::collections::BTreeSet;
@@ -69,6 +70,18 @@ fn an_azure_seal_crashed_at_every_failpoint_then_rerun_loses_no_map() {
         return;
     };
     s3vault::crash_at_every_failpoint(&az);
+}
+
+#[test]
+fn maps_are_linked_into_the_cache_and_checked_on_the_way_up_to_azure() {
+    if !cfg!(feature = "failpoints") {
+        return;
+    }
+    let Some(az) = azurite("maps_are_linked_into_the_cache_and_checked_on_the_way_up_to_azure")
+    else {
+        return;
+    };
+    s3vault::maps_are_linked_into_the_cache_and_checked_on_the_way_up(&az);
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Remote vaults against a real S3 server (moto on 127.0.0.1, `moto.rs`): seal → list → resolve
 //! → export → unseal byte-exact, a moved dist, a fresh machine's cache, four concurrent seals
 //! into one bucket, crashes (every failpoint, and SIGKILL at moments spread over the upload)
-//! followed by a re-run, a server that fails or stalls (the fault proxy), prune, and prune racing
-//! a seal on another machine.
+//! followed by a re-run, a server that fails or stalls (the fault proxy), prune, prune racing
+//! a seal on another machine, and maps hard-linked into the cache (a dist file written in place
+//! before the upload is refused on the way up).
 //!
 //! The scenarios that do not depend on the server are written once over [`VaultBucket`] (a
 //! server and one bucket or container in it) and run here against moto and in azvault.rs against
@@ -284,6 +285,111 @@ pub(crate) fn prune_keeps_objects_a_new_record_names(b: &dyn VaultBucket) {
         .assert_same(&d2, Level::Restored, "unseal after the race");
 }
 
+/// The cache object of `sha` on the default machine (`None` before it is there).
+fn cached_map(b: &dyn VaultBucket, sha: &str) -> Option<PathBuf> {
+    std::fs::read_dir(b.cache(None))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("maps").join(format!("{sha}.map")))
+        .find(|p| p.is_file())
+}
+
+/// With the cache on the dist's file system, seal hard-links each map into the cache instead
+/// of copying it: while the seal stands between prepare and upload the cache object is the
+/// dist file's inode. A write to the dist file in place then (the same inode, the same size
+/// and mtime) changes the cache object too: the upload hashes what it sends, refuses it (the
+/// bucket never gets bytes under a name they do not hash to) and the dist is left as it was.
+/// With the bytes put back, the re-run finishes; afterwards the cache object has no name but
+/// its own and still hashes to it.
+pub(crate) fn maps_are_linked_into_the_cache_and_checked_on_the_way_up(b: &dyn VaultBucket) {
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::MetadataExt;
+    let env = TestEnv::new();
+    let p = "linked";
+    make_dist(&env, "dist", "linked", 1, false);
+    let before = env.snapshot("dist");
+    let map = env.path("dist/assets/m0.js.map");
+    let good = env.read("dist/assets/m0.js.map");
+    let sha = crate::harness::sha256_hex(&good);
+    let key = format!("{p}/maps/{sha}.map");
+    let mtime = std::fs::metadata(&map)
+        .expect("map")
+        .modified()
+        .expect("mtime");
+    let rewrite = |bytes: &[u8]| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&map)
+            .expect("open the dist map");
+        f.seek(std::io::SeekFrom::Start(0)).expect("seek");
+        f.write_all(bytes).expect("write in place");
+        f.set_modified(mtime).expect("keep the mtime");
+    };
+    let mut bad = good.clone();
+    let at = bad.len() - 3;
+    bad[at] = b'q';
+    let mut c = on(&env, b, None, p, &["seal", "dist"]);
+    let (r, ()) = paused(&mut c, "before-upload", || {
+        let obj = cached_map(b, &sha).expect("the map is in the cache before the upload");
+        let (o, d) = (
+            std::fs::metadata(&obj).expect("cache object"),
+            std::fs::metadata(&map).expect("dist map"),
+        );
+        assert_eq!(
+            (o.dev(), o.ino(), o.nlink()),
+            (d.dev(), d.ino(), 2),
+            "the map was copied into the cache, not linked"
+        );
+        rewrite(&bad);
+    });
+    assert_eq!(r.code, Some(2), "{}", r.context("seal of a changed map"));
+    let err = r.stderr_str();
+    assert!(
+        err.contains(&format!("maps/{sha}.map")) && err.contains("not to its name"),
+        "{err}"
+    );
+    assert_eq!(
+        b.get_key(&key),
+        None,
+        "bytes went up under a name they do not hash to"
+    );
+    assert_eq!(env.read("dist/assets/m0.js.map"), bad, "the dist changed");
+    assert!(
+        String::from_utf8_lossy(&env.read("dist/assets/m0.js")).contains("sourceMappingURL"),
+        "the bundle was edited though its map was not stored"
+    );
+
+    // The bytes back (in place, the mtime kept): the re-run finishes the seal.
+    rewrite(&good);
+    on(&env, b, None, p, &["seal", "dist"]).ok();
+    assert!(!map.exists(), "the map is still in the dist");
+    let obj = cached_map(b, &sha).expect("cache object after the seal");
+    assert_eq!(std::fs::metadata(&obj).expect("cache object").nlink(), 1);
+    assert_eq!(std::fs::read(&obj).expect("cache object"), good);
+    assert_eq!(b.get_key(&key), Some(good.clone()));
+    // A new file at the map's path is another inode: the cache object stays as it is.
+    env.write("dist/assets/m0.js.map", &bad);
+    assert_eq!(std::fs::read(&obj).expect("cache object"), good);
+    std::fs::remove_file(&map).expect("remove");
+    on(&env, b, None, p, &["unseal", "dist"]).ok();
+    env.snapshot("dist")
+        .assert_same(&before, Level::Content, "unseal after the linked seal");
+}
+
+#[test]
+fn maps_are_linked_into_the_cache_and_checked_on_the_way_up_to_s3() {
+    if !cfg!(feature = "failpoints") {
+        return;
+    }
+    let Some(s3) =
+        S3Server::start("maps_are_linked_into_the_cache_and_checked_on_the_way_up_to_s3")
+    else {
+        return;
+    };
+    s3.create_bucket(BUCKET);
+    maps_are_linked_into_the_cache_and_checked_on_the_way_up(&s3);
+}
+
 #[test]
 fn a_record_key_taken_meanwhile_is_never_written_over_in_s3() {
     if !cfg!(feature = "failpoints") {
@@ -472,6 +578,7 @@ pub(crate) fn crash_at_every_failpoint(b: &dyn VaultBucket) {
     for point in [
         "after-journal",
         "prepare:2",
+        "before-upload",
         "after-barrier-1",
         "commit:2",
         "after-commit",
