@@ -823,6 +823,7 @@ mod tests {
         Ok(())
     }
 
+    #[cfg(unix)]
     #[test]
     fn world_writable_or_symlinked_vaults_are_refused() -> Result<()> {
         let t = tempfile::tempdir()?;

@@ -72,6 +72,7 @@ fn an_azure_seal_crashed_at_every_failpoint_then_rerun_loses_no_map() {
     s3vault::crash_at_every_failpoint(&az);
 }
 
+#[cfg(unix)]
 #[test]
 fn maps_are_linked_into_the_cache_and_checked_on_the_way_up_to_azure() {
     if !cfg!(feature = "failpoints") {

@@ -286,6 +286,7 @@ pub(crate) fn prune_keeps_objects_a_new_record_names(b: &dyn VaultBucket) {
 }
 
 /// The cache object of `sha` on the default machine (`None` before it is there).
+#[cfg(unix)]
 fn cached_map(b: &dyn VaultBucket, sha: &str) -> Option<PathBuf> {
     std::fs::read_dir(b.cache(None))
         .ok()?
@@ -301,6 +302,7 @@ fn cached_map(b: &dyn VaultBucket, sha: &str) -> Option<PathBuf> {
 /// bucket never gets bytes under a name they do not hash to) and the dist is left as it was.
 /// With the bytes put back, the re-run finishes; afterwards the cache object has no name but
 /// its own and still hashes to it.
+#[cfg(unix)]
 pub(crate) fn maps_are_linked_into_the_cache_and_checked_on_the_way_up(b: &dyn VaultBucket) {
     use std::io::{Seek, Write};
     use std::os::unix::fs::MetadataExt;
@@ -376,6 +378,7 @@ pub(crate) fn maps_are_linked_into_the_cache_and_checked_on_the_way_up(b: &dyn V
         .assert_same(&before, Level::Content, "unseal after the linked seal");
 }
 
+#[cfg(unix)]
 #[test]
 fn maps_are_linked_into_the_cache_and_checked_on_the_way_up_to_s3() {
     if !cfg!(feature = "failpoints") {
