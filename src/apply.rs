@@ -1002,9 +1002,6 @@ fn swap_tail(
     }
     f.write_all_at(to, start)?;
     f.set_len(start + to.len() as u64)?;
-    // Thousands of tails are rewritten in one commit: their pages go to the disk while the
-    // others are written, instead of all at once in the second barrier.
-    fsutil::start_writeback(&f);
     Ok(())
 }
 

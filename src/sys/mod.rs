@@ -16,7 +16,6 @@
 //! | owner (uid/gid), euid | none: every file reads as owned by `0` and the process is `0`, so an owner check always passes — what guards a vault there is the ACL of the directory it lives in (the user's profile by default), not a check of ours |
 //! | `renameat2(RENAME_NOREPLACE)` | `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING` |
 //! | `syncfs` | `FlushFileBuffers` on the volume (`\\.\C:`, which needs an elevated process), else on the directory itself; see [`syncfs`] |
-//! | `sync_file_range(WRITE)`: start a file's writeback before the barrier ([`start_writeback`]) | nothing (the barrier flushes) |
 //! | `pread`/`pwrite` | `seek_read`/`seek_write` in a loop (they move the file cursor, which none of the callers use afterwards) |
 //! | paths as bytes | UTF-8 (the `OsStr`'s WTF-8, which is UTF-8 for every valid Unicode name); bytes that are not UTF-8 name no Windows file and become a name Windows refuses, so the operation fails for that one file with the path in the message |
 //! | extended attributes | none kept (alternate data streams are not copied by a rewrite) |

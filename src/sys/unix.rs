@@ -40,24 +40,6 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
     rustix::fs::syncfs(&f).map_err(io::Error::from)
 }
 
-/// Start writing `f`'s dirty pages to disk without waiting for them (Linux
-/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`). Its error is ignored: the barrier that follows
-/// reports any. Elsewhere it does nothing.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[expect(
-    unsafe_code,
-    reason = "sync_file_range(2) has no safe wrapper in rustix or std"
-)]
-pub fn start_writeback(f: &File) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a system call on a descriptor `f` keeps open for its duration; no memory is
-    // passed to the kernel.
-    let _ = unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn start_writeback(_f: &File) {}
-
 /// Without `syncfs(2)` (macOS, the BSDs) the barrier is `sync(2)`, which covers every file
 /// system. It is weaker: POSIX lets `sync` return before the writes are done, and on macOS only
 /// `F_FULLFSYNC` reaches the platter, so the crash-safety argument of src/apply.rs is made for

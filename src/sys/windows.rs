@@ -319,10 +319,6 @@ pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     std::os::windows::fs::symlink_file(target, link)
 }
 
-/// Nothing to start: Windows has no call that begins a file's writeback without waiting for
-/// it; the barrier ([`syncfs`]) flushes.
-pub fn start_writeback(_f: &File) {}
-
 /// The durability barrier. `FlushFileBuffers` on a volume handle (`\\.\C:`) writes every dirty
 /// buffer of the volume, like `syncfs`, but needs an elevated process (CI runners are); without
 /// it, the directory `path` itself is flushed (its entries), and the files written before were

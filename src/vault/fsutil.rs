@@ -104,13 +104,6 @@ pub fn syncfs(path: &Path) -> io::Result<()> {
     sys::syncfs(path)
 }
 
-/// Start writing `f`'s dirty pages to disk without waiting for them, so the next barrier finds
-/// them on their way and waits less: [`sys::start_writeback`]. A hint only: durability still
-/// comes from the barrier, which reports any error.
-pub fn start_writeback(f: &File) {
-    sys::start_writeback(f);
-}
-
 /// What a file that should be a plain file is instead, for messages.
 fn kind_of(t: fs::FileType) -> &'static str {
     if t.is_symlink() {
