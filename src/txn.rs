@@ -6,7 +6,8 @@
 //! A run is: lock the dist ([`lock_dist`]) and the vault, [`recover`] any interrupted journal,
 //! plan a new one (ids from [`new_id`], temp names from [`Temps`]), save it, execute it, then
 //! [`finish`] it: a seal's record (or an unseal's markers) says what was done and the journal
-//! goes.
+//! goes. Seal itself writes its record with [`record`] while the second barrier runs, and
+//! removes the journal once that barrier has returned.
 
 use std::collections::BTreeSet;
 use std::fs::File;
