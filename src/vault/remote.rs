@@ -634,14 +634,16 @@ impl object_store::client::HttpConnector for NamedPuts {
 #[derive(Debug)]
 struct CheckedPuts(object_store::client::HttpClient);
 
-type Sent = std::pin::Pin<
+/// What [`object_store::client::HttpService::call`] returns (its `async_trait` form).
+type Sent<'a> = std::pin::Pin<
     Box<
         dyn std::future::Future<
                 Output = Result<
                     object_store::client::HttpResponse,
                     object_store::client::HttpError,
                 >,
-            > + Send,
+            > + Send
+            + 'a,
     >,
 >;
 
@@ -649,23 +651,13 @@ impl object_store::client::HttpService for CheckedPuts {
     fn call<'life0, 'async_trait>(
         &'life0 self,
         req: object_store::client::HttpRequest,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = Result<
-                        object_store::client::HttpResponse,
-                        object_store::client::HttpError,
-                    >,
-                > + Send
-                + 'async_trait,
-        >,
-    >
+    ) -> Sent<'async_trait>
     where
         'life0: 'async_trait,
         Self: 'async_trait,
     {
         if let Some(e) = unnamed_put(&req) {
-            let fail: Sent = Box::pin(async move {
+            let fail: Sent<'async_trait> = Box::pin(async move {
                 Err(object_store::client::HttpError::new(
                     object_store::client::HttpErrorKind::Unknown,
                     e,
