@@ -886,7 +886,7 @@ fn rename_in(vault: &Vault, dist: &Root, path: &RelPath, to: &Stored, meta: &Met
         None if vault.has(obj, Some(meta.size)) => {}
         None => bail!("{path} is gone and the vault does not have it"),
     }
-    fsutil::chmod_nofollow(&dest, 0o600).context("cannot make the vaulted map private")?;
+    fsutil::chmod_file_nofollow(&dest, 0o600).context("cannot make the vaulted map private")?;
     Ok(())
 }
 

@@ -21,12 +21,8 @@ pub enum Loaded {
     All,
 }
 
-/// Read what `kind` needs of `entry` into `buf` (cleared first).
-pub fn load(entry: &FileEntry, kind: FileKind, buf: &mut Vec<u8>) -> io::Result<Loaded> {
-    load_stat(entry, kind, buf, false).map(|(l, _)| l)
-}
-
-/// Like [`load`], and when the whole file was read, also the metadata of the open file: `fstat`
+/// Read what `kind` needs of `entry` into `buf` (cleared first), and when the whole file was
+/// read and `want_meta` is set, also the metadata of the open file: `fstat`
 /// right after opening, before reading, so it describes the inode the bytes come from (even if
 /// the path was replaced meanwhile), and a change while reading moves the mtime or size past
 /// what is recorded — the caller compares the size with the bytes read, and seal's commit
@@ -119,7 +115,7 @@ pub fn read_up_to(f: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Analyse what [`load`] read. For name-only and uninteresting files the analysis is derived
+/// Analyse what [`load_stat`] read. For name-only and uninteresting files the analysis is derived
 /// without content.
 pub fn analyze(entry: &FileEntry, kind: FileKind, loaded: &Loaded, buf: &[u8]) -> Analysis {
     match loaded {

@@ -71,7 +71,7 @@ pub fn verify(paths: &[PathBuf]) -> VerifyReport {
                 .push(ErrorRecord::new(shown.clone(), format!("cannot read: {e}"))),
 
             Ok(m) if m.is_dir() || (m.file_type().is_symlink() && p.is_dir()) => {
-                let w = walk::walk(p, None);
+                let w = walk::walk_names(p, None);
                 report.add_walk_findings(&w);
                 scan_files(&w.files, &mut report);
                 check_integrity(&w.files, &mut report);
@@ -246,8 +246,10 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
         }
         return out;
     }
-    let loaded = match inspect::load(f, kind, buf) {
-        Ok(l) => l,
+    // The walk took names only (no `lstat` per file, on one thread): the metadata comes from
+    // `fstat` of each open file, on the pool.
+    let loaded = match inspect::load_stat(f, kind, buf, true) {
+        Ok((l, _)) => l,
         Err(e) => {
             out.errors
                 .push(ErrorRecord::new(path, format!("cannot read: {e}")));
@@ -284,7 +286,7 @@ fn scan_one(f: &FileEntry, buf: &mut Vec<u8>) -> FileResult {
 /// Scan one directory the way `seal` re-checks its result (used by seal's final verify).
 pub fn verify_dir(root: &Path, skip: Option<&Path>) -> VerifyReport {
     let mut report = VerifyReport::default();
-    let w = walk::walk(root, skip);
+    let w = walk::walk_names(root, skip);
     report.add_walk_findings(&w);
     scan_files(&w.files, &mut report);
     check_integrity(&w.files, &mut report);

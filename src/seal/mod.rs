@@ -16,7 +16,7 @@ mod inspect;
 mod plan;
 mod rehash;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -150,7 +150,7 @@ impl SealReport {
 struct Ledger {
     stats: plan::Stats,
     action_paths: Vec<RelPath>,
-    by_path: std::collections::HashMap<RelPath, plan::Stats>,
+    by_path: plan::FastMap<RelPath, plan::Stats>,
 }
 
 /// Seal `opts.dist`. Call inside the worker pool.
@@ -241,7 +241,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
 fn gather_facts(opts: &SealOptions, vault: Option<&Vault>, seen: &[Seen], w: &Walk) -> Facts {
     let now = SystemTime::now();
     let id = txn::new_id("seal", now);
-    let files: BTreeSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
+    let files: plan::FastSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
     let holds_sealed: HashSet<RelPath> = plan::copies_to_check(seen, &files)
         .into_iter()
         .filter(|(_, plain, sealed_sha)| holds_sealed(&opts.dist, plain, sealed_sha))

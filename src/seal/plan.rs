@@ -8,6 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+/// Maps and sets keyed by paths and hashes, looked up once or more per file of the dist:
+/// ahash costs a fraction of std's SipHash on such keys and is keyed per process as well, so
+/// file names cannot be chosen to make them collide.
+pub(crate) type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
+pub(crate) type FastSet<K> = HashSet<K, ahash::RandomState>;
+
 use crate::findings::{
     ActionRecord, Change, ErrorRecord, LeakKind, NoteRecord, RewriteKind, ShownUrl, TargetKind,
 };
@@ -63,7 +69,7 @@ pub(crate) struct Plan {
     /// `stats`: when a step fails, the report takes that path's actions and counts back
     /// ([`Stats::remove`]), so it says what was done.
     pub action_paths: Vec<RelPath>,
-    pub by_path: HashMap<RelPath, Stats>,
+    pub by_path: FastMap<RelPath, Stats>,
 }
 
 /// The counts of a seal report.
@@ -133,9 +139,9 @@ fn plain_of(rel: &RelPath, inner_name: &[u8]) -> RelPath {
 /// stopped after the plain file and before its copy); the caller checks, [`plan`] decides.
 pub(crate) fn copies_to_check<'a>(
     seen: &'a [Seen],
-    files: &BTreeSet<&[u8]>,
+    files: &FastSet<&[u8]>,
 ) -> Vec<(&'a Seen, RelPath, &'a str)> {
-    let original_sha_of: HashMap<&[u8], &str> = seen
+    let original_sha_of: FastMap<&[u8], &str> = seen
         .iter()
         .filter_map(|s| {
             let sha = s
@@ -164,8 +170,8 @@ pub(crate) fn copies_to_check<'a>(
 
 /// Plan the seal of the inspected files `seen` of walk `w`.
 pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -> Plan {
-    let files: BTreeSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
-    let map_sha_of: HashMap<&[u8], &str> = seen
+    let files: FastSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
+    let map_sha_of: FastMap<&[u8], &str> = seen
         .iter()
         .filter(|s| s.packed.is_none())
         .filter_map(|s| Some((s.entry.rel.as_bytes(), s.map.as_ref()?.sha.as_str())))
@@ -190,10 +196,10 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         errors: Vec::new(),
         stats: Stats::default(),
         action_paths: Vec::new(),
-        by_path: HashMap::new(),
+        by_path: FastMap::default(),
     };
     p.maps(seen);
-    let stale: HashSet<&[u8]> = copies_to_check(seen, &files)
+    let stale: FastSet<&[u8]> = copies_to_check(seen, &files)
         .into_iter()
         .filter(|(_, plain, _)| !facts.holds_sealed.contains(plain))
         .map(|(s, plain, _)| {
@@ -246,7 +252,7 @@ struct Planner<'a> {
     opts: &'a SealOptions,
     facts: &'a Facts,
     /// Plain maps of the dist by path (what references resolve to).
-    map_sha_of: HashMap<&'a [u8], &'a str>,
+    map_sha_of: FastMap<&'a [u8], &'a str>,
     links: BTreeSet<&'a [u8]>,
     journal: Journal,
     record: SealRecord,
@@ -255,7 +261,7 @@ struct Planner<'a> {
     errors: Vec<ErrorRecord>,
     stats: Stats,
     action_paths: Vec<RelPath>,
-    by_path: HashMap<RelPath, Stats>,
+    by_path: FastMap<RelPath, Stats>,
 }
 
 impl Planner<'_> {
@@ -451,7 +457,7 @@ impl Planner<'_> {
 
     /// An edited file: every cut recorded (and its removed bytes or inline map stored), then
     /// the edit itself, in place or through a temp copy.
-    fn edited(&mut self, n: usize, s: &Seen, files: &BTreeSet<&[u8]>) {
+    fn edited(&mut self, n: usize, s: &Seen, files: &FastSet<&[u8]>) {
         let Some(e) = &s.edit else { return };
         let edits = e
             .cuts
@@ -526,7 +532,7 @@ impl Planner<'_> {
     }
 
     /// A reference cut out: where it pointed, its inline map or large removed bytes stored.
-    fn strip(&mut self, s: &Seen, c: &Cut, files: &BTreeSet<&[u8]>) -> EditRecord {
+    fn strip(&mut self, s: &Seen, c: &Cut, files: &FastSet<&[u8]>) -> EditRecord {
         let rel = &s.entry.rel;
         let (target, map_path, map_sha) = self.target(rel, c, files);
         match &c.inline {
@@ -611,7 +617,7 @@ impl Planner<'_> {
         &mut self,
         rel: &RelPath,
         c: &Cut,
-        files: &BTreeSet<&[u8]>,
+        files: &FastSet<&[u8]>,
     ) -> (TargetKind, Option<RelPath>, Option<String>) {
         match url::resolve(rel.as_bytes(), &c.url) {
             url::Target::Inline => (
@@ -1002,7 +1008,7 @@ mod tests {
         });
         let seen = vec![bundle("a.js", JS), gz];
         let w = walk(&seen, &[]);
-        let files: BTreeSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
+        let files: FastSet<&[u8]> = w.files.iter().map(|f| f.rel.as_bytes()).collect();
         let check = copies_to_check(&seen, &files);
         assert_eq!(check.len(), 1);
         assert_eq!(check[0].2, sealed_sha);

@@ -414,6 +414,15 @@ pub fn set_mtime(path: &Path, secs: i64, nsecs: i64) -> io::Result<()> {
     f.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
 }
 
+/// [`chmod_nofollow`] for a path known to name a regular file (a map just renamed into the
+/// vault): one `open` fewer, as no directory open is tried first.
+pub fn chmod_file_nofollow(path: &Path, mode: u32) -> io::Result<()> {
+    match open_nofollow(path, "to change its mode through it") {
+        Ok(f) => sys::set_mode(&f, mode),
+        Err(_) => chmod_nofollow(path, mode),
+    }
+}
+
 /// `chmod` a file or directory itself, never a symbolic link's target: through a file
 /// descriptor opened with `O_NOFOLLOW`. A file its owner cannot open (mode 0000, not root)
 /// is checked with `lstat` and changed by name.
