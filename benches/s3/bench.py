@@ -243,7 +243,11 @@ api_bind_addr = "127.0.0.1:{s3_port}"
         self.proc = subprocess.Popen([str(binary), "-c", str(self.config), "server"],
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
         out.close()
-        wait_port(s3_port, self.proc, "garage", logfile)
+        try:
+            wait_port(s3_port, self.proc, "garage", logfile)
+        except Failed:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
         self.endpoint = f"http://127.0.0.1:{s3_port}"
         node = self.cli("node", "id", "-q").split("@")[0].strip()
         self.cli("layout", "assign", "-z", "dc1", "-c", "10G", node)
