@@ -236,7 +236,7 @@ rpc_secret = "{os.urandom(32).hex()}"
 s3_region = "{KEYS['AWS_REGION']}"
 api_bind_addr = "127.0.0.1:{s3_port}"
 """)
-        self.config.chmod(0o600)  # garage refuses a world-readable rpc_secret
+        self.config.chmod(0o600)  # it holds the RPC secret
         out = open(logfile, "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["RUST_LOG"] = "warn"
