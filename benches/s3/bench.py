@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Seal into a remote vault vs into a local one (issue 16's goal: the 1 GB benchmark dist sealed
 into a loopback S3 server within 2x of a local seal, peak RSS at or below 200 MB). Called by
-benches/s3/run.sh, which builds mapvault, generates the dist and installs the server (moto, or
-s3s-fs with --server s3s).
+benches/s3/run.sh, which builds mapvault, generates the dist and installs the server (moto,
+s3s-fs with --server s3s, Garage with --server garage).
 
 Each round runs both seals once, in an order that alternates per round, each on a fresh `cp -a`
 of the master dist (copy and `sync` untimed):
   local   `mapvault seal DIST --vault RUN/vault`           (an empty vault directory)
   s3      `mapvault seal DIST --vault s3://bench/round-N`  (a fresh server per round, so its
-          memory and CPU start from zero: moto, or s3s-fs with a fresh root directory; an
-          empty cache directory, MAPVAULT_CACHE_DIR)
+          memory and CPU start from zero: moto, or s3s-fs or Garage with a fresh root
+          directory; an empty cache directory, MAPVAULT_CACHE_DIR)
 each under `/usr/bin/time -v`: wall time is taken around the child (perf_counter), CPU time
 (user + sys) and peak RSS from time. The server runs on the same 2 cores, so the s3 time
 includes the server's own work; its CPU seconds and peak RSS are reported beside it.
@@ -182,6 +182,101 @@ class S3sFs(Server):
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def free_port() -> int:
+    """A port the kernel picked a moment ago (bound and released: a server started next binds it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, what: str, logfile: Path, secs: float = 30) -> None:
+    deadline = time.monotonic() + secs
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                raise Failed(f"{what} did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+
+
+class Garage(Server):
+    """Garage (Rust, tokio/hyper; objects cut into 1 MiB blocks, zstd-compressed, one file per
+    block under data_dir, the object index in LMDB under metadata_dir) as a single node on
+    127.0.0.1: a fresh root directory (config, metadata, data) on the same file system as the
+    dist, replication_factor 1, layout, key (the bench's, imported) and bucket set up with the
+    garage CLI before the seal (untimed). `fsync`: metadata_fsync and data_fsync (both off by
+    default in Garage; --garage-fsync turns both on)."""
+
+    name = "garage"
+
+    def __init__(self, venv: Path, binary: Path, root: Path, logfile: Path, fsync: bool):
+        super().__init__(venv)
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir()
+        self.root, self.binary, self.logfile = root, binary, logfile
+        s3_port, rpc_port = free_port(), free_port()
+        self.config = root / "garage.toml"
+        self.config.write_text(f"""metadata_dir = "{root}/meta"
+data_dir = "{root}/data"
+db_engine = "lmdb"
+replication_factor = 1
+metadata_fsync = {str(fsync).lower()}
+data_fsync = {str(fsync).lower()}
+rpc_bind_addr = "127.0.0.1:{rpc_port}"
+rpc_public_addr = "127.0.0.1:{rpc_port}"
+rpc_secret = "{os.urandom(32).hex()}"
+
+[s3_api]
+s3_region = "{KEYS['AWS_REGION']}"
+api_bind_addr = "127.0.0.1:{s3_port}"
+""")
+        self.config.chmod(0o600)  # it holds the RPC secret
+        out = open(logfile, "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["RUST_LOG"] = "warn"
+        self.proc = subprocess.Popen([str(binary), "-c", str(self.config), "server"],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        out.close()
+        try:
+            wait_port(s3_port, self.proc, "garage", logfile)
+        except Failed:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        self.endpoint = f"http://127.0.0.1:{s3_port}"
+        node = self.cli("node", "id", "-q").split("@")[0].strip()
+        self.cli("layout", "assign", "-z", "dc1", "-c", "10G", node)
+        self.cli("layout", "apply", "--version", "1")
+        self.cli("key", "import", "--yes", "-n", "bench", KEYS["AWS_ACCESS_KEY_ID"], KEYS["AWS_SECRET_ACCESS_KEY"])
+        self.cli("bucket", "create", BUCKET)
+        self.cli("bucket", "allow", "--read", "--write", "--owner", BUCKET, "--key", "bench")
+        # Answering through the S3 API (the layout takes a moment to be in force).
+        deadline = time.monotonic() + 60
+        while self.s3ctl("list", BUCKET, "", check=False).returncode != 0:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise Failed(f"garage never answered a listing:\n{logfile.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+
+    def cli(self, *args: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["RUST_LOG"] = "warn"
+        r = subprocess.run([str(self.binary), "-c", str(self.config), *args], capture_output=True, env=env)
+        if r.returncode != 0:
+            self.stop()
+            raise Failed(f"garage {' '.join(args[:2])}: {r.stderr.decode(errors='replace')[-2000:]}")
+        return r.stdout.decode(errors="replace")
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def timed(argv: list[str], env: dict[str, str], cwd: Path, errlog: Path) -> tuple[float, int, int, float]:
     """(wall seconds, exit code, peak RSS bytes, CPU seconds: user + sys) of `argv` under
     /usr/bin/time -v."""
@@ -271,6 +366,9 @@ def seal_s3(a: argparse.Namespace, r: int) -> dict:
     if a.server == "s3s":
         moto: Server = S3sFs(a.venv, a.s3s, run / "s3s-root", run / f"s3s-{r}.log")
         subprocess.run(["sync"], check=True)
+    elif a.server == "garage":
+        moto = Garage(a.venv, a.garage, run / "garage-root", run / f"garage-{r}.log", a.garage_fsync)
+        subprocess.run(["sync"], check=True)
     else:
         moto = Moto(a.venv, run / f"moto-{r}.log")
     mapvault = a.mapvault
@@ -310,8 +408,11 @@ def main() -> None:
     ap.add_argument("--mapvault", required=True)
     ap.add_argument("--master", required=True, type=Path)
     ap.add_argument("--venv", required=True, type=Path, help="a venv with boto3 (scripts/moto.sh)")
-    ap.add_argument("--server", choices=("moto", "s3s"), default="moto")
+    ap.add_argument("--server", choices=("moto", "s3s", "garage"), default="moto")
     ap.add_argument("--s3s", type=Path, help="the s3s-fs binary (scripts/s3s.sh), for --server s3s")
+    ap.add_argument("--garage", type=Path, help="the garage binary (scripts/garage.sh), for --server garage")
+    ap.add_argument("--garage-fsync", action="store_true",
+                    help="garage with metadata_fsync and data_fsync on (both off by default)")
     ap.add_argument("--run-dir", required=True, type=Path)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ratio-goal", type=float, default=2.0)
@@ -325,7 +426,11 @@ def main() -> None:
 
     if a.server == "s3s" and not (a.s3s and a.s3s.is_file()):
         sys.exit("bench.py: --server s3s needs --s3s BIN (scripts/s3s.sh installs it)")
-    server = {"moto": "moto", "s3s": "s3s-fs"}[a.server]
+    if a.server == "garage" and not (a.garage and a.garage.is_file()):
+        sys.exit("bench.py: --server garage needs --garage BIN (scripts/garage.sh installs it)")
+    server = {"moto": "moto", "s3s": "s3s-fs", "garage": "garage"}[a.server]
+    if a.server == "garage" and a.garage_fsync:
+        server = "garage+fsync"
     load0 = os.getloadavg()
     rows: dict[str, list[dict]] = {"local": [], "s3": []}
     try:
