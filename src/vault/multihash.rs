@@ -3,7 +3,8 @@
 //! With the x86 SHA extensions, one stream is bound by the latency of `sha256rnds2`, not by its
 //! throughput: each round pair waits for the previous one. Four independent streams interleaved
 //! on one core keep the unit busy and hash ~1.9× as many bytes per second as `sha2` does for one
-//! (2.0 → 3.9 GB/s on the bench machine). [`hash_all`] streams its inputs through four lanes,
+//! (2.0 → 3.9 GB/s on the bench machine of 2026-11; 1.30 → 1.56 GiB/s on the VM of 2026-12-05:
+//! the gain depends on the CPU). [`hash_all`] streams its inputs through four lanes,
 //! taking the next input as soon as a lane is free, so memory stays at four 64 KiB buffers
 //! whatever the sizes. Where the extensions are missing it hashes one input at a time with
 //! `sha2`, which is also what the tests compare every lane count and length against.
