@@ -169,34 +169,26 @@ pub(crate) fn inspect_all(files: &[FileEntry], allow: &AllowList) -> Vec<Seen> {
 /// group is opened first and fed to the lanes largest first, so the lanes finish together on
 /// the small ones: a large map taken last would be hashed alone, at a fraction of the speed.
 fn inspect_maps(group: &[&FileEntry]) -> Vec<Seen> {
-    let mut opened: Vec<Option<std::io::Result<std::fs::File>>> = Vec::with_capacity(group.len());
-    let mut metas: Vec<Option<Meta>> = Vec::with_capacity(group.len());
-    for e in group {
-        let f = inspect::open_nofollow(&e.path).and_then(|f| Ok((Meta::from_file(&f)?, f)));
-        metas.push(f.as_ref().ok().map(|(m, _)| *m));
-        opened.push(Some(f.map(|(_, f)| f)));
-    }
-    let mut order: Vec<usize> = (0..group.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(metas[i].as_ref().map_or(0, |m| m.size)));
-    let mut hashed: Vec<Option<std::io::Result<(String, u64)>>> =
-        std::iter::repeat_with(|| None).take(group.len()).collect();
-    let inputs = order.iter().map(|&i| {
-        opened[i]
-            .take()
-            .unwrap_or_else(|| Err(std::io::Error::other("internal error: map opened twice")))
-    });
-    for (&i, h) in order.iter().zip(multihash::hash_all(inputs)) {
-        hashed[i] = Some(h);
-    }
-    let hashed = hashed
-        .into_iter()
-        .map(|h| h.unwrap_or_else(|| Err(std::io::Error::other("internal error: map not hashed"))));
-    group
+    let mut opened: Vec<(usize, Option<Meta>, std::io::Result<std::fs::File>)> = group
         .iter()
-        .zip(metas)
-        .zip(hashed)
-        .map(|((entry, meta), hashed)| {
-            let mut seen = Seen::new(entry);
+        .enumerate()
+        .map(|(i, e)| {
+            match inspect::open_nofollow(&e.path).and_then(|f| Ok((Meta::from_file(&f)?, f))) {
+                Ok((meta, f)) => (i, Some(meta), Ok(f)),
+                Err(e) => (i, None, Err(e)),
+            }
+        })
+        .collect();
+    opened.sort_by_key(|(_, meta, _)| std::cmp::Reverse(meta.map_or(0, |m| m.size)));
+    let (slots, files): (Vec<(usize, Option<Meta>)>, Vec<_>) = opened
+        .into_iter()
+        .map(|(i, meta, f)| ((i, meta), f))
+        .unzip();
+    let mut seen: Vec<(usize, Seen)> = slots
+        .into_iter()
+        .zip(multihash::hash_all(files))
+        .map(|((i, meta), hashed)| {
+            let mut seen = Seen::new(group[i]);
             match (hashed, meta) {
                 (Ok((sha, size)), Some(meta)) => {
                     seen.entry.meta = meta;
@@ -205,9 +197,12 @@ fn inspect_maps(group: &[&FileEntry]) -> Vec<Seen> {
                 (Err(e), _) => seen.error = Some(format!("cannot read: {e}")),
                 (Ok(_), None) => seen.error = Some("cannot read: no metadata".into()),
             }
-            seen
+            (i, seen)
         })
-        .collect()
+        .collect();
+    // Back in the group's order.
+    seen.sort_unstable_by_key(|(i, _)| *i);
+    seen.into_iter().map(|(_, s)| s).collect()
 }
 
 /// Inspect one file of the given kind (its [`scan::classify`]), never [`FileKind::MapName`]:
