@@ -8,12 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// Maps and sets keyed by paths and hashes, looked up once or more per file of the dist:
-/// ahash costs a fraction of std's SipHash on such keys and is keyed per process as well, so
-/// file names cannot be chosen to make them collide.
-pub(crate) type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
-pub(crate) type FastSet<K> = HashSet<K, ahash::RandomState>;
-
 use crate::findings::{
     ActionRecord, Change, ErrorRecord, LeakKind, NoteRecord, RewriteKind, ShownUrl, TargetKind,
 };
@@ -29,6 +23,12 @@ use crate::walk::Walk;
 use super::SealOptions;
 use super::edit::Cut;
 use super::inspect::{DebugSeen, Packed, Seen};
+
+/// Maps and sets keyed by paths and hashes, looked up once or more per file of the dist:
+/// ahash costs a fraction of std's SipHash on such keys and is keyed per process as well, so
+/// file names cannot be chosen to make them collide.
+pub(crate) type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
+pub(crate) type FastSet<K> = HashSet<K, ahash::RandomState>;
 
 /// What the plan needs beyond the inspected files, read before planning.
 #[derive(Debug, Clone, Default)]
