@@ -139,49 +139,6 @@ class Moto(Server):
         self.make_bucket()
 
 
-class S3sFs(Server):
-    """s3s-fs (Rust, tokio, hyper; objects are plain files under a root directory) on
-    127.0.0.1, with the bench's access key, on a port the kernel picked a moment before (bound
-    and released here: s3s-fs prints its address only at log level info, which would also log
-    every request). Its root is a fresh directory on the same file system as the dist."""
-
-    name = "s3s-fs"
-
-    def __init__(self, venv: Path, binary: Path, root: Path, logfile: Path):
-        super().__init__(venv)
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir()
-        self.root = root
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        out = open(logfile, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["RUST_LOG"] = "error"
-        self.proc = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(port),
-                                      "--access-key", KEYS["AWS_ACCESS_KEY_ID"],
-                                      "--secret-key", KEYS["AWS_SECRET_ACCESS_KEY"], str(root)],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
-        out.close()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise Failed(f"s3s-fs did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
-                time.sleep(0.05)
-        self.endpoint = f"http://127.0.0.1:{port}"
-        self.make_bucket()
-
-    def stop(self) -> None:
-        super().stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 def free_port() -> int:
     """A port the kernel picked a moment ago (bound and released: a server started next binds it)."""
     with socket.socket() as s:
@@ -202,6 +159,42 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, logfile: Path, secs:
                 proc.wait()
                 raise Failed(f"{what} did not start:\n{logfile.read_text(errors='replace')[-2000:]}")
             time.sleep(0.05)
+
+
+class S3sFs(Server):
+    """s3s-fs (Rust, tokio, hyper; objects are plain files under a root directory) on
+    127.0.0.1, with the bench's access key, on a port the kernel picked a moment before (bound
+    and released here: s3s-fs prints its address only at log level info, which would also log
+    every request). Its root is a fresh directory on the same file system as the dist."""
+
+    name = "s3s-fs"
+
+    def __init__(self, venv: Path, binary: Path, root: Path, logfile: Path):
+        super().__init__(venv)
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir()
+        self.root = root
+        port = free_port()
+        out = open(logfile, "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["RUST_LOG"] = "error"
+        self.proc = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(port),
+                                      "--access-key", KEYS["AWS_ACCESS_KEY_ID"],
+                                      "--secret-key", KEYS["AWS_SECRET_ACCESS_KEY"], str(root)],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        out.close()
+        try:
+            wait_port(port, self.proc, "s3s-fs", logfile)
+        except Failed:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.make_bucket()
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Garage(Server):
