@@ -17,6 +17,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    // Seal holds a group of maps open per worker; inspection also bounds the group by the
+    // limit, so this only keeps a low soft limit from slowing it down.
+    crate::sys::raise_open_files_limit();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

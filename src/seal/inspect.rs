@@ -122,6 +122,19 @@ pub(crate) struct MapWithId {
 /// Maps hashed per group by a handful per core, side by side.
 const MAP_GROUP: usize = 32;
 
+/// Maps one worker holds open at once: [`MAP_GROUP`], fewer when the soft limit on open files
+/// (`limit`; `None` is none) could not hold a group per worker beside what else is open.
+fn map_group(limit: Option<u64>, workers: usize) -> usize {
+    // Standard streams, the locks, the vault, the walk's directories, the other commands'
+    // files: far fewer than this.
+    const RESERVE: u64 = 64;
+    let Some(limit) = limit else {
+        return MAP_GROUP;
+    };
+    let per_worker = limit.saturating_sub(RESERVE) / (workers.max(1) as u64);
+    usize::try_from(per_worker).map_or(MAP_GROUP, |g| g.clamp(1, MAP_GROUP))
+}
+
 /// Inspect every file the allow-list does not exempt, in the walk's order. Files named as maps
 /// are only hashed, [`multihash::LANES`] at a time per core; the rest go through
 /// [`inspect_one`].
@@ -137,8 +150,9 @@ pub(crate) fn inspect_all(files: &[FileEntry], allow: &AllowList) -> Vec<Seen> {
         .partition(|(_, k)| *k == FileKind::MapName);
     let maps: Vec<&FileEntry> = maps.into_iter().map(|(f, _)| f).collect();
 
+    let group = map_group(crate::sys::open_files_limit(), rayon::current_num_threads());
     let maps: Vec<Seen> = maps
-        .par_chunks(MAP_GROUP)
+        .par_chunks(group)
         .flat_map_iter(|group| {
             inspect_maps(group)
                 .into_iter()
@@ -321,6 +335,20 @@ fn inspect_packed(seen: &mut Seen, inner: &scan::Inner, buf: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The group shrinks to what the open-files limit holds for every worker at once.
+    #[test]
+    fn map_groups_fit_the_open_files_limit() {
+        assert_eq!(map_group(None, 64), MAP_GROUP);
+        assert_eq!(map_group(Some(20_000), 2), MAP_GROUP);
+        // `ulimit -n 1024` on 64 threads: 15 each, 960 in all.
+        assert_eq!(map_group(Some(1024), 64), 15);
+        assert!(map_group(Some(1024), 64) * 64 <= 1024 - 64);
+        // Below the reserve, or no workers reported: one map at a time.
+        assert_eq!(map_group(Some(40), 2), 1);
+        assert_eq!(map_group(Some(0), 0), 1);
+        assert_eq!(map_group(Some(u64::MAX), 0), MAP_GROUP);
+    }
 
     /// Maps of very different sizes, hashed largest first: each result still belongs to its
     /// own file, in the group's order, and a file that cannot be opened is an error in its

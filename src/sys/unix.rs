@@ -32,6 +32,32 @@ pub fn geteuid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// Raise the soft limit on open files to the hard one, and return the soft limit now in force
+/// (`None`: unlimited or unknown). Seal holds a group of maps open per worker thread, and a
+/// `ulimit -Sn 1024` shell on a 32-core machine would otherwise run out. No child process
+/// inherits the raised limit: mapvault runs none.
+pub fn raise_open_files_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    // An unlimited hard limit (macOS reports one) is capped where macOS caps it, `OPEN_MAX`.
+    let want = now.maximum.unwrap_or(10_240);
+    if now.current.is_some_and(|soft| soft < want) {
+        let raised = Rlimit {
+            current: Some(want),
+            maximum: now.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            return Some(want);
+        }
+    }
+    now.current
+}
+
+/// The soft limit on open files (`None`: unlimited or unknown).
+pub fn open_files_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
 /// Flush every dirty page of the file system holding `path` (one barrier for many files,
 /// instead of an fsync per file).
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -234,6 +234,16 @@ pub fn geteuid() -> u32 {
     0
 }
 
+/// Windows has no per-process limit on open handles that seal could reach: nothing to raise.
+pub fn raise_open_files_limit() -> Option<u64> {
+    None
+}
+
+/// No limit on open handles (see [`raise_open_files_limit`]).
+pub fn open_files_limit() -> Option<u64> {
+    None
+}
+
 /// `GetFileInformationByHandle` of an open file or directory.
 fn info(f: &impl AsRawHandle) -> io::Result<w::BY_HANDLE_FILE_INFORMATION> {
     // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is a valid value (plain integers).

@@ -135,6 +135,54 @@ fn b64(bytes: &[u8]) -> String {
     out
 }
 
+/// A low limit on open files: seal opens a group of maps per worker, and 300 maps on 4 workers
+/// under `ulimit -n 48` ran out ("Too many open files", the maps left in the dist). With the
+/// soft limit alone low, seal raises it to the hard one; with both low, it opens fewer maps at
+/// once. Either way every map moves and the dist is clean.
+#[cfg(unix)]
+#[test]
+fn seal_under_a_low_open_files_limit_moves_every_map() {
+    for flag in ["-Sn", "-n"] {
+        let env = TestEnv::new();
+        for i in 0..300 {
+            env.write(
+                format!("dist/f{i}.js"),
+                format!("console.log({i});\n//# sourceMappingURL=f{i}.js.map\n"),
+            );
+            env.write(
+                format!("dist/f{i}.js.map"),
+                format!(r#"{{"version":3,"sources":["f{i}.ts"],"names":[],"mappings":"AAAA"}}"#),
+            );
+        }
+        let orig = env.snapshot("dist");
+        let run = env
+            .mapvault(["seal", "dist", "--vault", "vault", "--jobs", "4"])
+            .ulimit(flag, 48)
+            .run();
+        run.ensure(
+            run.code == Some(0),
+            format_args!("ulimit {flag} 48: seal exits 0"),
+        );
+        run.ensure(
+            !run.stderr_str().contains("Too many open files"),
+            "no file fails to open",
+        );
+        let now = env.snapshot("dist");
+        assert!(
+            now.files_ending(".map").is_empty(),
+            "ulimit {flag} 48: maps left in the dist: {:?}",
+            now.files_ending(".map")
+        );
+        assert_eq!(env.vault("vault").maps().len(), 300, "ulimit {flag} 48");
+        assert_no_map_lost(
+            &orig,
+            &now,
+            &env.vault("vault"),
+            "seal under a low open-files limit",
+        );
+    }
+}
+
 #[test]
 fn writes_past_ulimit_f_exit_2_and_a_rerun_finishes() {
     let mut failed = 0;
