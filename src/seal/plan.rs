@@ -180,6 +180,11 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         opts,
         facts,
         map_sha_of,
+        unreadable: seen
+            .iter()
+            .filter(|s| s.error.is_some())
+            .map(|s| s.entry.rel.as_bytes())
+            .collect(),
         links: w.symlinks.iter().map(|(r, _)| r.as_bytes()).collect(),
         journal: Journal::new(Op::Seal, facts.id.clone(), RawPath::from_path(&opts.dist)),
         record: SealRecord {
@@ -253,6 +258,9 @@ struct Planner<'a> {
     facts: &'a Facts,
     /// Plain maps of the dist by path (what references resolve to).
     map_sha_of: FastMap<&'a [u8], &'a str>,
+    /// Files inspection could not read (each has its error): a reference to one is not
+    /// called "not a source map".
+    unreadable: FastSet<&'a [u8]>,
     links: BTreeSet<&'a [u8]>,
     journal: Journal,
     record: SealRecord,
@@ -641,6 +649,9 @@ impl Planner<'_> {
                     (TargetKind::Inside, path, None)
                 } else if self.opts.allow.allows_file(&RelPath::new(p.clone())) {
                     self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown}, left in place by --allow; comment removed (allow this file too to keep it)", c.line)));
+                    (TargetKind::NotAMap, path, None)
+                } else if self.unreadable.contains(p.as_slice()) {
+                    self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown}, which could not be read (see its error); comment removed, file left in place", c.line)));
                     (TargetKind::NotAMap, path, None)
                 } else if files.contains(p.as_slice()) || self.links.contains(p.as_slice()) {
                     self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown} which is not a source map; comment removed, file left in place", c.line)));
@@ -1042,5 +1053,23 @@ mod tests {
         );
         let rec = p.journal.record.as_ref().expect("record");
         assert_eq!(rec.files[0].edits[0].target, TargetKind::NotAMap);
+    }
+
+    /// A map that could not be read (its own error says why) is not called "not a source map".
+    #[test]
+    fn a_reference_to_an_unreadable_map_says_so() {
+        let mut broken = Seen::new(&entry("a.js.map", MAP.len()));
+        broken.error = Some("cannot read: Too many open files (os error 24)".into());
+        let seen = vec![bundle("a.js", JS), broken];
+        let p = plan(&opts(), &facts(&[]), &seen, &walk(&seen, &[]));
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+        assert!(
+            p.notes[0]
+                .message
+                .contains("a.js.map, which could not be read")
+                && !p.notes[0].message.contains("not a source map"),
+            "{:?}",
+            p.notes
+        );
     }
 }
