@@ -34,8 +34,9 @@ pub fn geteuid() -> u32 {
 
 /// Raise the soft limit on open files to the hard one, and return the soft limit now in force
 /// (`None`: unlimited or unknown). Seal holds a group of maps open per worker thread, and a
-/// `ulimit -Sn 1024` shell on a 32-core machine would otherwise run out. No child process
-/// inherits the raised limit: mapvault runs none.
+/// `ulimit -Sn 1024` shell on a 32-core machine would otherwise run out. The hard limit stays
+/// as it was; a child process (object_store may run the `az` CLI for Azure credentials)
+/// inherits the raised soft limit, as it would from a shell that raised it.
 pub fn raise_open_files_limit() -> Option<u64> {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let now = getrlimit(Resource::Nofile);
