@@ -57,10 +57,19 @@ class Failed(Exception):
 
 def s3_env(endpoint: str, cache: Path) -> dict[str, str]:
     """The machine's environment without its AWS_* settings, pointed at the loopback server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = server_env()
     env.update(KEYS)
     env["AWS_ENDPOINT_URL"] = endpoint
     env["MAPVAULT_CACHE_DIR"] = str(cache)
+    return env
+
+
+def server_env(rust_log: str | None = None) -> dict[str, str]:
+    """Our environment without AWS_* (a server or client uses only the keys given to it), with
+    RUST_LOG set for the Rust servers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if rust_log:
+        env["RUST_LOG"] = rust_log
     return env
 
 
@@ -120,9 +129,8 @@ class Moto(Server):
     def __init__(self, venv: Path, logfile: Path):
         super().__init__(venv)
         out = open(logfile, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.proc = subprocess.Popen([str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=server_env())
         out.close()
         deadline = time.monotonic() + 90
         self.port = None
@@ -161,7 +169,35 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, logfile: Path, secs:
             time.sleep(0.05)
 
 
-class S3sFs(Server):
+class RootedServer(Server):
+    """A server keeping its state under `root`: a fresh directory, removed when it stops."""
+
+    def __init__(self, venv: Path, root: Path):
+        super().__init__(venv)
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir()
+        self.root = root
+
+    def spawn(self, argv: list[str], port: int, logfile: Path, rust_log: str) -> None:
+        """Start `argv` logging to `logfile` and wait until `port` answers; set `endpoint`."""
+        out = open(logfile, "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     env=server_env(rust_log))
+        out.close()
+        try:
+            wait_port(port, self.proc, self.name, logfile)
+        except Failed:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class S3sFs(RootedServer):
     """s3s-fs (Rust, tokio, hyper; objects are plain files under a root directory) on
     127.0.0.1, with the bench's access key, on a port the kernel picked a moment before (bound
     and released here: s3s-fs prints its address only at log level info, which would also log
@@ -170,34 +206,16 @@ class S3sFs(Server):
     name = "s3s-fs"
 
     def __init__(self, venv: Path, binary: Path, root: Path, logfile: Path):
-        super().__init__(venv)
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir()
-        self.root = root
+        super().__init__(venv, root)
         port = free_port()
-        out = open(logfile, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["RUST_LOG"] = "error"
-        self.proc = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(port),
-                                      "--access-key", KEYS["AWS_ACCESS_KEY_ID"],
-                                      "--secret-key", KEYS["AWS_SECRET_ACCESS_KEY"], str(root)],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
-        out.close()
-        try:
-            wait_port(port, self.proc, "s3s-fs", logfile)
-        except Failed:
-            shutil.rmtree(root, ignore_errors=True)
-            raise
-        self.endpoint = f"http://127.0.0.1:{port}"
+        self.spawn([str(binary), "--host", "127.0.0.1", "--port", str(port),
+                    "--access-key", KEYS["AWS_ACCESS_KEY_ID"],
+                    "--secret-key", KEYS["AWS_SECRET_ACCESS_KEY"], str(root)],
+                   port, logfile, "error")
         self.make_bucket()
 
-    def stop(self) -> None:
-        super().stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
-
-class Garage(Server):
+class Garage(RootedServer):
     """Garage (Rust, tokio/hyper; objects cut into 1 MiB blocks, zstd-compressed, one file per
     block under data_dir, the object index in LMDB under metadata_dir) as a single node on
     127.0.0.1: a fresh root directory (config, metadata, data) on the same file system as the
@@ -208,11 +226,8 @@ class Garage(Server):
     name = "garage"
 
     def __init__(self, venv: Path, binary: Path, root: Path, logfile: Path, fsync: bool):
-        super().__init__(venv)
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir()
-        self.root, self.binary, self.logfile = root, binary, logfile
+        super().__init__(venv, root)
+        self.binary, self.logfile = binary, logfile
         s3_port, rpc_port = free_port(), free_port()
         self.config = root / "garage.toml"
         self.config.write_text(f"""metadata_dir = "{root}/meta"
@@ -230,18 +245,7 @@ s3_region = "{KEYS['AWS_REGION']}"
 api_bind_addr = "127.0.0.1:{s3_port}"
 """)
         self.config.chmod(0o600)  # it holds the RPC secret
-        out = open(logfile, "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["RUST_LOG"] = "warn"
-        self.proc = subprocess.Popen([str(binary), "-c", str(self.config), "server"],
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
-        out.close()
-        try:
-            wait_port(s3_port, self.proc, "garage", logfile)
-        except Failed:
-            shutil.rmtree(root, ignore_errors=True)
-            raise
-        self.endpoint = f"http://127.0.0.1:{s3_port}"
+        self.spawn([str(binary), "-c", str(self.config), "server"], s3_port, logfile, "warn")
         node = self.cli("node", "id", "-q").split("@")[0].strip()
         self.cli("layout", "assign", "-z", "dc1", "-c", "10G", node)
         self.cli("layout", "apply", "--version", "1")
@@ -257,17 +261,12 @@ api_bind_addr = "127.0.0.1:{s3_port}"
             time.sleep(0.2)
 
     def cli(self, *args: str) -> str:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["RUST_LOG"] = "warn"
-        r = subprocess.run([str(self.binary), "-c", str(self.config), *args], capture_output=True, env=env)
+        r = subprocess.run([str(self.binary), "-c", str(self.config), *args], capture_output=True,
+                           env=server_env("warn"))
         if r.returncode != 0:
             self.stop()
             raise Failed(f"garage {' '.join(args[:2])}: {r.stderr.decode(errors='replace')[-2000:]}")
         return r.stdout.decode(errors="replace")
-
-    def stop(self) -> None:
-        super().stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path, errlog: Path) -> tuple[float, int, int, float]:
@@ -340,7 +339,7 @@ def seal_local(mapvault: str, master: Path, run: Path, r: int) -> dict:
     if vault.exists():
         shutil.rmtree(vault)
     vault.mkdir(mode=0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = server_env()
     env["MAPVAULT_PHASES"] = "1"
     wall, rc, rss, cpu = timed([mapvault, "seal", str(dist), "--vault", str(vault)], env, run,
                                run / f"local-{r}.log")
