@@ -58,7 +58,7 @@ pub use crate::failpoint::failpoint;
 /// write into a read-only directory would for a non-root user — which tests running as root
 /// cannot arrange with `chmod` — so what a partly failed run leaves and reports can be checked.
 /// `MAPVAULT_FAIL_COMMIT`: every commit step of `REL`; `MAPVAULT_FAIL_COPY`: `seal --out`'s
-/// copy of `REL`.
+/// copy of `REL`; `MAPVAULT_FAIL_READ`: seal's inspection of map `REL`.
 pub(crate) fn injected_failure(var: &str, path: &RelPath) -> Result<()> {
     #[cfg(feature = "failpoints")]
     if std::env::var_os(var).is_some_and(|want| want.as_encoded_bytes() == path.as_bytes()) {

@@ -187,7 +187,10 @@ fn inspect_maps(group: &[&FileEntry]) -> Vec<Seen> {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            match inspect::open_nofollow(&e.path).and_then(|f| Ok((Meta::from_file(&f)?, f))) {
+            let opened = crate::apply::injected_failure("MAPVAULT_FAIL_READ", &e.rel)
+                .map_err(std::io::Error::other)
+                .and_then(|()| inspect::open_nofollow(&e.path));
+            match opened.and_then(|f| Ok((Meta::from_file(&f)?, f))) {
                 Ok((meta, f)) => (i, Some(meta), Ok(f)),
                 Err(e) => (i, None, Err(e)),
             }
@@ -293,6 +296,61 @@ pub(crate) fn decide_embedded(seen: &mut [Seen]) {
         s.refs.extend(cuts);
         s.refs.sort_by_key(|r| r.span.start);
         s.edit = Some(plan_edit(&bytes, &s.refs, &s.entry.meta, &Extra::default()));
+    }
+}
+
+/// The plain file a precompressed copy `rel` is a copy of.
+pub(crate) fn plain_of(rel: &RelPath, inner_name: &[u8]) -> RelPath {
+    rel.parent()
+        .map_or_else(|| RelPath::new(inner_name.to_vec()), |p| p.join(inner_name))
+}
+
+/// A file whose reference points at a file inspection could not read is left as it is: its map
+/// stays in the dist (its error says why), and a later seal moves the map and cuts the reference
+/// together, recording which map the bundle had. Cutting the comment now would leave a vault
+/// record that pairs the bundle with no map. Each held file gets a note per such reference.
+pub(crate) fn hold_references_to_unreadable(seen: &mut [Seen]) {
+    let unreadable: std::collections::HashSet<Vec<u8>> = seen
+        .iter()
+        .filter(|s| s.error.is_some())
+        .map(|s| s.entry.rel.as_bytes().to_vec())
+        .collect();
+    if unreadable.is_empty() {
+        return;
+    }
+    for s in seen.iter_mut().filter(|s| s.error.is_none()) {
+        let (base, edit) = match (&s.edit, &s.packed) {
+            (Some(e), _) => (s.entry.rel.clone(), e),
+            (
+                None,
+                Some(Packed::Refs {
+                    inner_name, inner, ..
+                }),
+            ) => (plain_of(&s.entry.rel, inner_name), &**inner),
+            _ => continue,
+        };
+        let held: Vec<NoteRecord> = edit
+            .cuts
+            .iter()
+            .filter(|c| c.rewrite.is_none() && c.inline.is_none())
+            .filter_map(|c| match scan::url::resolve(base.as_bytes(), &c.url) {
+                scan::url::Target::Inside(p) if unreadable.contains(&p) => Some(NoteRecord::new(
+                    s.entry.rel.lossy(),
+                    format!(
+                        "line {}: reference points at {}, which could not be read (see its error): \
+                         file left unchanged, so that a later seal moves both together",
+                        c.line,
+                        String::from_utf8_lossy(&p)
+                    ),
+                )),
+                _ => None,
+            })
+            .collect();
+        if !held.is_empty() {
+            s.notes.extend(held);
+            s.edit = None;
+            s.packed = None;
+        }
     }
 }
 

@@ -189,6 +189,7 @@ pub fn seal(opts: &SealOptions, on_wait: &mut dyn FnMut(&str)) -> Result<SealRep
     progress::phase("inspecting", report.files_scanned);
     let mut seen = inspect::inspect_all(&w.files, &opts.allow);
     inspect::decide_embedded(&mut seen);
+    inspect::hold_references_to_unreadable(&mut seen);
     phases.mark("inspect");
 
     if let Some(mode) = opts.debug_ids {

@@ -22,7 +22,7 @@ use crate::walk::Walk;
 
 use super::SealOptions;
 use super::edit::Cut;
-use super::inspect::{DebugSeen, Packed, Seen};
+use super::inspect::{DebugSeen, Packed, Seen, plain_of};
 
 /// Maps and sets keyed by paths and hashes, looked up once or more per file of the dist:
 /// ahash costs a fraction of std's SipHash on such keys and is keyed per process as well, so
@@ -127,12 +127,6 @@ pub(crate) fn objects_wanted(seen: &[Seen]) -> Vec<Stored> {
     group_maps(seen).into_keys().chain(extra).collect()
 }
 
-/// The plain file a precompressed copy `rel` is a copy of.
-fn plain_of(rel: &RelPath, inner_name: &[u8]) -> RelPath {
-    rel.parent()
-        .map_or_else(|| RelPath::new(inner_name.to_vec()), |p| p.join(inner_name))
-}
-
 /// Precompressed copies with references inside whose plain file exists but is not what they
 /// decompress to: `(the copy, its plain file, the plain file's sealed sha256)`. Such a copy is
 /// regenerated only if the plain file already holds those sealed bytes (an earlier seal
@@ -180,11 +174,6 @@ pub(crate) fn plan(opts: &SealOptions, facts: &Facts, seen: &[Seen], w: &Walk) -
         opts,
         facts,
         map_sha_of,
-        unreadable: seen
-            .iter()
-            .filter(|s| s.error.is_some())
-            .map(|s| s.entry.rel.as_bytes())
-            .collect(),
         links: w.symlinks.iter().map(|(r, _)| r.as_bytes()).collect(),
         journal: Journal::new(Op::Seal, facts.id.clone(), RawPath::from_path(&opts.dist)),
         record: SealRecord {
@@ -258,9 +247,6 @@ struct Planner<'a> {
     facts: &'a Facts,
     /// Plain maps of the dist by path (what references resolve to).
     map_sha_of: FastMap<&'a [u8], &'a str>,
-    /// Files inspection could not read (each has its error): a reference to one is not
-    /// called "not a source map".
-    unreadable: FastSet<&'a [u8]>,
     links: BTreeSet<&'a [u8]>,
     journal: Journal,
     record: SealRecord,
@@ -649,9 +635,6 @@ impl Planner<'_> {
                     (TargetKind::Inside, path, None)
                 } else if self.opts.allow.allows_file(&RelPath::new(p.clone())) {
                     self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown}, left in place by --allow; comment removed (allow this file too to keep it)", c.line)));
-                    (TargetKind::NotAMap, path, None)
-                } else if self.unreadable.contains(p.as_slice()) {
-                    self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown}, which could not be read (see its error); comment removed, file left in place", c.line)));
                     (TargetKind::NotAMap, path, None)
                 } else if files.contains(p.as_slice()) || self.links.contains(p.as_slice()) {
                     self.notes.push(NoteRecord::new(rel.lossy(), format!("line {}: reference points at {shown} which is not a source map; comment removed, file left in place", c.line)));
@@ -1055,21 +1038,45 @@ mod tests {
         assert_eq!(rec.files[0].edits[0].target, TargetKind::NotAMap);
     }
 
-    /// A map that could not be read (its own error says why) is not called "not a source map".
+    /// A bundle (and its precompressed copy) whose map could not be read is left as it is, with
+    /// a note naming the map, so that a later seal moves the map and cuts the reference together;
+    /// other bundles are sealed as usual.
     #[test]
-    fn a_reference_to_an_unreadable_map_says_so() {
+    fn a_bundle_whose_map_could_not_be_read_is_left_unchanged() {
         let mut broken = Seen::new(&entry("a.js.map", MAP.len()));
         broken.error = Some("cannot read: Too many open files (os error 24)".into());
-        let seen = vec![bundle("a.js", JS), broken];
+        let plain = bundle("a.js", JS);
+        let mut gz = Seen::new(&entry("a.js.gz", 40));
+        gz.packed = Some(Packed::Refs {
+            codec: Codec::Gzip,
+            inner_name: b"a.js".to_vec(),
+            file_sha: sha256_hex(b"compressed"),
+            inner: Box::new(plain.edit.clone().expect("edit")),
+            new_sha: sha256_hex(b"compressed again"),
+            new_size: 30,
+        });
+        let other = bundle("b.js", b"b();\n//# sourceMappingURL=b.js.map\n");
+        let mut seen = vec![plain, gz, other, broken];
+        crate::seal::inspect::hold_references_to_unreadable(&mut seen);
         let p = plan(&opts(), &facts(&[]), &seen, &walk(&seen, &[]));
-        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
-        assert!(
-            p.notes[0]
-                .message
-                .contains("a.js.map, which could not be read")
-                && !p.notes[0].message.contains("not a source map"),
-            "{:?}",
-            p.notes
-        );
+        assert_eq!(steps(&p), ["edit"]);
+        assert_eq!(actions(&p), [("b.js".to_string(), "strip")]);
+        let held: Vec<_> = seen
+            .iter()
+            .flat_map(|s| &s.notes)
+            .map(|n| (n.path.as_str(), n.message.as_str()))
+            .collect();
+        assert_eq!(held.len(), 2, "{held:?}");
+        for ((path, message), want) in held.iter().zip(["a.js", "a.js.gz"]) {
+            assert_eq!(*path, want);
+            assert!(
+                message.contains("a.js.map, which could not be read")
+                    && message.contains("file left unchanged"),
+                "{message}"
+            );
+        }
+        let rec = p.journal.record.as_ref().expect("record");
+        assert_eq!(rec.files.len(), 1, "{:?}", rec.files);
+        assert_eq!(rec.files[0].path.as_bytes(), b"b.js");
     }
 }

@@ -502,6 +502,70 @@ fn immutable_vault_exits_2_and_changes_nothing() {
     rerun_then_unseal_restores(&env, "dist", "vault", &before);
 }
 
+/// A bundle whose map cannot be read is left exactly as it is (its comment too), with a note
+/// naming the map: the map's error makes the seal exit 2, and the next seal moves the map and
+/// cuts the reference together, so the vault pairs them. The other bundle is sealed as usual.
+/// (As root a failpoint stands for the unreadable file.)
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs `cargo test --features failpoints`"
+)]
+fn a_bundle_whose_map_cannot_be_read_is_left_for_the_next_seal() {
+    let env = TestEnv::new();
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=a.js.map\n");
+    env.write("dist/a.js.map", MAP);
+    env.write("dist/b.js", "b();\n//# sourceMappingURL=b.js.map\n");
+    env.write("dist/b.js.map", MAP.replace("x.ts", "y.ts"));
+    let orig = env.snapshot("dist");
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--format", "json"])
+        .env("MAPVAULT_FAIL_READ", "a.js.map")
+        .expect_code(2);
+    let after = env.snapshot("dist");
+    run.ensure(
+        after.read("a.js") == b"a();\n//# sourceMappingURL=a.js.map\n"
+            && after.read("a.js.map") == MAP.as_bytes(),
+        "a.js and its map are left as they were",
+    );
+    run.ensure(
+        after.get("b.js.map").is_none()
+            && after.read("b.js").starts_with(b"b();\n")
+            && after.read("b.js").len() == 6,
+        "b.js is sealed and its map moved",
+    );
+    let j = run.json();
+    run.ensure(
+        j["notes"].as_array().expect("notes").iter().any(|n| {
+            n["path"] == "a.js"
+                && n["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("a.js.map, which could not be read"))
+        }),
+        "a note on a.js names the map that could not be read",
+    );
+    run.ensure(
+        j["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .any(|e| e["path"] == "a.js.map"),
+        "the map's own error is reported",
+    );
+    rerun_then_unseal_restores(&env, "dist", "vault", &orig);
+    // The re-run paired a.js with its map: resolve finds it through the sealed bundle.
+    env.mapvault(["seal", "dist", "--vault", "vault"]).ok();
+    let run = env
+        .mapvault([
+            "resolve", "--vault", "vault", "--dist", "dist", "a.js:1:1", "--format", "json",
+        ])
+        .ok();
+    run.ensure(
+        run.stdout_str().contains("src/x.ts"),
+        "a.js resolves through the map the re-run moved",
+    );
+}
+
 /// A seal whose moves partly fail reports what it did: the counts, the summary and `actions`
 /// leave out the map that stayed (and its directory, which is not empty), the failure is in
 /// `errors`, and the vault holds exactly the maps reported moved. (As a non-root user one
