@@ -265,13 +265,25 @@ pub fn seal(
         } else if r.clean && r.leaks.is_empty() {
             writeln!(out, "{} the dist verifies clean", s.green("verify:"))?;
         } else {
+            let n = r.leaks.len() as u64;
             writeln!(
                 out,
-                "{} {} remain",
+                "{} {} {}",
                 s.red("verify:"),
-                plural(r.leaks.len() as u64, "leak")
+                plural(n, "leak"),
+                if n == 1 { "remains" } else { "remain" }
             )?;
         }
+    }
+    if !r.errors.is_empty() {
+        // Printed on stderr above; the summary must not read as a success without them.
+        writeln!(
+            out,
+            "{} {} (printed above): what they name {} sealed; fix it and run seal again",
+            s.red("errors:"),
+            plural(r.errors.len() as u64, "error"),
+            if r.dry_run { "would not be" } else { "was not" }
+        )?;
     }
     out.flush()
 }
@@ -509,6 +521,44 @@ mod tests {
             "{}",
             text(&none)?
         );
+        Ok(())
+    }
+
+    /// A seal that ended with errors says so in its summary (they are printed on stderr), and
+    /// counts agree with their verbs.
+    #[test]
+    fn a_seal_with_errors_says_so_in_its_summary() -> io::Result<()> {
+        let leak = |p: &str| LeakRecord {
+            path: p.into(),
+            root: None,
+            kind: crate::findings::LeakKind::SourceMap,
+            line: None,
+            message: "source map file".into(),
+            http: None,
+        };
+        let text = |r: &SealReport| -> io::Result<String> {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            seal(r, false, &mut out, &mut err, false)?;
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        };
+        let r = SealReport {
+            leaks: vec![leak("a.js.map")],
+            errors: vec![ErrorRecord::new("a.js.map", "cannot read")],
+            ..SealReport::default()
+        };
+        let out = text(&r)?;
+        assert!(out.contains("verify: 1 leak remains\n"), "{out}");
+        assert!(
+            out.contains("errors: 1 error (printed above): what they name was not sealed"),
+            "{out}"
+        );
+        let r = SealReport {
+            leaks: vec![leak("a.js.map"), leak("b.js.map")],
+            ..SealReport::default()
+        };
+        let out = text(&r)?;
+        assert!(out.contains("verify: 2 leaks remain\n"), "{out}");
+        assert!(!out.contains("errors:"), "{out}");
         Ok(())
     }
 

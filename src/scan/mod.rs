@@ -572,8 +572,9 @@ pub fn decide_embedded(
         notes.push(Note {
             kind: Some(NoteKind::EmbeddedReference),
             message: format!(
-                "{} inside strings name no map in the dist (first on line {line}: sourceMappingURL={shown})",
-                plural(count, "sourceMappingURL comment")
+                "{} inside strings {} no map in the dist (first on line {line}: sourceMappingURL={shown})",
+                plural(count, "sourceMappingURL comment"),
+                if count == 1 { "names" } else { "name" }
             ),
         });
     }
@@ -661,6 +662,31 @@ pub fn leaks(a: &Analysis, bytes: &[u8]) -> Vec<Leak> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// References inside strings that name no map are one note per file, its verb agreeing
+    /// with the count.
+    #[test]
+    fn strings_naming_no_map_are_one_note_in_words() {
+        let note = |js: &[u8]| {
+            let a = analyze(b"a.js", js);
+            let (leaks, notes, _) = decide_embedded(&a.embedded, |_| false);
+            assert!(leaks.is_empty());
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            notes[0].message.clone()
+        };
+        let one = note(b"var s = \"//# sourceMappingURL=x.js.map\";\n");
+        assert!(
+            one.starts_with("1 sourceMappingURL comment inside strings names no map"),
+            "{one}"
+        );
+        let two = note(
+            b"var s = \"//# sourceMappingURL=x.js.map\";\nvar t = \"//# sourceMappingURL=y.js.map\";\n",
+        );
+        assert!(
+            two.starts_with("2 sourceMappingURL comments inside strings name no map"),
+            "{two}"
+        );
+    }
 
     #[test]
     fn classifies_by_extension() {
