@@ -331,15 +331,27 @@ pub(crate) fn stale_hash_notes(seen: &[Seen], dist: &Path) -> Vec<NoteRecord> {
         let total = found.len();
         let path = s.entry.rel.lossy();
         for (line, j, alg) in found.into_iter().take(MAX_NOTES_PER_FILE) {
+            let file = seen[j].entry.rel.lossy();
+            let message = if alg == "MD5" {
+                // Workbox's precache `revision`: a cache key, which still changes whenever the
+                // file does (seal is deterministic), so caching keeps working.
+                format!(
+                    "line {line}: the MD5 of {file} as it was before seal (a precache revision, \
+                     as Workbox writes): only a cache key, and it still changes whenever the file \
+                     does, so caching keeps working; regenerate this list after seal (Workbox \
+                     injectManifest) only if it must match the sealed bytes"
+                )
+            } else {
+                format!(
+                    "line {line}: the {alg} of {file} as it was before seal; seal changes that \
+                     file, so this entry is stale: regenerate this list after seal (mapvault \
+                     reports it, it does not rewrite it)"
+                )
+            };
             notes.push(NoteRecord::of_kind(
                 NoteKind::StaleHash,
                 path.clone(),
-                format!(
-                    "line {line}: the {alg} of {} as it was before seal; seal changes that file, \
-                     so this entry is stale: regenerate this list after seal (mapvault reports \
-                     it, it does not rewrite it)",
-                    seen[j].entry.rel.lossy()
-                ),
+                message,
             ));
         }
         if total > MAX_NOTES_PER_FILE {

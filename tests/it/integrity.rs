@@ -190,7 +190,9 @@ fn stale_hashes_in_precache_lists_are_reported_not_rewritten() {
     );
     assert_eq!(stale[1].0, "sw.js");
     assert!(
-        stale[1].1.starts_with("line 3: the MD5 of assets/app.js"),
+        stale[1].1.starts_with("line 3: the MD5 of assets/app.js")
+            && stale[1].1.contains("only a cache key")
+            && !stale[0].1.contains("cache key"),
         "{}",
         stale[1].1
     );
