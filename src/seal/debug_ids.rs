@@ -124,7 +124,10 @@ fn bundles(seen: &[Seen]) -> Vec<usize> {
                 .any(|e| name.ends_with(e))
     };
     let mut order: Vec<usize> = (0..seen.len())
-        .filter(|&i| is_js(&seen[i]) && seen[i].error.is_none() && seen[i].map.is_none())
+        .filter(|&i| {
+            let s = &seen[i];
+            is_js(s) && s.error.is_none() && s.map.is_none() && !s.held
+        })
         .collect();
     order.sort_by(|&a, &b| {
         seen[a]

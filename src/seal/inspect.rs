@@ -58,6 +58,9 @@ pub(crate) struct Seen {
     /// References inside string literals naming a file, with the bytes they were found in:
     /// [`decide_embedded`] overwrites those that name a map of the dist once every map is known.
     pub embedded: Option<(Vec<u8>, Vec<scan::embedded::Embedded>)>,
+    /// Left as it is: a reference of it points at a file inspection could not read
+    /// ([`hold_references_to_unreadable`]); nothing plans an edit for it.
+    pub held: bool,
 }
 
 impl Seen {
@@ -72,6 +75,7 @@ impl Seen {
             refs: Vec::new(),
             debug: None,
             embedded: None,
+            held: false,
         }
     }
 
@@ -350,6 +354,7 @@ pub(crate) fn hold_references_to_unreadable(seen: &mut [Seen]) {
             s.notes.extend(held);
             s.edit = None;
             s.packed = None;
+            s.held = true;
         }
     }
 }

@@ -564,6 +564,21 @@ fn a_bundle_whose_map_cannot_be_read_is_left_for_the_next_seal() {
         run.stdout_str().contains("src/x.ts"),
         "a.js resolves through the map the re-run moved",
     );
+
+    // With --debug-ids a held bundle is not paired by name with another map either (which
+    // would plan its edit again and cut the reference after all).
+    let env = TestEnv::new();
+    env.write("dist/a.js", "a();\n//# sourceMappingURL=x.js.map\n");
+    env.write("dist/x.js.map", MAP);
+    env.write("dist/a.js.map", MAP.replace("x.ts", "y.ts"));
+    let run = env
+        .mapvault(["seal", "dist", "--vault", "vault", "--debug-ids"])
+        .env("MAPVAULT_FAIL_READ", "x.js.map")
+        .expect_code(2);
+    run.ensure(
+        env.read("dist/a.js") == b"a();\n//# sourceMappingURL=x.js.map\n",
+        "with --debug-ids too, a.js is left as it was",
+    );
 }
 
 /// A seal whose moves partly fail reports what it did: the counts, the summary and `actions`
