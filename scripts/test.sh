@@ -16,6 +16,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# The release binary the checks below run (recipes, roundtrip/killtest, the npm packages) is
+# built without fat LTO: the same program, and on a cold 2-core clone the mapvault crate builds
+# in ~1 min instead of ~3.5. Published binaries (.github/workflows/release.yml, npm-pack.sh)
+# and benches/ keep Cargo.toml's release profile. Set either variable to override.
+export CARGO_PROFILE_RELEASE_LTO="${CARGO_PROFILE_RELEASE_LTO:-false}"
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS="${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-16}"
 
 echo "== Debian packages (scripts/ci-deps.sh)"
 bash scripts/ci-deps.sh
