@@ -58,8 +58,9 @@ pub(crate) struct Seen {
     /// References inside string literals naming a file, with the bytes they were found in:
     /// [`decide_embedded`] overwrites those that name a map of the dist once every map is known.
     pub embedded: Option<(Vec<u8>, Vec<scan::embedded::Embedded>)>,
-    /// Left as it is: a reference of it points at a file inspection could not read
-    /// ([`hold_references_to_unreadable`]); nothing plans an edit for it.
+    /// A reference of it points at a file inspection could not read
+    /// ([`hold_references_to_unreadable`]): no edit is planned for it, and `--debug-ids` does
+    /// not pair it by name.
     pub held: bool,
 }
 
@@ -309,10 +310,13 @@ pub(crate) fn plain_of(rel: &RelPath, inner_name: &[u8]) -> RelPath {
         .map_or_else(|| RelPath::new(inner_name.to_vec()), |p| p.join(inner_name))
 }
 
-/// A file whose reference points at a file inspection could not read is left as it is: its map
+/// A reference that points at a file inspection could not read stays where it is: its map
 /// stays in the dist (its error says why), and a later seal moves the map and cuts the reference
 /// together, recording which map the bundle had. Cutting the comment now would leave a vault
-/// record that pairs the bundle with no map. Each held file gets a note per such reference.
+/// record that pairs the bundle with no map. Such a file is marked `held`: nothing is planned
+/// for it, except that an HTML file whose `integrity` values need fixing is planned again from
+/// its remaining references ([`super::rehash`]); a precompressed copy is left whole. Each held
+/// reference gets a note.
 pub(crate) fn hold_references_to_unreadable(seen: &mut [Seen]) {
     let unreadable: std::collections::HashSet<Vec<u8>> = seen
         .iter()
@@ -333,29 +337,38 @@ pub(crate) fn hold_references_to_unreadable(seen: &mut [Seen]) {
             ) => (plain_of(&s.entry.rel, inner_name), &**inner),
             _ => continue,
         };
-        let held: Vec<NoteRecord> = edit
+        let held: Vec<(u64, NoteRecord)> = edit
             .cuts
             .iter()
             .filter(|c| c.rewrite.is_none() && c.inline.is_none())
             .filter_map(|c| match scan::url::resolve(base.as_bytes(), &c.url) {
-                scan::url::Target::Inside(p) if unreadable.contains(&p) => Some(NoteRecord::new(
-                    s.entry.rel.lossy(),
-                    format!(
-                        "line {}: reference points at {}, which could not be read (see its error): \
-                         file left unchanged, so that a later seal moves both together",
-                        c.line,
-                        String::from_utf8_lossy(&p)
+                scan::url::Target::Inside(p) if unreadable.contains(&p) => Some((
+                    c.url_offset,
+                    NoteRecord::new(
+                        s.entry.rel.lossy(),
+                        format!(
+                            "line {}: reference points at {}, which could not be read (see its \
+                             error): reference left in place, so that a later seal moves both \
+                             together",
+                            c.line,
+                            String::from_utf8_lossy(&p)
+                        ),
                     ),
                 )),
                 _ => None,
             })
             .collect();
-        if !held.is_empty() {
-            s.notes.extend(held);
-            s.edit = None;
-            s.packed = None;
-            s.held = true;
+        if held.is_empty() {
+            continue;
         }
+        if s.packed.is_none() {
+            s.refs
+                .retain(|r| held.iter().all(|(at, _)| *at != r.url.start as u64));
+        }
+        s.notes.extend(held.into_iter().map(|(_, n)| n));
+        s.edit = None;
+        s.packed = None;
+        s.held = true;
     }
 }
 

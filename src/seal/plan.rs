@@ -1071,7 +1071,7 @@ mod tests {
             assert_eq!(*path, want);
             assert!(
                 message.contains("a.js.map, which could not be read")
-                    && message.contains("file left unchanged"),
+                    && message.contains("reference left in place"),
                 "{message}"
             );
         }
